@@ -1,0 +1,113 @@
+"""One DAG run = one state service period of child attendance, reconciled and loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
+
+from ccms_attendance import airflow_tasks
+from ccms_attendance.canonical import STATE_TIMEZONE, Source
+from service_period_timetable import ServicePeriodTimetable
+
+DOC_MD = """
+### CCMS attendance — one service period
+
+Each run covers exactly one **service period** (its data interval; periods come from
+`include/config/pipeline.toml`). A run:
+
+1. **plan_period** — reads the portal as it was at the period start (Data Entry Settings history,
+   first portal submission, license linkage) and decides per site which source governs: PPP or one of
+   the three CCMS. Sites are split into a bounded number of batches per vendor.
+2. **ppp / alliance_core / brightwheel / playground** — one task group per source pulls that source's
+   records into the warehouse's `staging` schema. Children without a CCDF or On My Way Pre-K voucher are
+   dropped before anything is stored. A vendor that fails marks only its own sites incomplete.
+3. **reconcile** — applies the provider-guide rules (`include/ccms_attendance/rules/`) and stages the
+   daily attendance, the per-child absence summary and the exceptions.
+4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction.
+
+**Rerun** a period: clear the run (all tasks) or trigger the DAG for any date inside the period; the
+result is identical for identical inputs. **Backfill**: `airflow backfill create --dag-id
+ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
+**Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
+"""
+
+PERIOD_TABLES = [
+    Asset(name=f"ccms_reconciled_{table}", uri=f"postgres://ccms-warehouse:5432/ccms/reconciled/{table}")
+    for table in ("daily_attendance", "absence_summary", "exception")
+]
+
+
+@task(task_id="plan_period")
+def plan_period() -> dict:
+    """Decide the governing source of every site for the period; stage the plan and its batches."""
+    return airflow_tasks.plan(get_current_context())
+
+
+@task(task_id="extract_entries")
+def extract_ppp_entries() -> dict:
+    """Stage the portal's manual absence entries of the planned sites."""
+    return airflow_tasks.extract_ppp(get_current_context())
+
+
+@task(task_id="site_batches")
+def site_batches(plan: dict, source: str) -> list[int]:
+    """The batch numbers the plan gave this vendor (empty: its extract is skipped)."""
+    return plan[source]
+
+
+@task(task_id="extract_batch", map_index_template="{{ source }} batch {{ batch_no }}")
+def extract_ccms_batch(source: str, batch_no: int) -> dict:
+    """Pull one batch of one vendor's sites over its API into staging."""
+    context = get_current_context()
+    context.update({"source": source, "batch_no": batch_no})  # type: ignore[typeddict-item]  # map_index_template
+    return airflow_tasks.extract_ccms(context, source, batch_no)
+
+
+@task(trigger_rule="all_done")
+def reconcile() -> dict:
+    """Apply the reconciliation rules to everything staged; runs even when a vendor failed."""
+    return airflow_tasks.reconcile(get_current_context())
+
+
+@task(outlets=PERIOD_TABLES)
+def load() -> dict:
+    """Replace the period's reconciled rows in one transaction."""
+    return airflow_tasks.load(get_current_context())
+
+
+@dag(
+    dag_id="ccms_attendance_period",
+    schedule=ServicePeriodTimetable.from_config(),
+    start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DOC_MD,
+    tags=["ccms", "attendance"],
+    default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=30)},
+    params={
+        "sites": Param([], type="array", items={"type": "string"}, description="Limit to these site ids"),
+        "sources": Param(
+            [],
+            type="array",
+            items={"type": "string", "enum": [str(s) for s in Source]},
+            description="Limit to sites governed by these sources",
+        ),
+    },
+)
+def ccms_attendance_period() -> None:
+    plan = plan_period()
+    extracted = []
+    with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
+        extract_ppp_entries()
+    extracted.append(ppp)
+    for source in Source.ccms():
+        with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
+            batches = site_batches(plan, str(source))
+            extract_ccms_batch.partial(source=str(source)).expand(batch_no=batches)
+        extracted.append(group)
+    plan >> extracted
+    extracted >> reconcile() >> load()
+
+
+ccms_attendance_period()

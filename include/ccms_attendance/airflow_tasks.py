@@ -1,0 +1,142 @@
+"""The bodies of the period DAG's tasks: Airflow context in, pipeline step out, small dict back.
+
+The DAG file only wires these together. Each body opens its own warehouse connection (from the
+``ccms_warehouse`` Airflow connection), calls one pipeline step, and returns counts that are small
+enough for XCom; rows travel through the warehouse's staging schema, never through XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ccms_attendance.canonical import STATE_TIMEZONE, Source
+from ccms_attendance.periods import load_calendar, load_pipeline_config
+from ccms_attendance.pipeline.run_context import RunContext, RunScope
+
+log = logging.getLogger(__name__)
+
+
+class ParamsError(ValueError):
+    """A manual run's Params name something that does not exist."""
+
+
+def run_context(context: Mapping[str, Any]) -> RunContext:
+    """The run's identity and service period, from the DAG run's data interval."""
+    start = context["data_interval_start"]
+    calendar = load_calendar()
+    period = calendar.period_containing(start.astimezone(STATE_TIMEZONE).date())
+    if period.start_instant() != start:
+        raise ValueError(
+            f"data interval starting {start.isoformat()} is not the start of service period {period}; "
+            "was the DAG scheduled with the ServicePeriodTimetable?"
+        )
+    params = context.get("params") or {}
+    scope = RunScope(
+        sites=tuple(params.get("sites") or ()),
+        sources=tuple(Source(s) for s in params.get("sources") or ()),
+    )
+    return RunContext(run_id=context["dag_run"].run_id, dag_id=context["dag"].dag_id, period=period, scope=scope)
+
+
+def _warehouse():
+    from ccms_hooks.warehouse import WarehouseHook
+
+    return WarehouseHook().connect()
+
+
+def plan(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.pipeline.plan import plan_period
+
+    run = run_context(context)
+    batch_count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    with _warehouse() as conn:
+        _check_scope(conn, run.scope)
+        result = plan_period(conn, run, load_calendar(), batch_count)
+    log.info(
+        "Planned %s: sites per source %s, %d plan exceptions",
+        run.describe(),
+        result.sites_per_source,
+        result.exceptions,
+    )
+    return result.as_xcom()
+
+
+def _check_scope(conn, scope: RunScope) -> None:
+    if not scope.sites:
+        return
+    known = {
+        row[0] for row in conn.execute("SELECT site_id FROM ref.site WHERE site_id = ANY(%s)", (list(scope.sites),))
+    }
+    unknown = sorted(set(scope.sites) - known)
+    if unknown:
+        raise ParamsError(f"Params 'sites' names unknown site ids: {', '.join(unknown)}")
+
+
+def extract_ppp(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.pipeline.extract import extract_ppp as stage_ppp
+
+    run = run_context(context)
+    with _warehouse() as conn:
+        summary = stage_ppp(conn, run)
+    log.info("PPP %s: %s", run.describe(), summary.as_xcom())
+    return summary.as_xcom()
+
+
+def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict[str, Any]:
+    from ccms_attendance.pipeline.extract import extract_ccms_batch
+    from ccms_hooks import CcmsExtractionError, hook_for_source
+
+    run = run_context(context)
+    vendor = Source(source)
+    hook = hook_for_source(vendor)
+    with _warehouse() as conn:
+        summary = extract_ccms_batch(
+            conn,
+            run,
+            vendor,
+            batch_no,
+            lambda license_number: hook.iter_site_period(license_number, run.period),
+            (CcmsExtractionError,),
+        )
+    log.info("%s batch %d %s: %s", vendor, batch_no, run.describe(), summary.as_xcom())
+    if summary.failures:
+        # Everything retrieved is staged; failing now makes the outage visible and retryable.
+        # Reconciliation still runs (trigger rule all_done) and marks these sites incomplete.
+        raise CcmsExtractionError(
+            f"{vendor} batch {batch_no}, {run.describe()}: {summary.sites_failed} of {summary.sites} sites failed: "
+            + " | ".join(summary.failures[:5])
+        )
+    return summary.as_xcom()
+
+
+def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
+
+    run = run_context(context)
+    started = time.monotonic()
+    with _warehouse() as conn:
+        result = reconcile_run(conn, run)
+        stage_reconciled(conn, run, result)
+    counts = {
+        "daily_rows": len(result.daily),
+        "absences": int((result.daily["status"] == "absent").sum()),
+        "summary_rows": len(result.summary),
+        "incomplete_sites": int((~result.site_period["complete"].astype(bool)).sum()),
+        "exceptions_by_kind": result.exceptions["kind"].value_counts().to_dict(),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    log.info("Reconciled %s: %s", run.describe(), counts)
+    return counts
+
+
+def load(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.pipeline.load import load_period
+
+    run = run_context(context)
+    with _warehouse() as conn:
+        checksums = load_period(conn, run)
+    log.info("Loaded %s: %s", run.describe(), checksums)
+    return {k: v for k, v in checksums.items() if isinstance(v, int)}

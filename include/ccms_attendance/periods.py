@@ -1,0 +1,145 @@
+"""Service periods: the state's biweekly reporting calendar.
+
+A period is a run of whole state-calendar days, ``start`` to ``end`` inclusive. Periods come from
+an anchor and a length, or from an explicit calendar file that replaces them. The timetable, the
+governing-source rules and the reconciliation all ask this one module what a period is.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ccms_attendance.canonical import STATE_TIMEZONE
+from ccms_attendance.paths import CONFIG_DIR
+
+
+class PeriodCalendarError(ValueError):
+    """The period configuration is unusable, or a date falls outside every known period."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ServicePeriod:
+    start: dt.date
+    end: dt.date  # inclusive: the period's last calendar day
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise PeriodCalendarError(f"period {self.start}..{self.end} ends before it starts")
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    def start_instant(self) -> dt.datetime:
+        """Midnight at the period start in the state's time zone (aware)."""
+        return dt.datetime.combine(self.start, dt.time.min, tzinfo=STATE_TIMEZONE)
+
+    def end_instant(self) -> dt.datetime:
+        """Midnight after the last day: the exclusive end of the period's data interval."""
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=STATE_TIMEZONE)
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCalendar:
+    """Either a regular cycle (anchor + length) or an explicit, contiguous list of periods."""
+
+    anchor: dt.date
+    length_days: int
+    explicit: tuple[ServicePeriod, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.length_days < 1:
+            raise PeriodCalendarError("length_days must be at least 1")
+        for earlier, later in zip(self.explicit, self.explicit[1:], strict=False):
+            if later.start != earlier.end + dt.timedelta(days=1):
+                raise PeriodCalendarError(f"calendar periods must be contiguous: {earlier} is followed by {later}")
+
+    def period_containing(self, day: dt.date) -> ServicePeriod:
+        if self.explicit:
+            for period in self.explicit:
+                if period.contains(day):
+                    return period
+            raise PeriodCalendarError(
+                f"{day} is outside the service-period calendar ({self.explicit[0].start}..{self.explicit[-1].end})"
+            )
+        offset = (day - self.anchor).days // self.length_days
+        start = self.anchor + dt.timedelta(days=offset * self.length_days)
+        return ServicePeriod(start, start + dt.timedelta(days=self.length_days - 1))
+
+    def period_starting(self, day: dt.date) -> ServicePeriod:
+        """The period that starts exactly on ``day``; error when ``day`` is not a period start."""
+        period = self.period_containing(day)
+        if period.start != day:
+            raise PeriodCalendarError(f"{day} is not a service-period start (that period starts {period.start})")
+        return period
+
+    def is_period_start(self, day: dt.date) -> bool:
+        try:
+            return self.period_containing(day).start == day
+        except PeriodCalendarError:
+            return False
+
+    def next_period(self, period: ServicePeriod) -> ServicePeriod | None:
+        try:
+            return self.period_containing(period.end + dt.timedelta(days=1))
+        except PeriodCalendarError:
+            return None
+
+    def periods_between(self, first_day: dt.date, last_day: dt.date) -> list[ServicePeriod]:
+        """Every period overlapping ``first_day..last_day``, in order."""
+        periods: list[ServicePeriod] = []
+        period: ServicePeriod | None = self.period_containing(first_day)
+        while period is not None and period.start <= last_day:
+            periods.append(period)
+            period = self.next_period(period)
+        return periods
+
+
+def _read_calendar_file(path: Path) -> tuple[ServicePeriod, ...]:
+    try:
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as error:
+        raise PeriodCalendarError(f"cannot read service-period calendar {path}: {error}") from error
+    periods = []
+    for line_no, row in enumerate(rows, start=2):
+        try:
+            periods.append(
+                ServicePeriod(dt.date.fromisoformat(row["period_start"]), dt.date.fromisoformat(row["period_end"]))
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PeriodCalendarError(
+                f"{path}:{line_no}: expected ISO dates in columns period_start,period_end ({error})"
+            ) from error
+    if not periods:
+        raise PeriodCalendarError(f"{path} lists no periods")
+    return tuple(sorted(periods))
+
+
+def load_pipeline_config(path: Path | None = None) -> dict:
+    """The parsed ``pipeline.toml`` (tiny; safe to read at DAG-parse time)."""
+    path = path or CONFIG_DIR / "pipeline.toml"
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_calendar(config_path: Path | None = None) -> PeriodCalendar:
+    config_path = config_path or CONFIG_DIR / "pipeline.toml"
+    section = load_pipeline_config(config_path)["service_periods"]
+    anchor = section["anchor"]
+    if not isinstance(anchor, dt.date):
+        raise PeriodCalendarError(f"{config_path}: service_periods.anchor must be a date, got {anchor!r}")
+    explicit: tuple[ServicePeriod, ...] = ()
+    if section.get("calendar_file"):
+        explicit = _read_calendar_file(config_path.parent / section["calendar_file"])
+    return PeriodCalendar(anchor=anchor, length_days=int(section["length_days"]), explicit=explicit)

@@ -1,0 +1,1 @@
+"""The pipeline steps the DAG wires together: each reads and writes the warehouse, calls the rules."""

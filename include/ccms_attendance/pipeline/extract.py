@@ -1,0 +1,231 @@
+"""Step 2: pull each source's records for the period into staging, in the canonical shape.
+
+Children without a CCDF/OMW voucher are dropped here, before anything is written, and only
+counted. Records a source could not express canonically are quarantined with their reason. Each
+site's outcome (retrieved or failed, and why) is staged too: reconciliation needs to know that data
+is missing, so that missing data never reads as absence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import psycopg
+
+from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, ExtractedItem, RejectedRecord, Source
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.sql_files import query, run_file
+
+log = logging.getLogger(__name__)
+
+RECORD_COLUMNS = [
+    "site_id",
+    "license_number",
+    "child_id",
+    "attendance_date",
+    "status",
+    "day_code",
+    "check_in",
+    "check_out",
+    "absence_reason",
+    "source_record_id",
+]
+QUARANTINE_COLUMNS = ["site_id", "license_number", "child_id", "attendance_date", "source_record_id", "reason"]
+SITE_EXTRACT_COLUMNS = ["site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error"]
+PPP_BATCH = 0
+
+
+@dataclass
+class ExtractSummary:
+    """Counts only: what an extract task returns through XCom."""
+
+    source: str
+    batch_no: int
+    sites: int = 0
+    sites_failed: int = 0
+    records: int = 0
+    dropped_non_voucher: int = 0
+    quarantined: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def as_xcom(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "batch_no": self.batch_no,
+            "sites": self.sites,
+            "sites_failed": self.sites_failed,
+            "records": self.records,
+            "dropped_non_voucher": self.dropped_non_voucher,
+            "quarantined": self.quarantined,
+        }
+
+
+def reported_children(conn: psycopg.Connection, run: RunContext) -> frozenset[str]:
+    return frozenset(read_frame(conn, query("reported_children"), run.period_params)["child_id"].tolist())
+
+
+def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
+    """Stage the portal's manual entries for every planned site (used or, under a CCMS, reported)."""
+    params = {**run.period_params, "source": str(Source.PPP), "batch_no": PPP_BATCH}
+    entries = read_frame(conn, query("ppp_manual_entries"), params)
+    reported = reported_children(conn, run)
+    keep = entries["child_id"].isin(reported) if not entries.empty else pd.Series(dtype=bool)
+    records = entries[keep].copy() if not entries.empty else entries
+    if not records.empty:
+        records["status"] = str(AttendanceStatus.ABSENT)
+        for column in ("check_in", "check_out", "absence_reason"):
+            records[column] = None
+    sites = read_frame(conn, query("reconcile_inputs_plan"), params)
+    outcomes = pd.DataFrame(
+        {
+            "site_id": sites["site_id"],
+            "outcome": "retrieved",
+            "records": sites["site_id"].map(records["site_id"].value_counts() if not records.empty else {}),
+            "dropped_non_voucher": sites["site_id"].map(
+                entries.loc[~keep, "site_id"].value_counts() if not entries.empty else {}
+            ),
+            "rejected": 0,
+            "error": None,
+        }
+    ).fillna({"records": 0, "dropped_non_voucher": 0})
+    with conn.transaction():
+        run_file(conn, "clear_batch_extract", params)
+        constants = {"run_id": run.run_id, "source": str(Source.PPP), "batch_no": PPP_BATCH}
+        copy_frame(conn, "staging.source_record", records, RECORD_COLUMNS, constants)
+        copy_frame(conn, "staging.site_extract", outcomes, SITE_EXTRACT_COLUMNS, constants)
+    return ExtractSummary(
+        source=str(Source.PPP),
+        batch_no=PPP_BATCH,
+        sites=len(sites),
+        records=len(records),
+        dropped_non_voucher=int((~keep).sum()) if not entries.empty else 0,
+    )
+
+
+SiteExtractor = Callable[[str], Iterable[ExtractedItem]]
+"""Given a license number, yields the site's canonical items for the run's period."""
+
+
+def extract_ccms_batch(
+    conn: psycopg.Connection,
+    run: RunContext,
+    source: Source,
+    batch_no: int,
+    site_extractor: SiteExtractor,
+    failure_types: tuple[type[BaseException], ...],
+) -> ExtractSummary:
+    """Pull one batch of one vendor's sites and stage the result.
+
+    A site whose extraction raises one of ``failure_types`` is staged as failed with the error's
+    message and the batch goes on; the summary lists the failures so the task can fail visibly
+    after everything retrieved has been kept.
+    """
+    params = {**run.period_params, "source": str(source), "batch_no": batch_no}
+    sites = read_frame(conn, query("batch_sites"), params)
+    reported = reported_children(conn, run)
+    summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
+    records: list[dict] = []
+    rejected: list[dict] = []
+    outcomes: list[dict] = []
+    for site in sites.itertuples(index=False):
+        site_records: list[dict] = []
+        site_rejected: list[dict] = []
+        dropped = 0
+        try:
+            for item in site_extractor(site.license_number):
+                if isinstance(item, RejectedRecord):
+                    site_rejected.append(_quarantine_row(site.site_id, site.license_number, item, reported))
+                elif item.license_number != site.license_number:
+                    site_rejected.append(
+                        _quarantine_row(
+                            site.site_id,
+                            site.license_number,
+                            _rejected(item, f"record carries license {item.license_number!r}"),
+                            reported,
+                        )
+                    )
+                elif item.child_id not in reported:
+                    dropped += 1  # not a CCDF/OMW child: counted, never stored
+                else:
+                    site_records.append(_record_row(site.site_id, item))
+        except failure_types as error:
+            summary.sites_failed += 1
+            summary.failures.append(str(error))
+            outcomes.append(_outcome(site.site_id, "failed", error=str(error)))
+            log.warning("%s", error)
+            continue
+        records.extend(site_records)
+        rejected.extend(site_rejected)
+        summary.records += len(site_records)
+        summary.dropped_non_voucher += dropped
+        summary.quarantined += len(site_rejected)
+        outcomes.append(_outcome(site.site_id, "retrieved", len(site_records), dropped, len(site_rejected)))
+    with conn.transaction():
+        run_file(conn, "clear_batch_extract", params)
+        constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
+        copy_frame(
+            conn, "staging.source_record", pd.DataFrame(records, columns=RECORD_COLUMNS), RECORD_COLUMNS, constants
+        )
+        copy_frame(
+            conn,
+            "staging.quarantine",
+            pd.DataFrame(rejected, columns=QUARANTINE_COLUMNS),
+            QUARANTINE_COLUMNS,
+            constants,
+        )
+        copy_frame(
+            conn,
+            "staging.site_extract",
+            pd.DataFrame(outcomes, columns=SITE_EXTRACT_COLUMNS),
+            SITE_EXTRACT_COLUMNS,
+            constants,
+        )
+    return summary
+
+
+def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rejected: int = 0, error=None) -> dict:
+    return {
+        "site_id": site_id,
+        "outcome": outcome,
+        "records": records,
+        "dropped_non_voucher": dropped,
+        "rejected": rejected,
+        "error": error,
+    }
+
+
+def _record_row(site_id: str, record: AttendanceRecord) -> dict:
+    return {
+        "site_id": site_id,
+        "license_number": record.license_number,
+        "child_id": record.child_id,
+        "attendance_date": record.attendance_date,
+        "status": str(record.status),
+        "day_code": None,
+        "check_in": record.check_in,
+        "check_out": record.check_out,
+        "absence_reason": record.absence_reason,
+        "source_record_id": record.source_record_id,
+    }
+
+
+def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
+    return RejectedRecord(
+        record.source, record.license_number, record.source_record_id, record.child_id, record.attendance_date, reason
+    )
+
+
+def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord, reported: frozenset[str]) -> dict:
+    # A rejected record's child id is kept only for a voucher child: anyone else leaves no trace.
+    return {
+        "site_id": site_id,
+        "license_number": license_number,
+        "child_id": item.child_id if item.child_id in reported else None,
+        "attendance_date": item.attendance_date,
+        "source_record_id": item.source_record_id,
+        "reason": item.reason,
+    }

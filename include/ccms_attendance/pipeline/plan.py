@@ -1,0 +1,151 @@
+"""Step 1: decide, for every site with voucher children, which source governs the period.
+
+Reads the portal state as it was at the period start (selection history, submissions, license
+linkage), applies the governing-source rules, and stages one plan row per site, each assigned to a
+batch so a vendor's sites become a bounded number of mapped extract tasks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import PeriodCalendar
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.rules.governing_source import GoverningDecision, Selection, SiteFacts, decide
+from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.sql_files import query, run_file
+
+PLAN_COLUMNS = [
+    "site_id",
+    "license_number",
+    "governing_source",
+    "selected_method",
+    "incomplete_reason",
+    "batch_no",
+]
+EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Small enough for XCom: batch numbers per source, and counts."""
+
+    batches: dict[str, list[int]]
+    sites_per_source: dict[str, int]
+    exceptions: int
+
+    def as_xcom(self) -> dict[str, object]:
+        return {**self.batches, "sites_per_source": self.sites_per_source, "exceptions": self.exceptions}
+
+
+def assign_batches(site_ids: list[str], batch_count: int) -> dict[str, int]:
+    """Spread sites over at most ``batch_count`` batches, stable for a given site list."""
+    return {site_id: index % batch_count for index, site_id in enumerate(sorted(site_ids))}
+
+
+def load_site_facts(conn: psycopg.Connection, run: RunContext) -> list[SiteFacts]:
+    params = {**run.period_params, "only_sites": list(run.scope.sites)}
+    facts = read_frame(conn, query("plan_site_facts"), params)
+    if facts.empty:
+        return []
+    selections = read_frame(conn, query("plan_selections"), {**params, "site_ids": facts["site_id"].tolist()})
+    by_site: dict[str, list[Selection]] = defaultdict(list)
+    for row in selections.itertuples(index=False):
+        by_site[row.site_id].append(
+            Selection(row.selection_id, Source(row.method), row.effective_start, row.chosen_at, row.chosen_by)
+        )
+    return [
+        SiteFacts(
+            site_id=row.site_id,
+            license_number=row.license_number,
+            selections=tuple(by_site[row.site_id]),
+            first_submission_at=None if pd.isna(row.first_submission_at) else row.first_submission_at,
+            license_linked_at_start=bool(row.license_linked),
+            period_submitted=bool(row.period_submitted),
+        )
+        for row in facts.itertuples(index=False)
+    ]
+
+
+def plan_period(conn: psycopg.Connection, run: RunContext, calendar: PeriodCalendar, batch_count: int) -> PlanResult:
+    """Stage the plan for ``run`` (replacing any earlier plan of the same run) and commit."""
+    if batch_count < 1:
+        raise ValueError("batch_count must be at least 1")
+    with conn.transaction():
+        run_file(conn, "upsert_service_period", run.period_params)
+        run_file(conn, "clear_run_staging", run.period_params)
+        run_file(
+            conn,
+            "start_run_audit",
+            {**run.period_params, "dag_id": run.dag_id, "scope": Jsonb(run.scope.as_json())},
+        )
+        decisions = {f.site_id: (f, decide(f, run.period, calendar)) for f in load_site_facts(conn, run)}
+        if run.scope.sources:
+            wanted = {str(s) for s in run.scope.sources}
+            decisions = {k: v for k, v in decisions.items() if v[1].governing_source in wanted}
+        plan = _plan_frame(decisions, batch_count)
+        copy_frame(
+            conn, "staging.site_plan", plan, PLAN_COLUMNS, {"run_id": run.run_id, "period_start": run.period.start}
+        )
+        exceptions = _exceptions_frame([d for _, d in decisions.values()])
+        copy_frame(
+            conn,
+            "staging.exception",
+            exceptions,
+            EXCEPTION_COLUMNS,
+            {"run_id": run.run_id, "period_start": run.period.start, "stage": "plan"},
+        )
+        run_file(conn, "prune_old_staging", {})
+    batches = {
+        str(source): sorted(plan.loc[plan["governing_source"] == source, "batch_no"].unique().tolist())
+        if not plan.empty
+        else []
+        for source in Source
+    }
+    counts = plan["governing_source"].value_counts().to_dict() if not plan.empty else {}
+    return PlanResult(
+        batches=batches,
+        sites_per_source={str(s): int(counts.get(str(s), 0)) for s in Source},
+        exceptions=len(exceptions),
+    )
+
+
+def _plan_frame(decisions: dict[str, tuple[SiteFacts, GoverningDecision]], batch_count: int) -> pd.DataFrame:
+    rows = [
+        {
+            "site_id": facts.site_id,
+            "license_number": facts.license_number,
+            "governing_source": str(decision.governing_source),
+            "selected_method": str(decision.selected_method),
+            "incomplete_reason": decision.incomplete_reason,
+        }
+        for facts, decision in decisions.values()
+    ]
+    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-1])
+    plan["batch_no"] = 0  # PPP is read in one query: batches only split vendor API calls
+    for _source, group in plan[plan["governing_source"] != str(Source.PPP)].groupby("governing_source"):
+        batch_of = assign_batches(group["site_id"].tolist(), batch_count)
+        plan.loc[group.index, "batch_no"] = group["site_id"].map(batch_of)
+    return plan
+
+
+def _exceptions_frame(decisions: list[GoverningDecision]) -> pd.DataFrame:
+    rows = [
+        {
+            "kind": e.kind,
+            "severity": e.severity,
+            "site_id": e.site_id,
+            "child_id": e.child_id,
+            "attendance_date": e.attendance_date,
+            "detail": e.detail,
+        }
+        for decision in decisions
+        for e in decision.exceptions
+    ]
+    return pd.DataFrame(rows, columns=EXCEPTION_COLUMNS)

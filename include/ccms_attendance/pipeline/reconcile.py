@@ -1,0 +1,100 @@
+"""Step 3: apply the reconciliation rules to the staged records and stage the result."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.rules.daily_attendance import (
+    DAILY_COLUMNS,
+    EXCEPTION_COLUMNS,
+    SITE_PERIOD_COLUMNS,
+    SUMMARY_COLUMNS,
+    ReconciledPeriod,
+    reconcile,
+)
+from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.sql_files import query, run_file
+
+
+class PlanMissingError(RuntimeError):
+    """Reconciliation was asked to run for a DAG run whose plan step never completed."""
+
+
+def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataFrame]:
+    params = run.period_params
+    plan = read_frame(conn, query("reconcile_inputs_plan"), params)
+    if plan.empty:
+        audit = conn.execute("SELECT 1 FROM reconciled.run_audit WHERE run_id = %s", (run.run_id,)).fetchone()
+        if audit is None:
+            raise PlanMissingError(
+                f"no plan staged for {run.describe()}: the plan_period task has not completed; clear and rerun it"
+            )
+    frames = {
+        "plan": plan,
+        "sites": read_frame(conn, query("reconcile_inputs_sites"), params),
+        "closures": _dates(read_frame(conn, query("reconcile_inputs_closures"), params), "closure_date"),
+        "vouchers": _dates(
+            read_frame(conn, query("reconcile_inputs_vouchers"), params), "authorized_start", "authorized_end"
+        ),
+        "records": _dates(read_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
+        "extracts": read_frame(conn, query("reconcile_inputs_extracts"), params),
+    }
+    _ensure_columns(frames)
+    return frames
+
+
+_EMPTY_COLUMNS = {
+    "plan": ["site_id", "license_number", "governing_source", "selected_method", "incomplete_reason"],
+    "sites": ["site_id", "operating_weekdays"],
+    "closures": ["site_id", "closure_date"],
+    "vouchers": ["voucher_id", "child_id", "site_id", "program", "authorized_start", "authorized_end"],
+    "records": [
+        "source",
+        "site_id",
+        "child_id",
+        "attendance_date",
+        "status",
+        "day_code",
+        "check_in",
+        "check_out",
+        "source_record_id",
+    ],
+    "extracts": ["source", "site_id", "outcome", "error"],
+}
+
+
+def _ensure_columns(frames: dict[str, pd.DataFrame]) -> None:
+    """An empty SELECT still has its columns; make sure date columns have a date dtype too."""
+    for name, columns in _EMPTY_COLUMNS.items():
+        if frames[name].empty:
+            frames[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    for name, column in [
+        ("closures", "closure_date"),
+        ("vouchers", "authorized_start"),
+        ("vouchers", "authorized_end"),
+        ("records", "attendance_date"),
+    ]:
+        frames[name][column] = pd.to_datetime(frames[name][column])
+
+
+def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod:
+    inputs = read_inputs(conn, run)
+    return reconcile(run.period, **inputs)
+
+
+def stage_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> None:
+    constants = {"run_id": run.run_id, "period_start": run.period.start}
+    with conn.transaction():
+        run_file(conn, "clear_run_reconciled_staging", run.period_params)
+        copy_frame(conn, "staging.daily_attendance", result.daily, DAILY_COLUMNS, constants)
+        copy_frame(conn, "staging.absence_summary", result.summary, SUMMARY_COLUMNS, constants)
+        copy_frame(conn, "staging.site_period", result.site_period, SITE_PERIOD_COLUMNS, constants)
+        copy_frame(conn, "staging.exception", result.exceptions, EXCEPTION_COLUMNS, {**constants, "stage": "reconcile"})

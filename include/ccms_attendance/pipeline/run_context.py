@@ -1,0 +1,45 @@
+"""What every pipeline step needs to know about the DAG run it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import ServicePeriod
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """Manual runs may be limited (Params); an empty scope means the whole period."""
+
+    sites: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def is_full_period(self) -> bool:
+        return not self.sites and not self.sources
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sites": list(self.sites), "sources": [str(s) for s in self.sources]}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    dag_id: str
+    period: ServicePeriod
+    scope: RunScope = field(default_factory=RunScope)
+
+    @property
+    def period_params(self) -> dict[str, Any]:
+        """Query parameters naming the run and its period (every SQL file uses these names)."""
+        return {
+            "run_id": self.run_id,
+            "period_start": self.period.start,
+            "period_end": self.period.end,
+            "period_start_instant": self.period.start_instant(),
+        }
+
+    def describe(self) -> str:
+        return f"period {self.period} (run {self.run_id})"

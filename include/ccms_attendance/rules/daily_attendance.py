@@ -1,0 +1,270 @@
+"""Reconciling one period's source records into daily attendance (provider guide, rules 4 and 6-8).
+
+Pure pandas over plain frames, so every rule is unit-testable without a database:
+
+6. Only children with a CCDF or On My Way Pre-K voucher authorized on a day count for that day
+   (the extract step already dropped children with no voucher at all; here a record for a day the
+   child was not enrolled at that site is reported, not used).
+7. Days are the site's operating days. PPP: an enrolled operating day without an absence entry is
+   present. CCMS: no check-in on an operating day is absent. Both inferences need a complete
+   site-period: a CCMS whose data was not retrieved (or came back empty for a site with enrolled
+   children), an unlinked license, or a PPP period not yet submitted makes it incomplete, and then
+   only what a source actually recorded is kept; nothing is inferred, no absence fabricated.
+4./8. Only the governing source's records are used. A portal entry for a CCMS-governed site is
+   reported (the portal is read-only), and any other source that disagrees with the governing one
+   on a child-day is reported as information.
+
+Frames and their columns (``attendance_date`` is ``datetime64`` at midnight, a state calendar day):
+- ``plan``: site_id, license_number, governing_source, selected_method, incomplete_reason
+- ``sites``: site_id, operating_weekdays (iterable of ISO weekdays)
+- ``closures``: site_id, closure_date
+- ``vouchers``: voucher_id, child_id, site_id, program, authorized_start, authorized_end (NaT = open)
+- ``records``: source, site_id, child_id, attendance_date, status, day_code, check_in, check_out,
+  source_record_id
+- ``extracts``: source, site_id, outcome ('retrieved' | 'failed'), error
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ccms_attendance.canonical import REPORTED_PROGRAMS, Source
+from ccms_attendance.periods import ServicePeriod
+
+EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
+DAILY_COLUMNS = [
+    "site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "basis", "day_code",
+    "source", "source_record_id", "check_in", "check_out",
+]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "site_id", "child_id", "operating_days", "enrolled_days", "absent_days", "absence_rate", "source",
+    "complete",
+]  # fmt: skip
+SITE_PERIOD_COLUMNS = ["site_id", "governing_source", "selected_method", "complete", "incomplete_reason"]
+
+
+@dataclass(frozen=True)
+class ReconciledPeriod:
+    daily: pd.DataFrame
+    summary: pd.DataFrame
+    site_period: pd.DataFrame
+    exceptions: pd.DataFrame
+
+
+def _exceptions(frame: pd.DataFrame, kind: str, severity: str, detail: pd.Series | str) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "kind": kind,
+            "severity": severity,
+            "site_id": frame["site_id"].to_numpy() if "site_id" in frame else None,
+            "child_id": frame["child_id"].to_numpy() if "child_id" in frame else None,
+            "attendance_date": frame["attendance_date"].to_numpy() if "attendance_date" in frame else pd.NaT,
+            "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
+        },
+        index=range(len(frame)),
+    )
+    return out[EXCEPTION_COLUMNS]
+
+
+def operating_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFrame:
+    """One row per (site_id, attendance_date) the site is open during the period."""
+    days = pd.DataFrame({"attendance_date": pd.to_datetime(period.days)})
+    days["weekday"] = days["attendance_date"].dt.isocalendar().day.astype(int)
+    weekdays = sites[["site_id", "operating_weekdays"]].explode("operating_weekdays")
+    weekdays = weekdays.rename(columns={"operating_weekdays": "weekday"}).dropna()
+    weekdays["weekday"] = weekdays["weekday"].astype(int)
+    open_days = weekdays.merge(days, on="weekday")[["site_id", "attendance_date"]]
+    if len(closures):
+        closed = closures.rename(columns={"closure_date": "attendance_date"})[["site_id", "attendance_date"]]
+        closed = closed.assign(closed=True)
+        open_days = open_days.merge(closed, on=["site_id", "attendance_date"], how="left")
+        open_days = open_days[open_days["closed"].isna()].drop(columns="closed")
+    return open_days.sort_values(["site_id", "attendance_date"]).reset_index(drop=True)
+
+
+def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFrame:
+    """Rule 6: child-days with a reported-program voucher authorized that day, one voucher each."""
+    reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
+    joined = open_days.merge(reported, on="site_id")
+    end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
+    joined = joined[(joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)]
+    joined = joined.sort_values(["site_id", "child_id", "attendance_date", "voucher_id"])
+    joined = joined.drop_duplicates(["site_id", "child_id", "attendance_date"], keep="first")
+    return joined[["site_id", "child_id", "attendance_date", "voucher_id", "program"]].reset_index(drop=True)
+
+
+def _collapse(records: pd.DataFrame) -> pd.DataFrame:
+    """One governing record per child-day: present if any record says present."""
+    key = ["site_id", "child_id", "attendance_date"]
+    ordered = records.assign(_absent=(records["status"] != "present")).sort_values(
+        [*key, "_absent", "source_record_id"]
+    )
+    return ordered.groupby(key, as_index=False, sort=False).agg(
+        status=("status", "first"),
+        day_code=("day_code", "first"),
+        source=("source", "first"),
+        source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
+        check_in=("check_in", "min"),
+        check_out=("check_out", "max"),
+    )
+
+
+def _completeness(
+    plan: pd.DataFrame, extracts: pd.DataFrame, governing: pd.DataFrame, enrolled: pd.DataFrame
+) -> pd.DataFrame:
+    """Rule 7: per site, whether its period is complete and why not."""
+    sites = plan[["site_id", "governing_source", "incomplete_reason"]].copy()
+    outcome = extracts.rename(columns={"source": "governing_source"})
+    sites = sites.merge(outcome[["governing_source", "site_id", "outcome", "error"]], how="left")
+    has_records = sites["site_id"].isin(governing["site_id"])
+    has_enrolled = sites["site_id"].isin(enrolled["site_id"])
+    is_ccms = sites["governing_source"] != Source.PPP.value
+    reason = sites["incomplete_reason"].copy()
+    failed = is_ccms & reason.isna() & (sites["outcome"] != "retrieved")
+    reason[failed] = (
+        sites.loc[failed, "governing_source"]
+        + " data was not retrieved: "
+        + sites.loc[failed, "error"].fillna("no extraction result")
+    )
+    empty = is_ccms & reason.isna() & ~has_records & has_enrolled
+    reason[empty] = sites.loc[empty, "governing_source"] + " returned no records for a site with enrolled children"
+    sites["incomplete_reason"] = reason
+    sites["complete"] = reason.isna()
+    return sites[["site_id", "complete", "incomplete_reason"]]
+
+
+def reconcile(
+    period: ServicePeriod,
+    plan: pd.DataFrame,
+    sites: pd.DataFrame,
+    closures: pd.DataFrame,
+    vouchers: pd.DataFrame,
+    records: pd.DataFrame,
+    extracts: pd.DataFrame,
+) -> ReconciledPeriod:
+    key = ["site_id", "child_id", "attendance_date"]
+    planned_sites = sites[sites["site_id"].isin(plan["site_id"])]
+    open_days = operating_days(period, planned_sites, closures)
+    enrolled = enrolled_days(open_days, vouchers[vouchers["site_id"].isin(plan["site_id"])])
+    exceptions: list[pd.DataFrame] = []
+
+    records = records.merge(plan[["site_id", "governing_source"]], on="site_id", how="inner")
+    is_governing = records["source"] == records["governing_source"]
+    governing_all, others = records[is_governing], records[~is_governing]
+
+    # Rule 6/7: governing records must fall on an enrolled operating day to be used.
+    located = governing_all.merge(enrolled[key].assign(_enrolled=True), on=key, how="left").merge(
+        open_days.assign(_open=True), on=["site_id", "attendance_date"], how="left"
+    )
+    closed_day = located[located["_open"].isna()]
+    exceptions.append(
+        _exceptions(
+            closed_day,
+            "record_on_non_operating_day",
+            "warning",
+            closed_day["source"] + " record " + closed_day["source_record_id"] + " is for a day the site is not open",
+        )
+    )
+    not_enrolled = located[located["_open"].notna() & located["_enrolled"].isna()]
+    exceptions.append(
+        _exceptions(
+            not_enrolled,
+            "record_outside_enrollment",
+            "warning",
+            not_enrolled["source"]
+            + " record "
+            + not_enrolled["source_record_id"]
+            + " is for a day the child has no CCDF/OMW voucher authorized at this site",
+        )
+    )
+    usable = located[located["_open"].notna() & located["_enrolled"].notna()]
+    governing = _collapse(usable)
+    duplicates = usable.groupby(key, as_index=False).size()
+    duplicates = duplicates[duplicates["size"] > 1]
+    exceptions.append(
+        _exceptions(
+            duplicates,
+            "duplicate_child_day",
+            "info",
+            duplicates["size"].astype(str) + " governing records for one child-day; merged (present wins)",
+        )
+    )
+
+    completeness = _completeness(plan, extracts, governing, enrolled)
+    site_state = plan[["site_id", "governing_source", "selected_method"]].merge(completeness, on="site_id")
+
+    # Build daily rows: complete sites get every enrolled day; incomplete ones only recorded days.
+    daily = enrolled.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
+    daily = daily.merge(governing, on=key, how="left")
+    daily = daily[daily["complete"] | daily["status"].notna()].copy()
+    inferred = daily["status"].isna()
+    is_ppp = daily["governing_source"] == Source.PPP.value
+    daily.loc[inferred & is_ppp, "status"] = "present"
+    daily.loc[inferred & ~is_ppp, "status"] = "absent"
+    daily["basis"] = "recorded"
+    daily.loc[inferred & is_ppp, "basis"] = "no_absence_entry"
+    daily.loc[inferred & ~is_ppp, "basis"] = "no_check_in"
+    daily["source"] = daily["governing_source"]
+    daily = daily[DAILY_COLUMNS].sort_values(key).reset_index(drop=True)
+
+    # Rules 4 and 8: other sources are reported, never used.
+    portal_while_ccms = others[(others["source"] == Source.PPP.value)]
+    exceptions.append(
+        _exceptions(
+            portal_while_ccms,
+            "portal_entry_while_ccms",
+            "warning",
+            "portal entry "
+            + portal_while_ccms["source_record_id"]
+            + " ignored: the portal is read-only while "
+            + portal_while_ccms["governing_source"]
+            + " governs this site",
+        )
+    )
+    compared = others.merge(daily[[*key, "status", "source"]], on=key, suffixes=("", "_governing"))
+    disagree = compared[compared["status"] != compared["status_governing"]]
+    exceptions.append(
+        _exceptions(
+            disagree,
+            "source_disagreement",
+            "info",
+            disagree["source"]
+            + " says "
+            + disagree["status"]
+            + " but governing "
+            + disagree["source_governing"]
+            + " says "
+            + disagree["status_governing"],
+        )
+    )
+
+    incomplete = site_state[~site_state["complete"]]
+    exceptions.append(_exceptions(incomplete, "site_period_incomplete", "warning", incomplete["incomplete_reason"]))
+
+    summary = _summarize(open_days, enrolled, daily, site_state)
+    all_exceptions = pd.concat([e for e in exceptions if len(e)] or [pd.DataFrame(columns=EXCEPTION_COLUMNS)])
+    all_exceptions = all_exceptions.sort_values(["kind", "site_id", "child_id", "attendance_date", "detail"])
+    return ReconciledPeriod(
+        daily=daily,
+        summary=summary,
+        site_period=site_state[SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
+        exceptions=all_exceptions.reset_index(drop=True),
+    )
+
+
+def _summarize(
+    open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
+) -> pd.DataFrame:
+    per_child = enrolled.groupby(["site_id", "child_id"], as_index=False).size()
+    per_child = per_child.rename(columns={"size": "enrolled_days"})
+    absent = daily[daily["status"] == "absent"].groupby(["site_id", "child_id"], as_index=False).size()
+    per_child = per_child.merge(absent.rename(columns={"size": "absent_days"}), how="left")
+    per_child["absent_days"] = per_child["absent_days"].fillna(0).astype(int)
+    operating = open_days.groupby("site_id", as_index=False).size().rename(columns={"size": "operating_days"})
+    per_child = per_child.merge(operating, on="site_id")
+    per_child = per_child.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
+    per_child["source"] = per_child["governing_source"]
+    per_child["absence_rate"] = (per_child["absent_days"] / per_child["enrolled_days"]).round(4)
+    return per_child[SUMMARY_COLUMNS].sort_values(["site_id", "child_id"]).reset_index(drop=True)

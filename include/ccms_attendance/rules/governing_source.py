@@ -1,0 +1,144 @@
+"""Which source governs a site's attendance for a service period (provider guide, rules 1-5).
+
+Plain functions over plain data: the plan step reads the portal state as it was for the period,
+hands it here, and stores the decision.
+
+1. The governing source is the Data Entry Settings selection in force at the period start: among
+   valid selections saved before that start whose effective start is on or before it, the one saved
+   last wins (a new save replaces a pending one, as in the portal). No selection means PPP.
+   A selection whose start is not a service-period start, or was not in a future period when it
+   was saved, is rejected with an exception, never shifted to a nearby date.
+2. A site is not CCMS-governed before it submitted its first attendance period in the portal;
+   such periods fall back to PPP, with an exception.
+3. A CCMS-governed site whose license number is not linked to the program at the period start
+   cannot have its CCMS records matched: the site-period is incomplete, with an exception.
+PPP. Absences typed in the portal are final only once the site submitted the period; before that
+   the PPP site-period is incomplete (nothing is inferred from entries still being typed).
+4./5. The portal is read-only while a CCMS governs, and PPP governs again from the period start a
+   site switches back to (both follow from rule 1; the reconcile step enforces read-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ccms_attendance.canonical import STATE_TIMEZONE, Source
+from ccms_attendance.periods import PeriodCalendar, PeriodCalendarError, ServicePeriod
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    selection_id: int
+    method: Source
+    effective_start: dt.date
+    chosen_at: dt.datetime  # aware
+    chosen_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFacts:
+    """The portal state of one site, as it was for the period being decided."""
+
+    site_id: str
+    license_number: str
+    selections: Sequence[Selection]
+    first_submission_at: dt.datetime | None  # earliest period submission, if any
+    license_linked_at_start: bool
+    period_submitted: bool  # whether the site submitted this very period in the portal
+
+
+@dataclass(frozen=True, slots=True)
+class RuleException:
+    kind: str
+    severity: str  # critical | warning | info
+    detail: str
+    site_id: str | None = None
+    child_id: str | None = None
+    attendance_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoverningDecision:
+    site_id: str
+    selected_method: Source  # what Data Entry Settings said for the period
+    governing_source: Source  # what actually governs after rules 2-3
+    incomplete_reason: str | None = None
+    exceptions: tuple[RuleException, ...] = field(default_factory=tuple)
+
+
+def selection_problem(selection: Selection, calendar: PeriodCalendar) -> str | None:
+    """Why a saved selection is invalid under rule 1, or ``None`` when it is valid."""
+    if not calendar.is_period_start(selection.effective_start):
+        return (
+            f"selection {selection.selection_id} ({selection.method}) starts {selection.effective_start}, "
+            "which is not a service-period start"
+        )
+    try:
+        saved_in = calendar.period_containing(selection.chosen_at.astimezone(STATE_TIMEZONE).date())
+    except PeriodCalendarError:
+        return None  # saved before the calendar begins: nothing to compare with
+    if selection.effective_start <= saved_in.start:
+        return (
+            f"selection {selection.selection_id} ({selection.method}) saved {selection.chosen_at.isoformat()} "
+            f"starts {selection.effective_start}, not in a future service period"
+        )
+    return None
+
+
+def selection_in_force(
+    selections: Iterable[Selection], period: ServicePeriod, calendar: PeriodCalendar
+) -> tuple[Selection | None, list[RuleException]]:
+    """Rule 1: the valid selection in force at ``period.start`` and the rejected ones seen."""
+    start_instant = period.start_instant()
+    rejected: list[RuleException] = []
+    candidates: list[Selection] = []
+    for selection in selections:
+        if selection.chosen_at >= start_instant:
+            continue  # not yet saved as of this period: a backfill must not see the future
+        problem = selection_problem(selection, calendar)
+        if problem:
+            rejected.append(RuleException("selection_rejected", "warning", problem))
+            continue
+        if selection.effective_start <= period.start:
+            candidates.append(selection)
+    if not candidates:
+        return None, rejected
+    return max(candidates, key=lambda s: (s.chosen_at, s.selection_id)), rejected
+
+
+def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> GoverningDecision:
+    """Apply rules 1-3 to one site for one period."""
+    in_force, rejected = selection_in_force(site.selections, period, calendar)
+    exceptions = [RuleException(e.kind, e.severity, e.detail, site_id=site.site_id) for e in rejected]
+    selected = in_force.method if in_force else Source.PPP
+    if not selected.is_ccms:
+        return _ppp_governs(site, selected, exceptions)
+
+    if site.first_submission_at is None or site.first_submission_at >= period.start_instant():
+        exceptions.append(
+            RuleException(
+                "ccms_before_first_submission",
+                "warning",
+                f"{selected} selected, but the site had not submitted its first attendance period in the "
+                f"portal before {period.start}; PPP governs this period",
+                site_id=site.site_id,
+            )
+        )
+        return _ppp_governs(site, selected, exceptions)
+
+    if not site.license_linked_at_start:
+        reason = (
+            f"license {site.license_number} is not linked to the program at {period.start}; "
+            f"{selected} records cannot be matched"
+        )
+        exceptions.append(RuleException("license_not_linked", "critical", reason, site_id=site.site_id))
+        return GoverningDecision(site.site_id, selected, selected, reason, tuple(exceptions))
+
+    return GoverningDecision(site.site_id, selected, selected, exceptions=tuple(exceptions))
+
+
+def _ppp_governs(site: SiteFacts, selected: Source, exceptions: list[RuleException]) -> GoverningDecision:
+    reason = None if site.period_submitted else "period not yet submitted in the portal"
+    return GoverningDecision(site.site_id, selected, Source.PPP, reason, tuple(exceptions))

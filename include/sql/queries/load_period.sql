@@ -1,0 +1,34 @@
+-- Swap a run's reconciled rows in as the period's current version. Runs inside one transaction
+-- holding the period's advisory lock; %(full_period)s false limits the swap to the run's sites.
+DELETE FROM reconciled.daily_attendance d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+DELETE FROM reconciled.absence_summary d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+DELETE FROM reconciled.site_period d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+DELETE FROM reconciled.exception d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+DELETE FROM reconciled.quarantine d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+INSERT INTO reconciled.daily_attendance
+SELECT * FROM staging.daily_attendance WHERE run_id = %(run_id)s;
+INSERT INTO reconciled.absence_summary
+SELECT * FROM staging.absence_summary WHERE run_id = %(run_id)s;
+INSERT INTO reconciled.site_period
+SELECT * FROM staging.site_period WHERE run_id = %(run_id)s;
+INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail)
+SELECT period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail
+  FROM staging.exception
+ WHERE run_id = %(run_id)s
+ ORDER BY stage, kind, site_id, child_id, attendance_date, detail;
+INSERT INTO reconciled.quarantine
+       (period_start, run_id, source, site_id, license_number, child_id, attendance_date, source_record_id, reason)
+SELECT %(period_start)s, run_id, source, site_id, license_number, child_id, attendance_date, source_record_id, reason
+  FROM staging.quarantine
+ WHERE run_id = %(run_id)s
+ ORDER BY source, site_id, source_record_id, reason;

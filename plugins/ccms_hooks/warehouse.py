@@ -1,0 +1,33 @@
+"""The state warehouse, reached through the Airflow connection ``ccms_warehouse``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+
+class WarehouseHook(PostgresHook):
+    """A :class:`PostgresHook` for the reconciled-attendance warehouse.
+
+    Pipeline steps take a plain psycopg 3 connection; this hook is where it comes from, configured
+    from the Airflow connection (``AIRFLOW_CONN_CCMS_WAREHOUSE`` works). Connections are in
+    autocommit mode so that every step states its transactions explicitly with
+    ``conn.transaction()`` — nothing is left half-committed by an implicit transaction.
+    """
+
+    default_conn_name = "ccms_warehouse"
+    hook_name = "CCMS attendance warehouse"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("postgres_conn_id", self.default_conn_name)
+        super().__init__(*args, **kwargs)
+
+    def connect(self, application_name: str = "ccms-attendance") -> psycopg.Connection:
+        conn = self.get_conn()
+        if not isinstance(conn, psycopg.Connection):
+            raise TypeError("WarehouseHook needs psycopg 3 (install psycopg[binary] beside SQLAlchemy 2)")
+        conn.autocommit = True
+        conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
+        return conn
