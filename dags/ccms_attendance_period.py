@@ -84,7 +84,7 @@ def load() -> dict:
     max_active_runs=1,
     doc_md=DOC_MD,
     tags=["ccms", "attendance"],
-    default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=30)},
+    default_args=airflow_tasks.default_task_args(),
     params={
         "sites": Param([], type="array", items={"type": "string"}, description="Limit to these site ids"),
         "sources": Param(

@@ -7,7 +7,9 @@ enough for XCom; rows travel through the warehouse's staging schema, never throu
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +41,14 @@ def run_context(context: Mapping[str, Any]) -> RunContext:
         sources=tuple(Source(s) for s in params.get("sources") or ()),
     )
     return RunContext(run_id=context["dag_run"].run_id, dag_id=context["dag"].dag_id, period=period, scope=scope)
+
+
+def default_task_args() -> dict[str, Any]:
+    """Retry policy from ``pipeline.toml`` (env ``CCMS_TASK_RETRIES`` / ``..._RETRY_DELAY_SECONDS`` win)."""
+    section = load_pipeline_config().get("tasks", {})
+    retries = int(os.environ.get("CCMS_TASK_RETRIES", section.get("retries", 2)))
+    delay = float(os.environ.get("CCMS_TASK_RETRY_DELAY_SECONDS", section.get("retry_delay_seconds", 60)))
+    return {"retries": retries, "retry_delay": dt.timedelta(seconds=delay)}
 
 
 def _warehouse():

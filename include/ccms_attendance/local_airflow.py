@@ -6,6 +6,7 @@ person to.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,5 +70,15 @@ def ensure_metadata_db(env: Mapping[str, str]) -> None:
     run_airflow(["db", "migrate"], env)
 
 
-def dags_test(env: Mapping[str, str], dag_id: str, logical_date: str, log_file: Path | None = None) -> str:
-    return run_airflow(["dags", "test", dag_id, logical_date], env, log_file=log_file)
+def dags_test(
+    env: Mapping[str, str],
+    dag_id: str,
+    logical_date: str,
+    conf: Mapping[str, object] | None = None,
+    log_file: Path | None = None,
+) -> str:
+    """Run one whole DAG run in-process (``airflow dags test``); raise if the run failed."""
+    args = ["dags", "test", dag_id, logical_date]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    return run_airflow(args, env, log_file=log_file)

@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both create the virtualenv from
+# requirements.txt (pinned by constraints.txt) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint format venv clean stop-warehouse
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+venv: $(STAMP)
+
+## One demo service period end to end (embedded PostgreSQL unless AIRFLOW_CONN_CCMS_WAREHOUSE is set).
+demo: $(STAMP)
+	$(BIN)/python -m ccms_attendance.demo $(ARGS)
+
+## The whole test suite against a real PostgreSQL (see README: which server it uses).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Stop the embedded PostgreSQL the demo started (its data stays in .pgdata/).
+stop-warehouse: $(STAMP)
+	$(BIN)/python -c "import pgserver; pgserver.get_server('.pgdata', cleanup_mode='stop').cleanup()"
+
+clean: stop-warehouse
+	rm -rf .airflow .run build

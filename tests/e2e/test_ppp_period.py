@@ -1,0 +1,140 @@
+"""A PPP-only service period end to end through `airflow dags test`, with exact rows, and a rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from support.portal_state import PortalState, at
+
+from ccms_attendance.periods import ServicePeriod
+
+pytestmark = pytest.mark.e2e
+
+PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))  # Sun..Sat, twice
+D = {n: dt.date(2026, 11, n) for n in range(8, 22)}
+WEEKDAYS = [D[n] for n in (9, 10, 11, 12, 13, 16, 17, 18, 19, 20)]
+
+
+def build_state() -> PortalState:
+    state = PortalState(PERIOD)
+    # S-A: PPP, submitted, closed on the 11th; child 1002's voucher ends on the 13th.
+    state.site("S-A", "CC-00001-1", provider_id="P-1").submission("S-A", dt.date(2026, 10, 25))
+    state.submission("S-A", PERIOD.start).closure("S-A", D[11])
+    state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[13])
+    state.absence("S-A", "1001", D[10]).absence("S-A", "1001", D[17])
+    state.absence("S-A", "1002", D[12])
+    state.absence("S-A", "1002", D[18])  # after the voucher ended
+    state.absence("S-A", "1001", D[14])  # a Saturday
+    state.absence("S-A", "9999", D[9])  # a child with no voucher at all
+    # S-B: PPP, same provider, has not submitted this period yet.
+    state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 10, 25))
+    state.voucher("2001", "S-B").absence("S-B", "2001", D[9])
+    # S-C: chose brightwheel before ever submitting a period in the portal -> PPP governs.
+    state.site("S-C", "CC-00003-3", provider_id="P-2")
+    state.selection("S-C", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 1)))
+    state.submission("S-C", PERIOD.start, submitted_at=at(dt.date(2026, 11, 23)))
+    state.voucher("3001", "S-C")
+    return state
+
+
+def _rows(conn, sql):
+    return [tuple(r) for r in conn.execute(sql, {"p": PERIOD.start}).fetchall()]
+
+
+def _expected_daily():
+    rows = []
+    for day in WEEKDAYS:
+        if day != D[11]:
+            status = "absent" if day in (D[10], D[17]) else "present"
+            rows.append(("S-A", "1001", day, status))
+    for day in (D[9], D[10], D[12], D[13]):
+        rows.append(("S-A", "1002", day, "absent" if day == D[12] else "present"))
+    rows.append(("S-B", "2001", D[9], "absent"))  # incomplete: only what was recorded
+    rows += [("S-C", "3001", day, "present") for day in WEEKDAYS]
+    return sorted(rows)
+
+
+def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner):
+    build_state().write(conn)
+
+    period_runner.run(D[10])
+
+    daily = _rows(
+        conn,
+        "SELECT site_id, child_id, attendance_date, status FROM reconciled.daily_attendance"
+        " WHERE period_start = %(p)s ORDER BY 1, 2, 3",
+    )
+    assert daily == _expected_daily()
+    lineage = _rows(
+        conn,
+        "SELECT DISTINCT status, basis, source, source_record_id IS NOT NULL FROM reconciled.daily_attendance"
+        " WHERE period_start = %(p)s ORDER BY 1, 2",
+    )
+    assert lineage == [("absent", "recorded", "PPP", True), ("present", "no_absence_entry", "PPP", False)]
+    summary = _rows(
+        conn,
+        "SELECT site_id, child_id, operating_days, enrolled_days, absent_days, absence_rate::float, source, complete"
+        " FROM reconciled.absence_summary WHERE period_start = %(p)s ORDER BY 1, 2",
+    )
+    assert summary == [
+        ("S-A", "1001", 9, 9, 2, 0.2222, "PPP", True),
+        ("S-A", "1002", 9, 4, 1, 0.25, "PPP", True),
+        ("S-B", "2001", 10, 10, 1, 0.1, "PPP", False),
+        ("S-C", "3001", 10, 10, 0, 0.0, "PPP", True),
+    ]
+    site_period = _rows(
+        conn,
+        "SELECT site_id, governing_source, selected_method, complete, incomplete_reason"
+        " FROM reconciled.site_period WHERE period_start = %(p)s ORDER BY 1",
+    )
+    assert site_period == [
+        ("S-A", "PPP", "PPP", True, None),
+        ("S-B", "PPP", "PPP", False, "period not yet submitted in the portal"),
+        ("S-C", "PPP", "BRIGHTWHEEL", True, None),
+    ]
+    exceptions = _rows(
+        conn,
+        "SELECT kind, severity, site_id, child_id, attendance_date FROM reconciled.exception"
+        " WHERE period_start = %(p)s ORDER BY 1, 3",
+    )
+    assert exceptions == [
+        ("ccms_before_first_submission", "warning", "S-C", None, None),
+        ("record_on_non_operating_day", "warning", "S-A", "1001", D[14]),
+        ("record_outside_enrollment", "warning", "S-A", "1002", D[18]),
+        ("site_period_incomplete", "warning", "S-B", None, None),
+    ]
+    # The child without a voucher left no trace anywhere the pipeline writes.
+    for schema_table in ("staging.source_record", "reconciled.daily_attendance", "reconciled.exception",
+                         "reconciled.quarantine", "reconciled.absence_summary"):  # fmt: skip
+        assert conn.execute(f"SELECT count(*) FROM {schema_table} WHERE child_id = '9999'").fetchone()[0] == 0
+
+    first = conn.execute(
+        "SELECT run_id, checksum FROM reconciled.period_load WHERE period_start = %s", (PERIOD.start,)
+    ).fetchone()
+
+    # Rerun the same period (a manual trigger for another day inside it): identical results.
+    period_runner.run(D[19])
+
+    second = conn.execute(
+        "SELECT run_id, checksum FROM reconciled.period_load WHERE period_start = %s", (PERIOD.start,)
+    ).fetchone()
+    assert second[0] != first[0]
+    assert second[1] == first[1]
+    assert (
+        _rows(
+            conn,
+            "SELECT site_id, child_id, attendance_date, status FROM reconciled.daily_attendance"
+            " WHERE period_start = %(p)s ORDER BY 1, 2, 3",
+        )
+        == _expected_daily()
+    )
+    audits = _rows(
+        conn,
+        "SELECT status, checksums->>'daily_attendance', checksums->>'exception', counts->>'daily_rows'"
+        " FROM reconciled.run_audit WHERE period_start = %(p)s ORDER BY started_at",
+    )
+    assert len(audits) == 2
+    assert audits[0] == audits[1]
+    assert audits[0][0] == "loaded"
+    assert audits[0][3] == str(len(_expected_daily()))

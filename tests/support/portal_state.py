@@ -1,0 +1,120 @@
+"""Build a small reference/portal state by hand, row by row, for tests that assert exact results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import psycopg
+
+from ccms_attendance.canonical import STATE_TIMEZONE
+from ccms_attendance.demo.state import REFERENCE_TABLES, GeneratedState, write_state
+from ccms_attendance.periods import ServicePeriod
+
+
+def at(day: dt.date, hour: int = 9, minute: int = 0) -> dt.datetime:
+    """An instant on a state calendar day."""
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=STATE_TIMEZONE)
+
+
+class PortalState:
+    def __init__(self, period: ServicePeriod) -> None:
+        self.period = period
+        self.rows: dict[str, list[dict]] = {table: [] for table, _ in REFERENCE_TABLES}
+        self._providers: set[str] = set()
+
+    def site(
+        self,
+        site_id: str,
+        license_number: str,
+        provider_id: str = "P-1",
+        weekdays: tuple[int, ...] = (1, 2, 3, 4, 5),
+        linked: bool = True,
+    ) -> PortalState:
+        if provider_id not in self._providers:
+            self._providers.add(provider_id)
+            self.rows["ref.provider"].append({"provider_id": provider_id, "provider_name": f"Provider {provider_id}"})
+        self.rows["ref.site"].append(
+            {
+                "site_id": site_id,
+                "provider_id": provider_id,
+                "site_name": f"Site {site_id}",
+                "license_number": license_number,
+                "operating_weekdays": list(weekdays),
+            }
+        )
+        if linked:
+            self.rows["ref.license_link"].append(
+                {"license_number": license_number, "linked_from": at(dt.date(2025, 1, 1)), "linked_until": None}
+            )
+        return self
+
+    def voucher(
+        self,
+        child_id: str,
+        site_id: str,
+        program: str = "CCDF",
+        start: dt.date = dt.date(2025, 1, 1),
+        end: dt.date | None = None,
+        voucher_id: str | None = None,
+    ) -> PortalState:
+        if child_id not in {r["child_id"] for r in self.rows["ref.child"]}:
+            self.rows["ref.child"].append({"child_id": child_id})
+        self.rows["ref.voucher"].append(
+            {
+                "voucher_id": voucher_id or f"V-{child_id}-{site_id}",
+                "child_id": child_id,
+                "site_id": site_id,
+                "program": program,
+                "schedule": "full_time",
+                "authorized_start": start,
+                "authorized_end": end,
+            }
+        )
+        return self
+
+    def closure(self, site_id: str, day: dt.date, kind: str = "PC") -> PortalState:
+        self.rows["ref.site_closure"].append(
+            {"site_id": site_id, "closure_date": day, "closure_kind": kind, "reason": "closed"}
+        )
+        return self
+
+    def submission(self, site_id: str, period_start: dt.date, submitted_at: dt.datetime | None = None) -> PortalState:
+        self.rows["portal.period_submission"].append(
+            {
+                "site_id": site_id,
+                "period_start": period_start,
+                "submitted_at": submitted_at or at(period_start + dt.timedelta(days=16)),
+                "submitted_by": "director",
+            }
+        )
+        return self
+
+    def selection(self, site_id: str, method: str, effective_start: dt.date, chosen_at: dt.datetime) -> PortalState:
+        self.rows["portal.data_entry_selection"].append(
+            {
+                "site_id": site_id,
+                "method": method,
+                "effective_start": effective_start,
+                "chosen_at": chosen_at,
+                "chosen_by": "director",
+            }
+        )
+        return self
+
+    def absence(self, site_id: str, child_id: str, day: dt.date, code: str = "AB") -> PortalState:
+        self.rows["portal.manual_entry"].append(
+            {
+                "site_id": site_id,
+                "child_id": child_id,
+                "attendance_date": day,
+                "day_code": code,
+                "entered_at": at(self.period.end + dt.timedelta(days=1)),
+                "entered_by": "director",
+            }
+        )
+        return self
+
+    def write(self, conn: psycopg.Connection) -> None:
+        tables = {table: pd.DataFrame(self.rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
+        write_state(conn, GeneratedState(period=self.period, tables=tables))
