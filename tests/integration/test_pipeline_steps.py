@@ -1,0 +1,181 @@
+"""Pipeline steps against a real warehouse: voucher filtering, quarantine, failures, atomic loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from psycopg import sql
+from support.portal_state import PortalState, at
+
+from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, Source
+from ccms_attendance.periods import ServicePeriod, load_calendar
+from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
+from ccms_attendance.pipeline.load import NothingToLoadError, load_period
+from ccms_attendance.pipeline.plan import plan_period
+from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
+from ccms_attendance.pipeline.run_context import RunContext
+
+PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
+MONDAY = dt.date(2026, 11, 9)
+
+
+class VendorDown(Exception):
+    pass
+
+
+def _ccms_state() -> PortalState:
+    state = PortalState(PERIOD)
+    for site_id, license_number in (("S-1", "CC-1"), ("S-2", "CC-2")):
+        state.site(site_id, license_number).submission(site_id, dt.date(2026, 10, 11))
+        state.selection(site_id, "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
+    state.voucher("111", "S-1").voucher("222", "S-2")
+    state.absence("S-1", "111", MONDAY)  # typed into a read-only portal
+    return state
+
+
+def _record(license_number: str, child_id: str, day: dt.date, record_id: str) -> AttendanceRecord:
+    return AttendanceRecord(
+        source=Source.BRIGHTWHEEL,
+        license_number=license_number,
+        child_id=child_id,
+        attendance_date=day,
+        status=AttendanceStatus.PRESENT,
+        source_record_id=record_id,
+        check_in=at(day, 7, 45),
+        check_out=at(day, 16, 30),
+    )
+
+
+def _site_extractor(license_number: str):
+    if license_number == "CC-2":
+        raise VendorDown("BRIGHTWHEEL site CC-2 period 2026-11-08..2026-11-21: HTTP 503 after 5 attempts")
+    yield _record("CC-1", "111", MONDAY, "bw-1")
+    yield _record("CC-1", "PRIVATE-PAY-7", MONDAY, "bw-2")  # no state voucher
+    yield _record("CC-9", "111", MONDAY + dt.timedelta(days=1), "bw-3")  # another site's license
+    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-4", "111", None, "missing attendance date")
+    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-5", "PRIVATE-PAY-7", None, "missing attendance date")
+
+
+@pytest.fixture
+def run(conn) -> RunContext:
+    _ccms_state().write(conn)
+    context = RunContext(run_id="test-run-1", dag_id="ccms_attendance_period", period=PERIOD)
+    plan = plan_period(conn, context, load_calendar(), batch_count=1)
+    assert plan.batches[str(Source.BRIGHTWHEEL)] == [0]
+    return context
+
+
+def _extract(conn, run):
+    return extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
+
+
+def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
+    summary = _extract(conn, run)
+
+    assert (summary.sites, summary.sites_failed, summary.records, summary.dropped_non_voucher) == (2, 1, 1, 1)
+    assert summary.quarantined == 3
+    assert "CC-2" in summary.failures[0]
+    records = conn.execute("SELECT site_id, child_id, source_record_id FROM staging.source_record").fetchall()
+    assert records == [("S-1", "111", "bw-1")]
+    quarantine = conn.execute(
+        "SELECT source_record_id, child_id, reason FROM staging.quarantine ORDER BY source_record_id"
+    ).fetchall()
+    assert quarantine == [
+        ("bw-3", "111", "record carries license 'CC-9'"),
+        ("bw-4", "111", "missing attendance date"),
+        ("bw-5", None, "missing attendance date"),  # a non-voucher child's id is not kept
+    ]
+    outcomes = conn.execute("SELECT site_id, outcome, records, error IS NOT NULL FROM staging.site_extract").fetchall()
+    assert sorted(outcomes) == [("S-1", "retrieved", 1, False), ("S-2", "failed", 0, True)]
+    assert _mentions(conn, "PRIVATE-PAY-7") == 0
+
+
+def test_retried_extract_replaces_its_own_rows(conn, run):
+    _extract(conn, run)
+    _extract(conn, run)
+    assert conn.execute("SELECT count(*) FROM staging.source_record").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM staging.site_extract").fetchone()[0] == 2
+
+
+def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
+    _extract(conn, run)
+    extract_ppp(conn, run)
+    stage_reconciled(conn, run, reconcile_run(conn, run))
+    load_period(conn, run)
+
+    site_period = conn.execute(
+        "SELECT site_id, governing_source, complete, incomplete_reason FROM reconciled.site_period ORDER BY 1"
+    ).fetchall()
+    assert site_period[0] == ("S-1", "BRIGHTWHEEL", True, None)
+    assert site_period[1][:3] == ("S-2", "BRIGHTWHEEL", False)
+    assert "HTTP 503" in site_period[1][3]
+    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-2'").fetchone()[0] == 0
+    s1 = conn.execute(
+        "SELECT status, basis, count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-1' GROUP BY 1, 2 ORDER BY 1"
+    ).fetchall()
+    assert s1 == [("absent", "no_check_in", 9), ("present", "recorded", 1)]
+    kinds = {r[0] for r in conn.execute("SELECT kind FROM reconciled.exception").fetchall()}
+    assert {"portal_entry_while_ccms", "source_disagreement", "site_period_incomplete"} <= kinds
+
+
+def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, run):
+    _extract(conn, run)
+    extract_ppp(conn, run)
+    stage_reconciled(conn, run, reconcile_run(conn, run))
+    load_period(conn, run)
+    before = _period_rows(conn)
+
+    rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
+    plan_period(conn, rerun, load_calendar(), batch_count=1)
+    with pytest.raises(NothingToLoadError, match="rerun the reconcile task"):
+        load_period(conn, rerun)
+    assert _period_rows(conn) == before
+
+
+def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
+    _extract(conn, run)
+    extract_ppp(conn, run)
+    stage_reconciled(conn, run, reconcile_run(conn, run))
+    load_period(conn, run)
+    before = _period_rows(conn)
+
+    rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
+    plan_period(conn, rerun, load_calendar(), batch_count=1)
+    _extract(conn, rerun)
+    extract_ppp(conn, rerun)
+    stage_reconciled(conn, rerun, reconcile_run(conn, rerun))
+    # Corrupt the staged output: the same child-day twice makes the swap's INSERT fail halfway.
+    conn.execute(
+        "INSERT INTO staging.daily_attendance SELECT * FROM staging.daily_attendance"
+        " WHERE run_id = 'test-run-2' LIMIT 1"
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        load_period(conn, rerun)
+    assert _period_rows(conn) == before
+    assert conn.execute("SELECT run_id FROM reconciled.period_load").fetchone()[0] == "test-run-1"
+
+
+def _period_rows(conn):
+    return conn.execute(
+        "SELECT site_id, child_id, attendance_date, status, run_id FROM reconciled.daily_attendance ORDER BY 1, 2, 3"
+    ).fetchall()
+
+
+def _mentions(conn, value: str) -> int:
+    """How many rows of any pipeline-written table hold ``value`` in any text column."""
+    tables = conn.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema IN ('staging', 'reconciled') AND data_type = 'text'"
+    ).fetchall()
+    total = 0
+    for schema, table, column in tables:
+        total += conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE {} LIKE %s").format(
+                sql.Identifier(schema, table), sql.Identifier(column)
+            ),
+            (f"%{value}%",),
+        ).fetchone()[0]
+    return total
