@@ -19,6 +19,7 @@ from ccms_attendance.pipeline.run_context import RunContext
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 MONDAY = dt.date(2026, 11, 9)
+WEDNESDAY = dt.date(2026, 11, 11)
 
 
 class VendorDown(Exception):
@@ -30,7 +31,7 @@ def _ccms_state() -> PortalState:
     for site_id, license_number in (("S-1", "CC-1"), ("S-2", "CC-2")):
         state.site(site_id, license_number).submission(site_id, dt.date(2026, 10, 11))
         state.selection(site_id, "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
-    state.voucher("111", "S-1").voucher("222", "S-2")
+    state.voucher("111", "S-1").voucher("112", "S-1").voucher("222", "S-2")
     state.absence("S-1", "111", MONDAY)  # typed into a read-only portal
     return state
 
@@ -54,8 +55,9 @@ def _site_extractor(license_number: str):
     yield _record("CC-1", "111", MONDAY, "bw-1")
     yield _record("CC-1", "PRIVATE-PAY-7", MONDAY, "bw-2")  # no state voucher
     yield _record("CC-9", "111", MONDAY + dt.timedelta(days=1), "bw-3")  # another site's license
-    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-4", "111", None, "missing attendance date")
+    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-4", "111", WEDNESDAY, "check-out before check-in")
     yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-5", "PRIVATE-PAY-7", None, "missing attendance date")
+    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-6", "112", None, "missing attendance date")
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
     summary = _extract(conn, run)
 
     assert (summary.sites, summary.sites_failed, summary.records, summary.dropped_non_voucher) == (2, 1, 1, 1)
-    assert summary.quarantined == 3
+    assert summary.quarantined == 4
     assert "CC-2" in summary.failures[0]
     records = conn.execute("SELECT site_id, child_id, source_record_id FROM staging.source_record").fetchall()
     assert records == [("S-1", "111", "bw-1")]
@@ -84,8 +86,9 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
     ).fetchall()
     assert quarantine == [
         ("bw-3", "111", "record carries license 'CC-9'"),
-        ("bw-4", "111", "missing attendance date"),
+        ("bw-4", "111", "check-out before check-in"),
         ("bw-5", None, "missing attendance date"),  # a non-voucher child's id is not kept
+        ("bw-6", "112", "missing attendance date"),
     ]
     outcomes = conn.execute("SELECT site_id, outcome, records, error IS NOT NULL FROM staging.site_extract").fetchall()
     assert sorted(outcomes) == [("S-1", "retrieved", 1, False), ("S-2", "failed", 0, True)]
@@ -96,7 +99,7 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
     _extract(conn, run)
     _extract(conn, run)
     assert conn.execute("SELECT count(*) FROM staging.source_record").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 4
     assert conn.execute("SELECT count(*) FROM staging.site_extract").fetchone()[0] == 2
 
 
@@ -111,12 +114,24 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
     ).fetchall()
     assert site_period[0] == ("S-1", "BRIGHTWHEEL", True, None)
     assert site_period[1][:3] == ("S-2", "BRIGHTWHEEL", False)
+    assert "BRIGHTWHEEL data unavailable: " in site_period[1][3]
     assert "HTTP 503" in site_period[1][3]
     assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-2'").fetchone()[0] == 0
     s1 = conn.execute(
         "SELECT status, basis, count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-1' GROUP BY 1, 2 ORDER BY 1"
     ).fetchall()
-    assert s1 == [("absent", "no_check_in", 9), ("present", "recorded", 1)]
+    # A quarantined record blocks inference: 111's Tuesday (bw-3, wrong license) and Wednesday (bw-4),
+    # and, having no usable day, all of 112's period (bw-6).
+    assert s1 == [("absent", "no_check_in", 7), ("present", "recorded", 1)]
+    withheld = conn.execute(
+        "SELECT child_id, count(*), min(attendance_date) FROM reconciled.exception"
+        " WHERE kind = 'status_withheld_quarantined_record' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert withheld == [("111", 2, MONDAY + dt.timedelta(days=1)), ("112", 10, MONDAY)]
+    summary = conn.execute(
+        "SELECT child_id, enrolled_days, absent_days FROM reconciled.absence_summary WHERE site_id = 'S-1' ORDER BY 1"
+    ).fetchall()
+    assert summary == [("111", 10, 7), ("112", 10, 0)]
     kinds = {r[0] for r in conn.execute("SELECT kind FROM reconciled.exception").fetchall()}
     assert {"portal_entry_while_ccms", "source_disagreement", "site_period_incomplete"} <= kinds
 

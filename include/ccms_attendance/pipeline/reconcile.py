@@ -46,6 +46,7 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
         ),
         "records": _dates(read_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
         "extracts": read_frame(conn, query("reconcile_inputs_extracts"), params),
+        "quarantined": read_frame(conn, query("reconcile_inputs_quarantine"), params),
     }
     _ensure_columns(frames)
     return frames
@@ -68,6 +69,7 @@ _EMPTY_COLUMNS = {
         "source_record_id",
     ],
     "extracts": ["source", "site_id", "outcome", "error"],
+    "quarantined": ["source", "site_id", "child_id", "attendance_date"],
 }
 
 
@@ -81,6 +83,7 @@ def _ensure_columns(frames: dict[str, pd.DataFrame]) -> None:
         ("vouchers", "authorized_start"),
         ("vouchers", "authorized_end"),
         ("records", "attendance_date"),
+        ("quarantined", "attendance_date"),
     ]:
         frames[name][column] = pd.to_datetime(frames[name][column])
 

@@ -122,10 +122,12 @@ def _completeness(
     has_enrolled = sites["site_id"].isin(enrolled["site_id"])
     is_ccms = sites["governing_source"] != Source.PPP.value
     reason = sites["incomplete_reason"].copy()
-    failed = is_ccms & reason.isna() & (sites["outcome"] != "retrieved")
+    # A CCMS must have been retrieved; PPP is the warehouse's own table, failed only if its
+    # validation marked it so.
+    failed = reason.isna() & ((sites["outcome"] == "failed") | (is_ccms & sites["outcome"].isna()))
     reason[failed] = (
         sites.loc[failed, "governing_source"]
-        + " data was not retrieved: "
+        + " data unavailable: "
         + sites.loc[failed, "error"].fillna("no extraction result")
     )
     empty = is_ccms & reason.isna() & ~has_records & has_enrolled
@@ -143,6 +145,7 @@ def reconcile(
     vouchers: pd.DataFrame,
     records: pd.DataFrame,
     extracts: pd.DataFrame,
+    quarantined: pd.DataFrame | None = None,
 ) -> ReconciledPeriod:
     key = ["site_id", "child_id", "attendance_date"]
     planned_sites = sites[sites["site_id"].isin(plan["site_id"])]
@@ -199,6 +202,8 @@ def reconcile(
     daily = enrolled.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
     daily = daily.merge(governing, on=key, how="left")
     daily = daily[daily["complete"] | daily["status"].notna()].copy()
+    daily, withheld = _withhold_quarantined(daily, quarantined, plan)
+    exceptions.append(withheld)
     inferred = daily["status"].isna()
     is_ppp = daily["governing_source"] == Source.PPP.value
     daily.loc[inferred & is_ppp, "status"] = "present"
@@ -252,6 +257,34 @@ def reconcile(
         site_period=site_state[SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
         exceptions=all_exceptions.reset_index(drop=True),
     )
+
+
+def _withhold_quarantined(
+    daily: pd.DataFrame, quarantined: pd.DataFrame | None, plan: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Never infer a status where the governing source sent a record we could not use.
+
+    A quarantined record with a child and a day blocks inference for that child-day; with a child
+    but no usable day, for that child's whole period at the site (we cannot tell which day it was).
+    """
+    if quarantined is None or quarantined.empty:
+        return daily, pd.DataFrame(columns=EXCEPTION_COLUMNS)
+    governing = quarantined.merge(plan[["site_id", "governing_source"]], on="site_id")
+    governing = governing[(governing["source"] == governing["governing_source"]) & governing["child_id"].notna()]
+    undated = governing[governing["attendance_date"].isna()][["site_id", "child_id"]].drop_duplicates()
+    dated = governing[governing["attendance_date"].notna()][["site_id", "child_id", "attendance_date"]]
+    flagged = daily.merge(dated.drop_duplicates().assign(_day=True), how="left").merge(
+        undated.assign(_child=True), how="left"
+    )
+    blocked = flagged["status"].isna() & (flagged["_day"].notna() | flagged["_child"].notna())
+    withheld = flagged[blocked]
+    exceptions = _exceptions(
+        withheld,
+        "status_withheld_quarantined_record",
+        "warning",
+        withheld["governing_source"] + " sent a record for this child-day that was quarantined; no status inferred",
+    )
+    return flagged[~blocked].drop(columns=["_day", "_child"]), exceptions
 
 
 def _summarize(

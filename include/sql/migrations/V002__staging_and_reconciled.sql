@@ -22,6 +22,7 @@ CREATE INDEX site_plan_source_batch_idx ON staging.site_plan (run_id, governing_
 
 -- Canonical records that passed the voucher filter, from every source.
 CREATE TABLE staging.source_record (
+    record_no        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id           text NOT NULL,
     source           text NOT NULL,
     batch_no         integer NOT NULL,
