@@ -40,7 +40,11 @@ def run_context(context: Mapping[str, Any]) -> RunContext:
         sites=tuple(params.get("sites") or ()),
         sources=tuple(Source(s) for s in params.get("sources") or ()),
     )
-    return RunContext(run_id=context["dag_run"].run_id, dag_id=context["dag"].dag_id, period=period, scope=scope)
+    dag_run = context["dag_run"]
+    triggered_by = getattr(dag_run, "triggering_user_name", None) or str(getattr(dag_run, "run_type", "unknown"))
+    return RunContext(
+        run_id=dag_run.run_id, dag_id=context["dag"].dag_id, period=period, scope=scope, triggered_by=triggered_by
+    )
 
 
 def default_task_args() -> dict[str, Any]:

@@ -135,6 +135,19 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
         " FROM reconciled.run_audit WHERE period_start = %(p)s ORDER BY started_at",
     )
     assert len(audits) == 2
+    # The first version is kept in history, superseded by the rerun.
+    versions = _rows(
+        conn,
+        "SELECT run_id, superseded_by_run, loaded_by FROM history.period_version"
+        " WHERE period_start = %(p)s ORDER BY loaded_at",
+    )
+    assert versions == [(first[0], second[0], "dag_test"), (second[0], None, "dag_test")]  # `dags test` user
+    kept = conn.execute(
+        "SELECT site_id, child_id, attendance_date, status FROM history.daily_attendance"
+        " WHERE period_start = %s AND run_id = %s AND superseded_by_run = %s ORDER BY 1, 2, 3",
+        (PERIOD.start, first[0], second[0]),
+    ).fetchall()
+    assert kept == _expected_daily()
     assert audits[0] == audits[1]
     assert audits[0][0] == "loaded"
     assert audits[0][3] == str(len(_expected_daily()))

@@ -2,7 +2,8 @@
 
 Everything happens in one transaction that holds the period's advisory lock: readers see either the
 previous version or the new one, never a mix; a failed or killed load leaves the previous version
-untouched; two runs of one period never interleave.
+untouched; two runs of one period never interleave. The replaced rows move to ``history.*`` and
+``history.period_version`` records who loaded each version and which run superseded it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
         run_file(conn, "load_period", params)
         checksums = fetch_one(conn, "period_checksums", params)
         run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
+        run_file(
+            conn,
+            "record_period_version",
+            {
+                **params,
+                "dag_id": run.dag_id,
+                "loaded_by": run.triggered_by,
+                "scope": Jsonb(run.scope.as_json()),
+                "checksum": checksums["daily_attendance"],
+            },
+        )
         run_file(
             conn,
             "finish_run_audit",

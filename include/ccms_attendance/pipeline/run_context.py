@@ -30,6 +30,7 @@ class RunContext:
     dag_id: str
     period: ServicePeriod
     scope: RunScope = field(default_factory=RunScope)
+    triggered_by: str = "unknown"  # who or what started the run (user name, or scheduler/backfill)
 
     @property
     def period_params(self) -> dict[str, Any]:

@@ -1,5 +1,20 @@
 -- Swap a run's reconciled rows in as the period's current version. Runs inside one transaction
 -- holding the period's advisory lock; %(full_period)s false limits the swap to the run's sites.
+-- The rows being replaced are first copied to history.*, marked with the run replacing them.
+INSERT INTO history.daily_attendance
+SELECT d.*, %(run_id)s FROM reconciled.daily_attendance d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+INSERT INTO history.absence_summary
+SELECT d.*, %(run_id)s FROM reconciled.absence_summary d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
+INSERT INTO history.exception
+       (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail, superseded_by_run)
+SELECT d.period_start, d.run_id, d.kind, d.severity, d.site_id, d.child_id, d.attendance_date, d.detail, %(run_id)s
+  FROM reconciled.exception d
+ WHERE d.period_start = %(period_start)s
+   AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
 DELETE FROM reconciled.daily_attendance d
  WHERE d.period_start = %(period_start)s
    AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
