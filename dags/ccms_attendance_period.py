@@ -20,8 +20,10 @@ Each run covers exactly one **service period** (its data interval; periods come 
    first portal submission, license linkage) and decides per site which source governs: PPP or one of
    the three CCMS. Sites are split into a bounded number of batches per vendor.
 2. **ppp / alliance_core / brightwheel / playground** — one task group per source pulls that source's
-   records into the warehouse's `staging` schema. Children without a CCDF or On My Way Pre-K voucher are
-   dropped before anything is stored. A vendor that fails marks only its own sites incomplete.
+   records into the warehouse's `staging` schema (`extract_*`), then checks them with the source's Great
+   Expectations suite (`validate`): bad rows are quarantined with their reason, a critical failure makes
+   the source's sites incomplete. Children without a CCDF or On My Way Pre-K voucher are dropped before
+   anything is stored. A vendor that fails marks only its own sites incomplete.
 3. **reconcile** — applies the provider-guide rules (`include/ccms_attendance/rules/`) and stages the
    daily attendance, the per-child absence summary and the exceptions.
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction.
@@ -64,6 +66,12 @@ def extract_ccms_batch(source: str, batch_no: int) -> dict:
     return airflow_tasks.extract_ccms(context, source, batch_no)
 
 
+@task(task_id="validate", trigger_rule="all_done")
+def validate_source(source: str) -> dict:
+    """Check the source's staged records with its GX suite; quarantine bad rows (runs after partial failures)."""
+    return airflow_tasks.validate(get_current_context(), source)
+
+
 @task(trigger_rule="all_done")
 def reconcile() -> dict:
     """Apply the reconciliation rules to everything staged; runs even when a vendor failed."""
@@ -99,12 +107,13 @@ def ccms_attendance_period() -> None:
     plan = plan_period()
     extracted = []
     with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
-        extract_ppp_entries()
+        extract_ppp_entries() >> validate_source(str(Source.PPP))
     extracted.append(ppp)
     for source in Source.ccms():
         with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
             batches = site_batches(plan, str(source))
-            extract_ccms_batch.partial(source=str(source)).expand(batch_no=batches)
+            extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}").partial(source=str(source))
+            extract.expand(batch_no=batches) >> validate_source(str(source))
         extracted.append(group)
     plan >> extracted
     extracted >> reconcile() >> load()

@@ -65,9 +65,13 @@ def run_airflow(args: list[str], env: Mapping[str, str], log_file: Path | None =
     return output
 
 
+POOLS_FILE = INCLUDE_DIR / "config" / "pools.json"
+
+
 def ensure_metadata_db(env: Mapping[str, str]) -> None:
-    """Create or upgrade the Airflow metadata database (idempotent)."""
+    """Create or upgrade the Airflow metadata database and the per-vendor pools (idempotent)."""
     run_airflow(["db", "migrate"], env)
+    run_airflow(["pools", "import", str(POOLS_FILE)], env)
 
 
 def dags_test(

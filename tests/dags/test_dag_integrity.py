@@ -29,10 +29,11 @@ def test_dags_import_without_errors(dagbag):
 
 def test_one_task_group_per_source_and_the_spine(dag):
     task_ids = set(dag.task_ids)
-    assert {"plan_period", "ppp.extract_entries", "reconcile", "load"} <= task_ids
+    assert {"plan_period", "ppp.extract_entries", "ppp.validate", "reconcile", "load"} <= task_ids
     for source in Source.ccms():
         assert f"{source.lower()}.site_batches" in task_ids
         assert f"{source.lower()}.extract_batch" in task_ids
+        assert f"{source.lower()}.validate" in task_ids
     assert set(dag.task_group.children) >= {"ppp", "alliance_core", "brightwheel", "playground"}
 
 
@@ -40,7 +41,10 @@ def test_reconcile_runs_after_every_source_even_if_one_failed(dag):
     reconcile = dag.get_task("reconcile")
     assert reconcile.trigger_rule == "all_done"
     upstream = {t.task_id for t in reconcile.upstream_list}
-    assert upstream == {"ppp.extract_entries", *(f"{s.lower()}.extract_batch" for s in Source.ccms())}
+    assert upstream == {f"{s.lower()}.validate" for s in Source}
+    for source in Source:
+        validate = dag.get_task(f"{source.lower()}.validate")
+        assert validate.trigger_rule == "all_done"
     assert [t.task_id for t in dag.get_task("load").upstream_list] == ["reconcile"]
 
 
@@ -79,3 +83,15 @@ def test_timetable_is_registered_and_round_trips_through_serialization(dag):
     restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
     assert isinstance(restored.timetable, ServicePeriodTimetable)
     assert restored.timetable == dag.timetable
+
+
+def test_vendor_extracts_run_in_their_own_pools(dag):
+    import json
+
+    from ccms_attendance.local_airflow import POOLS_FILE
+
+    pools = json.loads(POOLS_FILE.read_text())
+    for source in Source.ccms():
+        pool = dag.get_task(f"{source.lower()}.extract_batch").pool
+        assert pool == f"ccms_{source.lower()}"
+        assert pools[pool]["slots"] >= 1
