@@ -1,0 +1,210 @@
+"""The scenario file: what every vendor sandbox serves (format in ``docs/vendors.md``).
+
+One scenario describes sites, their children and child-days in vendor-neutral terms; each vendor
+sandbox renders the sites assigned to it into its own payload shape. Loading is strict about the
+things a renderer needs and tolerant about optional ones, so tests can build odd data on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+#: Facilities in the scenarios keep Indiana (Indianapolis) wall-clock time.
+FACILITY_TIMEZONE = ZoneInfo("America/Indiana/Indianapolis")
+
+VENDORS = ("ALLIANCE_CORE", "BRIGHTWHEEL", "PLAYGROUND")
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "alliance_core_token_ttl_seconds": 3600,
+    "alliance_core_token_max_uses": None,  # a token stops working after this many API calls
+    "page_size": 50,  # the largest page a sandbox serves; larger client requests are capped
+    "playground_polls_before_complete": 2,
+    "playground_token_ttl_seconds": 86400,
+    "sloppy_date_filter": False,  # serve every record of the site, ignoring the requested range
+}
+
+_MISSING = object()
+
+
+class ScenarioError(ValueError):
+    """The scenario file is unusable."""
+
+
+@dataclass(frozen=True)
+class Child:
+    vendor_child_key: str
+    state_child_id: Any  # str | None, or _MISSING when the scenario omits the key
+    first_name: str
+    last_name: str
+    birth_date: str | None
+
+    @property
+    def has_state_child_id_key(self) -> bool:
+        return self.state_child_id is not _MISSING
+
+    @property
+    def state_id(self) -> str | None:
+        return None if self.state_child_id is _MISSING else self.state_child_id
+
+
+@dataclass(frozen=True)
+class Day:
+    index: int
+    vendor_child_key: str
+    date: dt.date
+    status: str  # "present" | "absent"
+    check_in: str | None  # as written in the scenario (aware ISO, or naive = keyed-in wall clock)
+    check_out: str | None
+    reason: str | None
+
+    def stable_id(self, license_number: str, salt: str) -> str:
+        text = f"{license_number}|{self.vendor_child_key}|{self.date.isoformat()}|{self.index}|{salt}"
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Site:
+    vendor: str
+    license_number: str
+    name: str
+    children: dict[str, Child]
+    days: tuple[Day, ...]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    sites: tuple[Site, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+    faults: tuple[dict, ...] = ()
+
+    def sites_for(self, vendor: str) -> dict[str, Site]:
+        return {site.license_number: site for site in self.sites if site.vendor == vendor}
+
+    def setting(self, name: str) -> Any:
+        return self.settings.get(name, DEFAULT_SETTINGS.get(name))
+
+
+def _require(mapping: dict, key: str, where: str) -> Any:
+    if key not in mapping or mapping[key] in (None, ""):
+        raise ScenarioError(f"{where}: '{key}' is required")
+    return mapping[key]
+
+
+def parse_scenario(raw: dict) -> Scenario:
+    if not isinstance(raw, dict) or not isinstance(raw.get("sites", []), list):
+        raise ScenarioError("a scenario is a JSON object with a 'sites' list")
+    sites = []
+    for s_no, raw_site in enumerate(raw.get("sites", [])):
+        where = f"sites[{s_no}]"
+        vendor = str(_require(raw_site, "vendor", where)).upper()
+        if vendor not in VENDORS:
+            raise ScenarioError(f"{where}: vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
+        license_number = str(_require(raw_site, "license_number", where))
+        children: dict[str, Child] = {}
+        for c_no, raw_child in enumerate(raw_site.get("children", [])):
+            key = str(_require(raw_child, "vendor_child_key", f"{where}.children[{c_no}]"))
+            state_id = raw_child.get("state_child_id", _MISSING)
+            children[key] = Child(
+                vendor_child_key=key,
+                state_child_id=None if state_id is None else (state_id if state_id is _MISSING else str(state_id)),
+                first_name=str(raw_child.get("first_name", "Test")),
+                last_name=str(raw_child.get("last_name", "Child")),
+                birth_date=raw_child.get("birth_date"),
+            )
+        days = []
+        for d_no, raw_day in enumerate(raw_site.get("days", [])):
+            d_where = f"{where}.days[{d_no}]"
+            key = str(_require(raw_day, "vendor_child_key", d_where))
+            if key not in children:
+                raise ScenarioError(f"{d_where}: unknown vendor_child_key {key!r}")
+            status = str(_require(raw_day, "status", d_where)).lower()
+            if status not in ("present", "absent"):
+                raise ScenarioError(f"{d_where}: status must be 'present' or 'absent'")
+            try:
+                day = dt.date.fromisoformat(str(_require(raw_day, "date", d_where)))
+                for stamp in ("check_in", "check_out"):
+                    if raw_day.get(stamp):
+                        dt.datetime.fromisoformat(raw_day[stamp])
+            except ValueError as error:
+                raise ScenarioError(f"{d_where}: {error}") from error
+            days.append(
+                Day(
+                    index=d_no,
+                    vendor_child_key=key,
+                    date=day,
+                    status=status,
+                    check_in=raw_day.get("check_in") or None,
+                    check_out=raw_day.get("check_out") or None,
+                    reason=raw_day.get("reason"),
+                )
+            )
+        sites.append(
+            Site(
+                vendor=vendor,
+                license_number=license_number,
+                name=str(raw_site.get("name", f"Site {license_number}")),
+                children=children,
+                days=tuple(days),
+            )
+        )
+    settings = raw.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ScenarioError("'settings' must be an object")
+    faults = raw.get("faults") or []
+    if not isinstance(faults, list):
+        raise ScenarioError("'faults' must be a list")
+    return Scenario(sites=tuple(sites), settings=dict(settings), faults=tuple(faults))
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ScenarioError(f"cannot read scenario {path}: {error}") from error
+    return parse_scenario(raw)
+
+
+# --- time rendering helpers shared by the vendor apps -------------------------------------------
+
+
+def moment(text: str) -> dt.datetime:
+    """The instant a scenario timestamp denotes. Naive = facility wall clock, earlier reading (fold=0)."""
+    value = dt.datetime.fromisoformat(text)
+    if value.utcoffset() is None:
+        value = value.replace(tzinfo=FACILITY_TIMEZONE)
+    return value
+
+
+def utc_z(text: str) -> str:
+    """``2026-03-08T12:45:00Z``."""
+    return moment(text).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_iso(text: str) -> str:
+    """Facility-local ISO 8601 with its offset, e.g. ``2026-01-05T07:45:00-05:00``."""
+    return moment(text).astimezone(FACILITY_TIMEZONE).isoformat(timespec="seconds")
+
+
+def wall_clock(text: str) -> str:
+    """Facility-local wall clock without offset: ``07:45`` (``07:45:30`` when seconds are set).
+
+    A naive scenario timestamp is rendered exactly as written, so a keyed-in time that does not
+    exist (spring forward) or is ambiguous (fall back) reaches the client unchanged.
+    """
+    value = dt.datetime.fromisoformat(text)
+    if value.utcoffset() is not None:
+        value = value.astimezone(FACILITY_TIMEZONE)
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+
+
+def day_bounds_utc(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=FACILITY_TIMEZONE)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=FACILITY_TIMEZONE)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
