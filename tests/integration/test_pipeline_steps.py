@@ -76,8 +76,8 @@ def _extract(conn, run):
 def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
     summary = _extract(conn, run)
 
-    assert (summary.sites, summary.sites_failed, summary.records, summary.dropped_non_voucher) == (2, 1, 1, 1)
-    assert summary.quarantined == 4
+    assert (summary.sites, summary.sites_failed, summary.records, summary.dropped_non_voucher) == (2, 1, 1, 2)
+    assert summary.quarantined == 3
     assert "CC-2" in summary.failures[0]
     records = conn.execute("SELECT site_id, child_id, source_record_id FROM staging.source_record").fetchall()
     assert records == [("S-1", "111", "bw-1")]
@@ -87,11 +87,17 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
     assert quarantine == [
         ("bw-3", "111", "record carries license 'CC-9'"),
         ("bw-4", "111", "check-out before check-in"),
-        ("bw-5", None, "missing attendance date"),  # a non-voucher child's id is not kept
         ("bw-6", "112", "missing attendance date"),
     ]
-    outcomes = conn.execute("SELECT site_id, outcome, records, error IS NOT NULL FROM staging.site_extract").fetchall()
-    assert sorted(outcomes) == [("S-1", "retrieved", 1, False), ("S-2", "failed", 0, True)]
+    # The non-voucher child's rejected record (bw-5) is only counted, in a site-level exception.
+    unattributed = conn.execute("SELECT site_id, child_id, detail FROM staging.exception").fetchall()
+    assert len(unattributed) == 1
+    assert unattributed[0][:2] == ("S-1", None)
+    assert "1 x missing attendance date" in unattributed[0][2]
+    outcomes = conn.execute(
+        "SELECT site_id, outcome, records, dropped_non_voucher, rejected, error IS NOT NULL FROM staging.site_extract"
+    ).fetchall()
+    assert sorted(outcomes) == [("S-1", "retrieved", 1, 2, 3, False), ("S-2", "failed", 0, 0, 0, True)]
     assert _mentions(conn, "PRIVATE-PAY-7") == 0
 
 
@@ -99,7 +105,8 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
     _extract(conn, run)
     _extract(conn, run)
     assert conn.execute("SELECT count(*) FROM staging.source_record").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM staging.exception").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM staging.site_extract").fetchone()[0] == 2
 
 
@@ -132,6 +139,10 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
         "SELECT child_id, enrolled_days, absent_days FROM reconciled.absence_summary WHERE site_id = 'S-1' ORDER BY 1"
     ).fetchall()
     assert summary == [("111", 10, 7), ("112", 10, 0)]
+    incomplete_children = conn.execute(
+        "SELECT child_id FROM reconciled.absence_summary WHERE site_id = 'S-1' AND NOT complete ORDER BY 1"
+    ).fetchall()
+    assert incomplete_children == [("111",), ("112",)]  # each has days without a status
     kinds = {r[0] for r in conn.execute("SELECT kind FROM reconciled.exception").fetchall()}
     assert {"portal_entry_while_ccms", "source_disagreement", "site_period_incomplete"} <= kinds
 

@@ -1,7 +1,9 @@
 """Step 2: pull each source's records for the period into staging, in the canonical shape.
 
 Children without a CCDF/OMW voucher are dropped here, before anything is written, and only
-counted. Records a source could not express canonically are quarantined with their reason. Each
+counted. Records a source could not express canonically are quarantined with their reason when
+they belong to a voucher child; otherwise (no or unknown Child ID) they are counted per site and
+reason in an exception, so nothing about a non-voucher child is stored. Each
 site's outcome (retrieved or failed, and why) is staged too: reconciliation needs to know that data
 is missing, so that missing data never reads as absence.
 """
@@ -9,6 +11,7 @@ is missing, so that missing data never reads as absence.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -35,6 +38,7 @@ RECORD_COLUMNS = [
     "source_record_id",
 ]
 QUARANTINE_COLUMNS = ["site_id", "license_number", "child_id", "attendance_date", "source_record_id", "reason"]
+EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 SITE_EXTRACT_COLUMNS = ["site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error"]
 PPP_BATCH = 0
 
@@ -70,7 +74,12 @@ def reported_children(conn: psycopg.Connection, run: RunContext) -> frozenset[st
 
 def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
     """Stage the portal's manual entries for every planned site (used or, under a CCMS, reported)."""
-    params = {**run.period_params, "source": str(Source.PPP), "batch_no": PPP_BATCH}
+    params = {
+        **run.period_params,
+        "source": str(Source.PPP),
+        "batch_no": PPP_BATCH,
+        "stage": extract_stage(Source.PPP, PPP_BATCH),
+    }
     entries = read_frame(conn, query("ppp_manual_entries"), params)
     reported = reported_children(conn, run)
     keep = entries["child_id"].isin(reported) if not entries.empty else pd.Series(dtype=bool)
@@ -124,30 +133,33 @@ def extract_ccms_batch(
     message and the batch goes on; the summary lists the failures so the task can fail visibly
     after everything retrieved has been kept.
     """
-    params = {**run.period_params, "source": str(source), "batch_no": batch_no}
+    params = {
+        **run.period_params,
+        "source": str(source),
+        "batch_no": batch_no,
+        "stage": extract_stage(source, batch_no),
+    }
     sites = read_frame(conn, query("batch_sites"), params)
     reported = reported_children(conn, run)
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
     records: list[dict] = []
     rejected: list[dict] = []
     outcomes: list[dict] = []
+    exceptions: list[dict] = []
     for site in sites.itertuples(index=False):
         site_records: list[dict] = []
         site_rejected: list[dict] = []
+        unattributed: Counter[str] = Counter()
         dropped = 0
         try:
             for item in site_extractor(site.license_number):
+                if isinstance(item, AttendanceRecord) and item.license_number != site.license_number:
+                    item = _rejected(item, f"record carries license {item.license_number!r}")
                 if isinstance(item, RejectedRecord):
-                    site_rejected.append(_quarantine_row(site.site_id, site.license_number, item, reported))
-                elif item.license_number != site.license_number:
-                    site_rejected.append(
-                        _quarantine_row(
-                            site.site_id,
-                            site.license_number,
-                            _rejected(item, f"record carries license {item.license_number!r}"),
-                            reported,
-                        )
-                    )
+                    if item.child_id in reported:
+                        site_rejected.append(_quarantine_row(site.site_id, site.license_number, item))
+                    else:
+                        unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
                 elif item.child_id not in reported:
                     dropped += 1  # not a CCDF/OMW child: counted, never stored
                 else:
@@ -160,10 +172,14 @@ def extract_ccms_batch(
             continue
         records.extend(site_records)
         rejected.extend(site_rejected)
+        if unattributed:
+            exceptions.append(_unattributed_exception(site.site_id, source, unattributed))
         summary.records += len(site_records)
-        summary.dropped_non_voucher += dropped
+        summary.dropped_non_voucher += dropped + unattributed.total()
         summary.quarantined += len(site_rejected)
-        outcomes.append(_outcome(site.site_id, "retrieved", len(site_records), dropped, len(site_rejected)))
+        outcomes.append(
+            _outcome(site.site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected))
+        )
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
@@ -184,7 +200,32 @@ def extract_ccms_batch(
             SITE_EXTRACT_COLUMNS,
             constants,
         )
+        copy_frame(
+            conn,
+            "staging.exception",
+            pd.DataFrame(exceptions, columns=EXCEPTION_COLUMNS),
+            EXCEPTION_COLUMNS,
+            {"run_id": run.run_id, "period_start": run.period.start, "stage": extract_stage(source, batch_no)},
+        )
     return summary
+
+
+def extract_stage(source: Source, batch_no: int) -> str:
+    """The ``staging.exception.stage`` owned by one extract task (replaced when it is retried)."""
+    return f"extract:{source}:{batch_no}"
+
+
+def _unattributed_exception(site_id: str, source: Source, reasons: Counter[str]) -> dict:
+    detail = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items()))
+    return {
+        "kind": "unattributed_records_dropped",
+        "severity": "warning",
+        "site_id": site_id,
+        "child_id": None,
+        "attendance_date": None,
+        "detail": f"{source} records not matching any voucher child were not kept ({detail}); "
+        "if a voucher child is among them, check its Child ID in the CCMS",
+    }
 
 
 def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rejected: int = 0, error=None) -> dict:
@@ -219,12 +260,12 @@ def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
     )
 
 
-def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord, reported: frozenset[str]) -> dict:
-    # A rejected record's child id is kept only for a voucher child: anyone else leaves no trace.
+def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord) -> dict:
+    """Quarantine rows exist only for voucher children: anyone else leaves no trace but a count."""
     return {
         "site_id": site_id,
         "license_number": license_number,
-        "child_id": item.child_id if item.child_id in reported else None,
+        "child_id": item.child_id,
         "attendance_date": item.attendance_date,
         "source_record_id": item.source_record_id,
         "reason": item.reason,

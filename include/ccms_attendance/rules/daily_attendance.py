@@ -9,7 +9,9 @@ Pure pandas over plain frames, so every rule is unit-testable without a database
    present. CCMS: no check-in on an operating day is absent. Both inferences need a complete
    site-period: a CCMS whose data was not retrieved (or came back empty for a site with enrolled
    children), an unlinked license, or a PPP period not yet submitted makes it incomplete, and then
-   only what a source actually recorded is kept; nothing is inferred, no absence fabricated.
+   only what a source actually recorded is kept; nothing is inferred, no absence fabricated. Within
+   a complete site, a child-day whose governing record was quarantined, and a voucher child a CCMS
+   sent nothing about all period (a Child ID mismatch), get no inferred status either.
 4./8. Only the governing source's records are used. A portal entry for a CCMS-governed site is
    reported (the portal is read-only), and any other source that disagrees with the governing one
    on a child-day is reported as information.
@@ -204,6 +206,8 @@ def reconcile(
     daily = daily[daily["complete"] | daily["status"].notna()].copy()
     daily, withheld = _withhold_quarantined(daily, quarantined, plan)
     exceptions.append(withheld)
+    daily, missing = _withhold_children_missing_from_ccms(daily)
+    exceptions.append(missing)
     inferred = daily["status"].isna()
     is_ppp = daily["governing_source"] == Source.PPP.value
     daily.loc[inferred & is_ppp, "status"] = "present"
@@ -287,6 +291,29 @@ def _withhold_quarantined(
     return flagged[~blocked].drop(columns=["_day", "_child"]), exceptions
 
 
+def _withhold_children_missing_from_ccms(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A voucher child the vendor sent nothing about all period is a roster mismatch, not absences.
+
+    CCMS records carry the Child ID the provider keyed in; a missing or wrong one leaves the child
+    without records. Inferring ten absences from that would fabricate them, so the child's days are
+    withheld and the mismatch is reported once per child.
+    """
+    is_ccms = daily["governing_source"] != Source.PPP.value
+    recorded = daily["status"].notna()
+    has_record = recorded.groupby([daily["site_id"], daily["child_id"]]).transform("any")
+    silent = is_ccms & ~has_record
+    children = daily[silent].drop_duplicates(["site_id", "child_id"])
+    exceptions = _exceptions(
+        children.assign(attendance_date=pd.NaT),
+        "child_missing_from_ccms",
+        "warning",
+        children["governing_source"]
+        + " sent no record for this voucher child all period (is the Child ID keyed in the CCMS?);"
+        + " no absences inferred",
+    )
+    return daily[~silent], exceptions
+
+
 def _summarize(
     open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
 ) -> pd.DataFrame:
@@ -298,6 +325,10 @@ def _summarize(
     operating = open_days.groupby("site_id", as_index=False).size().rename(columns={"size": "operating_days"})
     per_child = per_child.merge(operating, on="site_id")
     per_child = per_child.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
+    # A child's period is complete when its site's is and every enrolled day got a status.
+    statused = daily.groupby(["site_id", "child_id"], as_index=False).size().rename(columns={"size": "statused"})
+    per_child = per_child.merge(statused, how="left")
+    per_child["complete"] = per_child["complete"] & (per_child["statused"].fillna(0) == per_child["enrolled_days"])
     per_child["source"] = per_child["governing_source"]
     per_child["absence_rate"] = (per_child["absent_days"] / per_child["enrolled_days"]).round(4)
     return per_child[SUMMARY_COLUMNS].sort_values(["site_id", "child_id"]).reset_index(drop=True)
