@@ -103,7 +103,9 @@ def plan_period(conn: psycopg.Connection, run: RunContext, calendar: PeriodCalen
         )
         run_file(conn, "prune_old_staging", {})
     batches = {
-        str(source): sorted(plan.loc[plan["governing_source"] == source, "batch_no"].unique().tolist())
+        str(source): sorted(
+            plan.loc[(plan["governing_source"] == source) & (plan["batch_no"] >= 0), "batch_no"].unique().tolist()
+        )
         if not plan.empty
         else []
         for source in Source
@@ -129,7 +131,9 @@ def _plan_frame(decisions: dict[str, tuple[SiteFacts, GoverningDecision]], batch
     ]
     plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-1])
     plan["batch_no"] = 0  # PPP is read in one query: batches only split vendor API calls
-    for _source, group in plan[plan["governing_source"] != str(Source.PPP)].groupby("governing_source"):
+    extractable = (plan["governing_source"] != str(Source.PPP)) & plan["incomplete_reason"].isna()
+    plan.loc[plan["incomplete_reason"].notna(), "batch_no"] = -1  # nothing to call (e.g. unlinked license)
+    for _source, group in plan[extractable].groupby("governing_source"):
         batch_of = assign_batches(group["site_id"].tolist(), batch_count)
         plan.loc[group.index, "batch_no"] = group["site_id"].map(batch_of)
     return plan
