@@ -99,21 +99,14 @@ class ServicePeriodTimetable(Timetable):
     def next_dagrun_info(self, *, last_automated_data_interval, restriction) -> DagRunInfo | None:
         if last_automated_data_interval is not None:
             candidate = self.calendar.next_period(self.period_for(last_automated_data_interval.start))
+        elif restriction.earliest is None:
+            return None
         else:
-            if restriction.earliest is None:
-                return None
-            candidate = self.period_for(restriction.earliest)
-            if candidate.start_instant() < restriction.earliest:
-                candidate = self.calendar.next_period(candidate)
+            candidate = self.calendar.first_starting_on_or_after(_first_whole_day(restriction.earliest))
         if candidate is not None and not restriction.catchup:
-            # Without catch-up, start from the most recent period that has already closed.
+            # Without catch-up, start from the most recent period that has already closed (+ grace).
             now = dt.datetime.now(tz=dt.UTC)
-            latest_closed = self.period_for(now - self.grace)
-            previous_start = latest_closed.start - dt.timedelta(days=1)
-            try:
-                latest_closed = self.calendar.period_containing(previous_start)
-            except ValueError:
-                latest_closed = None
+            latest_closed = self.calendar.last_ending_before(_local_day(now - self.grace))
             if latest_closed is not None and latest_closed.start > candidate.start:
                 candidate = latest_closed
         if candidate is None:
@@ -121,3 +114,9 @@ class ServicePeriodTimetable(Timetable):
         if restriction.latest is not None and candidate.start_instant() > restriction.latest:
             return None
         return self._info(candidate)
+
+
+def _first_whole_day(moment: dt.datetime) -> dt.date:
+    """The first state calendar day starting at or after ``moment``."""
+    local = moment.astimezone(STATE_TIMEZONE)
+    return local.date() if local.time() == dt.time.min else local.date() + dt.timedelta(days=1)

@@ -126,6 +126,21 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
     return summary.as_xcom()
 
 
+def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ccms_attendance.pipeline.validate import validate_source
+
+    run = run_context(context)
+    with _warehouse() as conn:
+        summary = validate_source(conn, run, Source(source))
+    if not summary.success:
+        # Retrying would judge the same rows the same way: fail now. Reconciliation still runs and
+        # reports this source's sites as incomplete.
+        raise AirflowFailException(f"{source}, {run.describe()}: {summary.error}")
+    return summary.as_xcom()
+
+
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
 

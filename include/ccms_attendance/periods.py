@@ -95,6 +95,20 @@ class PeriodCalendar:
         except PeriodCalendarError:
             return None
 
+    def first_starting_on_or_after(self, day: dt.date) -> ServicePeriod | None:
+        """The first period whose start is ``day`` or later (``None`` past an explicit calendar's end)."""
+        if self.explicit:
+            return next((p for p in self.explicit if p.start >= day), None)
+        period = self.period_containing(day)
+        return period if period.start == day else self.next_period(period)
+
+    def last_ending_before(self, day: dt.date) -> ServicePeriod | None:
+        """The latest period whose last day is before ``day`` (``None`` before a calendar's start)."""
+        if self.explicit:
+            ended = [p for p in self.explicit if p.end < day]
+            return ended[-1] if ended else None
+        return self.period_containing(self.period_containing(day).start - dt.timedelta(days=1))
+
     def periods_between(self, first_day: dt.date, last_day: dt.date) -> list[ServicePeriod]:
         """Every period overlapping ``first_day..last_day``, in order."""
         periods: list[ServicePeriod] = []

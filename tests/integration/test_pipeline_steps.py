@@ -16,6 +16,7 @@ from ccms_attendance.pipeline.load import NothingToLoadError, load_period
 from ccms_attendance.pipeline.plan import plan_period
 from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.validate import validate_source
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 MONDAY = dt.date(2026, 11, 9)
@@ -73,6 +74,16 @@ def _extract(conn, run):
     return extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
 
 
+def _stage_and_reconcile(conn, run, validate=True):
+    """Extract, validate and reconcile, as the DAG's tasks do."""
+    _extract(conn, run)
+    extract_ppp(conn, run)
+    if validate:
+        for source in (Source.PPP, Source.BRIGHTWHEEL):
+            assert validate_source(conn, run, source).success
+    stage_reconciled(conn, run, reconcile_run(conn, run))
+
+
 def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
     summary = _extract(conn, run)
 
@@ -111,9 +122,7 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
 
 
 def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
-    _extract(conn, run)
-    extract_ppp(conn, run)
-    stage_reconciled(conn, run, reconcile_run(conn, run))
+    _stage_and_reconcile(conn, run)
     load_period(conn, run)
 
     site_period = conn.execute(
@@ -148,9 +157,7 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
 
 
 def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, run):
-    _extract(conn, run)
-    extract_ppp(conn, run)
-    stage_reconciled(conn, run, reconcile_run(conn, run))
+    _stage_and_reconcile(conn, run)
     load_period(conn, run)
     before = _period_rows(conn)
 
@@ -162,17 +169,13 @@ def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, 
 
 
 def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
-    _extract(conn, run)
-    extract_ppp(conn, run)
-    stage_reconciled(conn, run, reconcile_run(conn, run))
+    _stage_and_reconcile(conn, run)
     load_period(conn, run)
     before = _period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
     plan_period(conn, rerun, load_calendar(), batch_count=1)
-    _extract(conn, rerun)
-    extract_ppp(conn, rerun)
-    stage_reconciled(conn, rerun, reconcile_run(conn, rerun))
+    _stage_and_reconcile(conn, rerun)
     # Corrupt the staged output: the same child-day twice makes the swap's INSERT fail halfway.
     conn.execute(
         "INSERT INTO staging.daily_attendance SELECT * FROM staging.daily_attendance"
@@ -205,3 +208,14 @@ def _mentions(conn, value: str) -> int:
             (f"%{value}%",),
         ).fetchone()[0]
     return total
+
+
+def test_records_whose_validation_never_completed_are_not_used(conn, run):
+    _stage_and_reconcile(conn, run, validate=False)
+    load_period(conn, run)
+    site_period = conn.execute(
+        "SELECT site_id, complete, incomplete_reason FROM reconciled.site_period ORDER BY 1"
+    ).fetchall()
+    assert [row[:2] for row in site_period] == [("S-1", False), ("S-2", False)]
+    assert "not validated" in site_period[0][2]
+    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE basis <> 'recorded'").fetchone()[0] == 0

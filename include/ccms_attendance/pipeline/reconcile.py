@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import psycopg
 
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.validate import SUITE_BY_SOURCE
 from ccms_attendance.rules.daily_attendance import (
     DAILY_COLUMNS,
     EXCEPTION_COLUMNS,
@@ -16,6 +19,8 @@ from ccms_attendance.rules.daily_attendance import (
 )
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
+
+log = logging.getLogger(__name__)
 
 
 class PlanMissingError(RuntimeError):
@@ -49,7 +54,36 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
         "quarantined": read_frame(conn, query("reconcile_inputs_quarantine"), params),
     }
     _ensure_columns(frames)
+    frames["extracts"] = _without_unvalidated(conn, run, frames["extracts"], frames["plan"])
     return frames
+
+
+def _without_unvalidated(
+    conn: psycopg.Connection, run: RunContext, extracts: pd.DataFrame, plan: pd.DataFrame
+) -> pd.DataFrame:
+    """Mark every site of a source whose validation never completed as failed (never used unchecked)."""
+    params = {
+        **run.period_params,
+        "sources": [str(s) for s in SUITE_BY_SOURCE],
+        "suites": list(SUITE_BY_SOURCE.values()),
+    }
+    unvalidated = read_frame(conn, query("unvalidated_sources"), params)
+    if unvalidated.empty:
+        return extracts
+    sources = set(unvalidated["source"])
+    log.warning("Not validated (their validate task did not complete), so not used: %s", sorted(sources))
+    governed = plan.loc[plan["governing_source"].isin(sources), ["site_id", "governing_source"]]
+    failed = pd.DataFrame(
+        {
+            "source": governed["governing_source"],
+            "site_id": governed["site_id"],
+            "outcome": "failed",
+            "error": "records were not validated (the source's validate task did not complete)",
+        }
+    )
+    kept = extracts.merge(failed[["source", "site_id"]], how="left", indicator=True)
+    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([kept, failed], ignore_index=True)
 
 
 _EMPTY_COLUMNS = {

@@ -98,19 +98,21 @@ def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFra
 
 
 def _collapse(records: pd.DataFrame) -> pd.DataFrame:
-    """One governing record per child-day: present if any record says present."""
+    """One governing record per child-day: present if any record says present.
+
+    Status, day code and source come from the winning record; lineage joins every record's id.
+    """
     key = ["site_id", "child_id", "attendance_date"]
     ordered = records.assign(_absent=(records["status"] != "present")).sort_values(
         [*key, "_absent", "source_record_id"]
     )
-    return ordered.groupby(key, as_index=False, sort=False).agg(
-        status=("status", "first"),
-        day_code=("day_code", "first"),
-        source=("source", "first"),
+    winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source"]]
+    lineage = ordered.groupby(key, as_index=False, sort=False).agg(
         source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
         check_in=("check_in", "min"),
         check_out=("check_out", "max"),
     )
+    return winners.merge(lineage, on=key)
 
 
 def _completeness(

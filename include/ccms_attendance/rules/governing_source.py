@@ -3,9 +3,9 @@
 Plain functions over plain data: the plan step reads the portal state as it was for the period,
 hands it here, and stores the decision.
 
-1. The governing source is the Data Entry Settings selection in force at the period start: among
-   valid selections saved before that start whose effective start is on or before it, the one saved
-   last wins (a new save replaces a pending one, as in the portal). No selection means PPP.
+1. The governing source is the Data Entry Settings selection in force at the period start, replayed
+   from the saved history as the portal keeps it: a save replaces any selection still pending, and a
+   pending selection takes effect at its start. No selection means PPP.
    A selection whose start is not a service-period start, or was not in a future period when it
    was saved, is rejected with an exception, never shifted to a nearby date.
 2. A site is not CCMS-governed before it submitted its first attendance period in the portal;
@@ -90,22 +90,35 @@ def selection_problem(selection: Selection, calendar: PeriodCalendar) -> str | N
 def selection_in_force(
     selections: Iterable[Selection], period: ServicePeriod, calendar: PeriodCalendar
 ) -> tuple[Selection | None, list[RuleException]]:
-    """Rule 1: the valid selection in force at ``period.start`` and the rejected ones seen."""
+    """Rule 1: the valid selection in force at ``period.start`` and the rejected ones seen.
+
+    Replays the Data Entry Settings as the portal keeps them: one selection in effect and at most
+    one pending. A save replaces the pending one (whatever its start); a pending selection takes
+    effect at its start. Saves made at or after the period start are not seen (backfills see the
+    past as it was).
+    """
     start_instant = period.start_instant()
     rejected: list[RuleException] = []
-    candidates: list[Selection] = []
-    for selection in selections:
+    in_effect: Selection | None = None
+    pending: Selection | None = None
+    for selection in sorted(selections, key=lambda s: (s.chosen_at, s.selection_id)):
         if selection.chosen_at >= start_instant:
-            continue  # not yet saved as of this period: a backfill must not see the future
+            break
         problem = selection_problem(selection, calendar)
         if problem:
             rejected.append(RuleException("selection_rejected", "warning", problem))
             continue
-        if selection.effective_start <= period.start:
-            candidates.append(selection)
-    if not candidates:
-        return None, rejected
-    return max(candidates, key=lambda s: (s.chosen_at, s.selection_id)), rejected
+        if pending is not None and _starts_by(pending, selection.chosen_at):
+            in_effect = pending
+        pending = selection
+    if pending is not None and pending.effective_start <= period.start:
+        in_effect = pending
+    return in_effect, rejected
+
+
+def _starts_by(selection: Selection, moment: dt.datetime) -> bool:
+    start = dt.datetime.combine(selection.effective_start, dt.time.min, tzinfo=STATE_TIMEZONE)
+    return start <= moment
 
 
 def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> GoverningDecision:

@@ -1,0 +1,91 @@
+"""Step 2b: validate each source's staged records with its Great Expectations suite.
+
+Rows failing a critical row-level expectation are moved to the quarantine with their reason. A
+critical failure of the suite as a whole (duplicate keys, or too many bad rows) makes that source
+unusable for the run: its sites are marked failed, so reconciliation reports them incomplete and
+infers nothing from them; the other sources go on. Every outcome is persisted per run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+
+from ccms_attendance.canonical import Source
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.warehouse.bulk import read_frame
+from ccms_attendance.warehouse.sql_files import query, run_file
+
+log = logging.getLogger(__name__)
+
+SUITE_BY_SOURCE = {
+    Source.PPP: "ppp_entries",
+    Source.ALLIANCE_CORE: "alliance_core_extract",
+    Source.BRIGHTWHEEL: "brightwheel_extract",
+    Source.PLAYGROUND: "playground_extract",
+}
+
+
+class SourceValidationError(RuntimeError):
+    """A source's data failed a critical expectation; the message names suite, expectation and rows."""
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    source: str
+    suite: str
+    rows: int
+    quarantined: int
+    warnings: int
+    success: bool
+    error: str | None = None
+
+    def as_xcom(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "suite": self.suite,
+            "rows": self.rows,
+            "quarantined": self.quarantined,
+            "warnings": self.warnings,
+            "success": self.success,
+        }
+
+
+def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -> ValidationSummary:
+    suite = SUITE_BY_SOURCE[source]
+    frame = read_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
+    if frame.empty:
+        return ValidationSummary(str(source), suite, 0, 0, 0, True)
+
+    from ccms_attendance.validation import persist_outcome, quarantine_and_filter, validate_frame
+
+    frame = frame.set_index("record_no", drop=False)
+    outcome = validate_frame(
+        suite, frame, context_values={"period_start": run.period.start, "period_end": run.period.end}
+    )
+    _, quarantined = quarantine_and_filter(frame, outcome)
+    error = None if outcome.success else outcome.error_message()
+    with conn.transaction():
+        if len(quarantined):
+            run_file(
+                conn,
+                "quarantine_source_records",
+                {
+                    "record_nos": [int(n) for n in quarantined["record_no"]],
+                    "reasons": quarantined["reason"].astype(str).tolist(),
+                },
+            )
+        if error:
+            run_file(
+                conn,
+                "mark_source_unusable",
+                {**run.period_params, "source": str(source), "error": f"failed validation: {error[:2000]}"},
+            )
+        persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=outcome)
+    summary = ValidationSummary(
+        str(source), suite, len(frame), len(quarantined), len(outcome.warnings), outcome.success, error
+    )
+    log.info("Validated %s with %s: %s", source, suite, summary.as_xcom())
+    return summary

@@ -1,0 +1,638 @@
+"""Daily attendance reconciliation (rules 4 and 6-8) over tiny hand-built frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.rules.daily_attendance import (
+    DAILY_COLUMNS,
+    EXCEPTION_COLUMNS,
+    SITE_PERIOD_COLUMNS,
+    SUMMARY_COLUMNS,
+    ReconciledPeriod,
+    enrolled_days,
+    operating_days,
+    reconcile,
+)
+
+# Sunday 2026-01-04 .. Saturday 2026-01-17: weekdays are 01-05..09 and 01-12..16.
+PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
+MON_FRI = [1, 2, 3, 4, 5]
+WEEKDAYS = [5, 6, 7, 8, 9, 12, 13, 14, 15, 16]
+PPP, BW = "PPP", "BRIGHTWHEEL"
+NOT_SUBMITTED = "period not yet submitted in the portal"
+
+
+def day(n: int) -> pd.Timestamp:
+    """2026-01-``n`` as a datetime64 calendar day."""
+    return pd.Timestamp(2026, 1, n)
+
+
+def stamp(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+# --- frame builders ----------------------------------------------------------------------------
+
+
+def plan_frame(*rows: tuple) -> pd.DataFrame:
+    """rows: (site_id, governing_source[, selected_method[, incomplete_reason]])."""
+    records = []
+    for row in rows:
+        site_id, governing, selected, reason = (*row, None, None)[:4] if len(row) < 4 else row
+        records.append(
+            {
+                "site_id": site_id,
+                "license_number": f"LIC-{site_id}",
+                "governing_source": governing,
+                "selected_method": selected or governing,
+                "incomplete_reason": reason,
+            }
+        )
+    return pd.DataFrame(records, columns=["site_id", "license_number", "governing_source", "selected_method",
+                                          "incomplete_reason"])  # fmt: skip
+
+
+def sites_frame(**weekdays: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"site_id": list(weekdays), "operating_weekdays": list(weekdays.values())})
+
+
+def closures_frame(*rows: tuple[str, int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "site_id": pd.Series([s for s, _ in rows], dtype="object"),
+            "closure_date": pd.to_datetime(pd.Series([day(d) for _, d in rows], dtype="datetime64[ns]")),
+        }
+    )
+
+
+def voucher(voucher_id: int, child_id: str, site_id: str, program: str = "CCDF", start=None, end=None) -> dict:
+    return {
+        "voucher_id": voucher_id,
+        "child_id": child_id,
+        "site_id": site_id,
+        "program": program,
+        "authorized_start": start if start is not None else pd.Timestamp(2025, 9, 1),
+        "authorized_end": end if end is not None else pd.NaT,
+    }
+
+
+def vouchers_frame(*rows: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        list(rows),
+        columns=["voucher_id", "child_id", "site_id", "program", "authorized_start", "authorized_end"],
+    )
+    for column in ("authorized_start", "authorized_end"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def record(source: str, site_id: str, child_id: str, n: int, status: str, record_id: str, **extra) -> dict:
+    return {
+        "source": source,
+        "site_id": site_id,
+        "child_id": child_id,
+        "attendance_date": day(n),
+        "status": status,
+        # The extract step sets no day code on CCMS records; portal entries carry theirs (AB for an absence).
+        "day_code": extra.get("day_code", "AB" if source == PPP and status == "absent" else None),
+        "check_in": extra.get("check_in"),
+        "check_out": extra.get("check_out"),
+        "source_record_id": record_id,
+    }
+
+
+RECORD_COLUMNS = ["source", "site_id", "child_id", "attendance_date", "status", "day_code", "check_in", "check_out",
+                  "source_record_id"]  # fmt: skip
+
+
+def records_frame(*rows: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=RECORD_COLUMNS)
+    frame["attendance_date"] = pd.to_datetime(frame["attendance_date"])
+    for column in ("check_in", "check_out"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def extracts_frame(*rows: tuple) -> pd.DataFrame:
+    """rows: (source, site_id, outcome[, error])."""
+    return pd.DataFrame([(*row, None)[:4] for row in rows], columns=["source", "site_id", "outcome", "error"])
+
+
+def run(
+    plan, *, sites=None, closures=None, vouchers=None, records=None, extracts=None, quarantined=None
+) -> ReconciledPeriod:
+    if sites is None:
+        sites = sites_frame(**{site_id: MON_FRI for site_id in plan["site_id"]})
+    result = reconcile(
+        PERIOD,
+        plan=plan,
+        sites=sites,
+        closures=closures if closures is not None else closures_frame(),
+        vouchers=vouchers if vouchers is not None else vouchers_frame(),
+        records=records if records is not None else records_frame(),
+        extracts=extracts if extracts is not None else extracts_frame(),
+        quarantined=quarantined,
+    )
+    assert list(result.daily.columns) == DAILY_COLUMNS
+    assert list(result.summary.columns) == SUMMARY_COLUMNS
+    assert list(result.site_period.columns) == SITE_PERIOD_COLUMNS
+    assert list(result.exceptions.columns) == EXCEPTION_COLUMNS
+    return result
+
+
+# --- turning frames into comparable rows -------------------------------------------------------
+
+
+def _plain(value):
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat() if value.tzinfo else value.date().isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[tuple]:
+    return [tuple(_plain(v) for v in row) for row in frame[list(columns)].itertuples(index=False)]
+
+
+DAILY_SHORT = ["site_id", "child_id", "attendance_date", "status", "basis", "source", "source_record_id"]
+EXC_SHORT = ["kind", "severity", "site_id", "child_id", "attendance_date"]
+
+
+def iso(n: int) -> str:
+    return day(n).date().isoformat()
+
+
+# --- operating and enrolled days ---------------------------------------------------------------
+
+
+def test_operating_days_are_site_weekdays_minus_closures():
+    sites = sites_frame(S1=MON_FRI, S2=[1, 3, 6], S3=[])
+    closures = closures_frame(("S1", 12), ("S2", 7), ("S9", 5))
+    result = operating_days(PERIOD, sites, closures)
+    assert list(result.columns) == ["site_id", "attendance_date"]
+    assert rows(result, ["site_id", "attendance_date"]) == [
+        *[("S1", iso(n)) for n in [5, 6, 7, 8, 9, 13, 14, 15, 16]],
+        *[("S2", iso(n)) for n in [5, 10, 12, 14, 17]],
+    ]
+
+
+def test_operating_days_without_closures_covers_every_weekday():
+    result = operating_days(PERIOD, sites_frame(S1=MON_FRI), closures_frame())
+    assert rows(result, ["attendance_date"]) == [(iso(n),) for n in WEEKDAYS]
+    assert pd.api.types.is_datetime64_dtype(result["attendance_date"])
+
+
+def test_enrolled_days_respect_voucher_dates_programs_and_sites():
+    open_days = operating_days(PERIOD, sites_frame(S1=MON_FRI, S2=MON_FRI), closures_frame(("S1", 12)))
+    vouchers = vouchers_frame(
+        voucher(10, "C1", "S1"),  # open-ended
+        voucher(11, "C2", "S1", "OMW", start=day(7), end=day(13)),  # inclusive both ends
+        voucher(12, "C3", "S1", "TANF"),  # not a reported program
+        voucher(13, "C4", "S2", start=day(15)),  # other site, starts late
+        voucher(14, "C5", "S1", end=day(4)),  # ended before the first operating day
+        voucher(21, "C6", "S1", start=day(8), end=day(9)),
+        voucher(20, "C6", "S1", "OMW", start=day(9), end=day(13)),  # overlaps 01-09: lowest voucher id kept
+    )
+    result = enrolled_days(open_days, vouchers)
+    assert list(result.columns) == ["site_id", "child_id", "attendance_date", "voucher_id", "program"]
+    assert rows(result, result.columns) == [
+        *[("S1", "C1", iso(n), 10, "CCDF") for n in [5, 6, 7, 8, 9, 13, 14, 15, 16]],
+        *[("S1", "C2", iso(n), 11, "OMW") for n in [7, 8, 9, 13]],
+        ("S1", "C6", iso(8), 21, "CCDF"),
+        ("S1", "C6", iso(9), 20, "OMW"),
+        ("S1", "C6", iso(13), 20, "OMW"),
+        *[("S2", "C4", iso(n), 13, "CCDF") for n in [15, 16]],
+    ]
+
+
+# --- PPP ---------------------------------------------------------------------------------------
+
+
+def test_ppp_complete_site_exact_rows():
+    result = run(
+        plan_frame(("S1", PPP)),
+        closures=closures_frame(("S1", 12)),
+        vouchers=vouchers_frame(
+            voucher(10, "C1", "S1"),
+            voucher(11, "C2", "S1", "OMW", start=day(7), end=day(13)),
+            voucher(12, "C3", "S1", "TANF"),
+        ),
+        records=records_frame(record(PPP, "S1", "C1", 6, "absent", "ppp-1")),
+        extracts=extracts_frame((PPP, "S1", "retrieved")),
+    )
+    c1_days = [5, 6, 7, 8, 9, 13, 14, 15, 16]
+    expected = [
+        ("S1", "C1", iso(n), 10, "CCDF", "present", "no_absence_entry", None, PPP, None, None, None) for n in c1_days
+    ]
+    expected[1] = ("S1", "C1", iso(6), 10, "CCDF", "absent", "recorded", "AB", PPP, "ppp-1", None, None)
+    expected += [
+        ("S1", "C2", iso(n), 11, "OMW", "present", "no_absence_entry", None, PPP, None, None, None)
+        for n in [7, 8, 9, 13]
+    ]
+    assert rows(result.daily, DAILY_COLUMNS) == expected
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S1", PPP, PPP, True, None)]
+    assert result.exceptions.empty
+    assert_frame_equal(
+        result.summary,
+        pd.DataFrame(
+            {
+                "site_id": ["S1", "S1"],
+                "child_id": ["C1", "C2"],
+                "operating_days": [9, 9],
+                "enrolled_days": [9, 4],
+                "absent_days": [1, 0],
+                "absence_rate": [0.1111, 0.0],
+                "source": [PPP, PPP],
+                "complete": [True, True],
+            }
+        ),
+        check_dtype=False,
+    )
+
+
+def test_ppp_without_extract_row_is_still_complete():
+    result = run(plan_frame(("S1", PPP)), vouchers=vouchers_frame(voucher(10, "C1", "S1")))
+    assert rows(result.site_period, ["site_id", "complete"]) == [("S1", True)]
+    assert len(result.daily) == 10
+    assert set(result.daily["basis"]) == {"no_absence_entry"}
+
+
+def test_ppp_period_not_submitted_keeps_only_entries():
+    result = run(
+        plan_frame(("S1", PPP, PPP, NOT_SUBMITTED)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1"), voucher(11, "C2", "S1")),
+        records=records_frame(record(PPP, "S1", "C1", 8, "absent", "ppp-8")),
+    )
+    assert rows(result.daily, DAILY_SHORT) == [("S1", "C1", iso(8), "absent", "recorded", PPP, "ppp-8")]
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S1", PPP, PPP, False, NOT_SUBMITTED)]
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("site_period_incomplete", "warning", "S1", None, None, NOT_SUBMITTED)
+    ]
+    assert rows(result.summary, SUMMARY_COLUMNS) == [
+        ("S1", "C1", 10, 10, 1, 0.1, PPP, False),
+        ("S1", "C2", 10, 10, 0, 0.0, PPP, False),
+    ]
+
+
+def test_ppp_failed_validation_makes_the_site_incomplete():
+    result = run(
+        plan_frame(("S1", PPP)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1")),
+        extracts=extracts_frame((PPP, "S1", "failed", "portal entries failed validation")),
+    )
+    assert result.daily.empty
+    assert rows(result.site_period, ["complete", "incomplete_reason"]) == [
+        (False, "PPP data unavailable: portal entries failed validation")
+    ]
+
+
+# --- CCMS --------------------------------------------------------------------------------------
+
+CHECK_IN, CHECK_OUT = "2026-01-05T13:05:00+00:00", "2026-01-05T21:40:00+00:00"
+
+
+def test_ccms_complete_site_exact_rows():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2", "OMW", start=day(12))),
+        records=records_frame(
+            record(BW, "S2", "C1", 5, "present", "bw-1", check_in=stamp(CHECK_IN), check_out=stamp(CHECK_OUT)),
+            record(BW, "S2", "C1", 6, "absent", "bw-2"),
+            record(BW, "S2", "C2", 16, "present", "bw-3", check_in=stamp("2026-01-16T14:00")),
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )
+    expected = [
+        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", None, BW, "bw-1", CHECK_IN, CHECK_OUT),
+        ("S2", "C1", iso(6), 20, "CCDF", "absent", "recorded", None, BW, "bw-2", None, None),
+        *[("S2", "C1", iso(n), 20, "CCDF", "absent", "no_check_in", None, BW, None, None, None)
+          for n in [7, 8, 9, 12, 13, 14, 15, 16]],
+        *[("S2", "C2", iso(n), 21, "OMW", "absent", "no_check_in", None, BW, None, None, None)
+          for n in [12, 13, 14, 15]],
+        ("S2", "C2", iso(16), 21, "OMW", "present", "recorded", None, BW, "bw-3", "2026-01-16T14:00:00+00:00", None),
+    ]  # fmt: skip
+    assert rows(result.daily, DAILY_COLUMNS) == expected
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, True, None)]
+    assert result.exceptions.empty
+    assert_frame_equal(
+        result.summary,
+        pd.DataFrame(
+            {
+                "site_id": ["S2", "S2"],
+                "child_id": ["C1", "C2"],
+                "operating_days": [10, 10],
+                "enrolled_days": [10, 5],
+                "absent_days": [9, 4],
+                "absence_rate": [0.9, 0.8],
+                "source": [BW, BW],
+                "complete": [True, True],
+            }
+        ),
+        check_dtype=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("plan_row", "extracts", "reason"),
+    [
+        (("S2", BW), [(BW, "S2", "failed", "HTTP 503")], "BRIGHTWHEEL data unavailable: HTTP 503"),
+        (("S2", BW), [(BW, "S2", "failed")], "BRIGHTWHEEL data unavailable: no extraction result"),
+        (("S2", BW), [], "BRIGHTWHEEL data unavailable: no extraction result"),
+        (("S2", BW, BW, "license LIC-S2 is not linked"), [(BW, "S2", "retrieved")], "license LIC-S2 is not linked"),
+    ],
+    ids=["extract-failed", "failed-without-error", "no-extract-result", "license-not-linked"],
+)  # fmt: skip
+def test_incomplete_ccms_site_keeps_only_recorded_rows(plan_row, extracts, reason):
+    result = run(
+        plan_frame(plan_row),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
+        records=records_frame(
+            record(BW, "S2", "C1", 5, "present", "bw-1"), record(BW, "S2", "C1", 6, "absent", "bw-2")
+        ),
+        extracts=extracts_frame(*extracts),
+    )
+    assert rows(result.daily, DAILY_SHORT) == [
+        ("S2", "C1", iso(5), "present", "recorded", BW, "bw-1"),
+        ("S2", "C1", iso(6), "absent", "recorded", BW, "bw-2"),
+    ]
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, False, reason)]
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("site_period_incomplete", "warning", "S2", None, None, reason)
+    ]
+    assert rows(result.summary, SUMMARY_COLUMNS) == [
+        ("S2", "C1", 10, 10, 1, 0.1, BW, False),
+        ("S2", "C2", 10, 10, 0, 0.0, BW, False),
+    ]
+
+
+def test_ccms_retrieved_but_empty_for_enrolled_children_is_incomplete():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )
+    reason = "BRIGHTWHEEL returned no records for a site with enrolled children"
+    assert result.daily.empty
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, False, reason)]
+    assert rows(result.exceptions, ["kind", "site_id", "detail"]) == [("site_period_incomplete", "S2", reason)]
+    assert rows(result.summary, ["absent_days", "complete"]) == [(0, False)]
+
+
+def test_ccms_retrieved_and_empty_without_enrolled_children_is_complete():
+    result = run(plan_frame(("S2", BW)), extracts=extracts_frame((BW, "S2", "retrieved")))
+    assert rows(result.site_period, ["complete", "incomplete_reason"]) == [(True, None)]
+    assert result.daily.empty
+    assert result.summary.empty
+    assert result.exceptions.empty
+
+
+def test_ccms_child_without_any_record_gets_no_inferred_absences():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
+        records=records_frame(record(BW, "S2", "C1", 5, "present", "bw-1")),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )
+    assert set(result.daily["child_id"]) == {"C1"}
+    assert len(result.daily) == 10
+    assert rows(result.exceptions, EXC_SHORT) == [("child_missing_from_ccms", "warning", "S2", "C2", None)]
+    assert rows(result.summary, ["child_id", "enrolled_days", "absent_days", "complete"]) == [
+        ("C1", 10, 9, True),
+        ("C2", 10, 0, False),
+    ]
+
+
+def test_quarantined_governing_record_blocks_inference_for_its_day():
+    quarantined = pd.DataFrame(
+        {"source": [BW], "site_id": ["S2"], "child_id": ["C1"], "attendance_date": pd.to_datetime([day(6)])}
+    )
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(record(BW, "S2", "C1", 5, "present", "bw-1")),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+        quarantined=quarantined,
+    )
+    assert day(6) not in set(result.daily["attendance_date"])
+    assert len(result.daily) == 9
+    assert rows(result.exceptions, EXC_SHORT) == [("status_withheld_quarantined_record", "warning", "S2", "C1", iso(6))]
+    assert rows(result.summary, ["absent_days", "complete"]) == [(8, False)]
+
+
+# --- other sources: rules 4 and 8 --------------------------------------------------------------
+
+
+def test_portal_entry_at_a_ccms_site_is_reported_not_used():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(
+            record(BW, "S2", "C1", 7, "present", "bw-7"),
+            record(PPP, "S2", "C1", 7, "absent", "ppp-7"),  # disagrees with the governing record
+            record(PPP, "S2", "C1", 8, "absent", "ppp-8"),  # agrees with the inferred absence
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )
+    assert set(result.daily["source"]) == {BW}
+    assert "ppp-7" not in set(result.daily["source_record_id"].dropna())
+    assert rows(result.daily[result.daily["attendance_date"].isin([day(7), day(8)])], DAILY_SHORT) == [
+        ("S2", "C1", iso(7), "present", "recorded", BW, "bw-7"),
+        ("S2", "C1", iso(8), "absent", "no_check_in", BW, None),
+    ]
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("portal_entry_while_ccms", "warning", "S2", "C1", iso(7),
+         "portal entry ppp-7 ignored: the portal is read-only while BRIGHTWHEEL governs this site"),
+        ("portal_entry_while_ccms", "warning", "S2", "C1", iso(8),
+         "portal entry ppp-8 ignored: the portal is read-only while BRIGHTWHEEL governs this site"),
+        ("source_disagreement", "info", "S2", "C1", iso(7), "PPP says absent but governing BRIGHTWHEEL says present"),
+    ]  # fmt: skip
+
+
+def test_ccms_record_disagreeing_with_governing_ppp_is_information():
+    result = run(
+        plan_frame(("S1", PPP, BW)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1")),
+        records=records_frame(
+            record(BW, "S1", "C1", 9, "absent", "bw-9"),  # PPP infers present: disagreement
+            record(BW, "S1", "C1", 12, "present", "bw-12"),  # agrees
+        ),
+    )
+    assert rows(result.daily[result.daily["attendance_date"] == day(9)], DAILY_SHORT) == [
+        ("S1", "C1", iso(9), "present", "no_absence_entry", PPP, None)
+    ]
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("source_disagreement", "info", "S1", "C1", iso(9), "BRIGHTWHEEL says absent but governing PPP says present")
+    ]
+
+
+# --- governing records that cannot be used -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "governing", "n", "child", "kind", "detail"),
+    [
+        (BW, BW, 10, "C1", "record_on_non_operating_day", "BRIGHTWHEEL record r-x is for a day the site is not open"),
+        (BW, BW, 12, "C1", "record_on_non_operating_day", "BRIGHTWHEEL record r-x is for a day the site is not open"),
+        (PPP, PPP, 11, "C1", "record_on_non_operating_day", "PPP record r-x is for a day the site is not open"),
+        (BW, BW, 16, "C2", "record_outside_enrollment",
+         "BRIGHTWHEEL record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
+        (PPP, PPP, 7, "C3", "record_outside_enrollment",
+         "PPP record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
+        (BW, BW, 7, "C9", "record_outside_enrollment",
+         "BRIGHTWHEEL record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
+    ],
+    ids=["saturday", "closure", "ppp-sunday", "after-voucher-end", "non-reported-program", "no-voucher-at-site"],
+)  # fmt: skip
+def test_unusable_governing_record_is_reported_not_used(source, governing, n, child, kind, detail):
+    result = run(
+        plan_frame(("S1", governing)),
+        closures=closures_frame(("S1", 12)),
+        vouchers=vouchers_frame(
+            voucher(10, "C1", "S1"),
+            voucher(11, "C2", "S1", end=day(14)),
+            voucher(12, "C3", "S1", "TANF"),
+        ),
+        records=records_frame(
+            record(source, "S1", "C1", 5, "present", "r-ok"),
+            record(source, "S1", "C2", 5, "present", "r-ok2"),
+            record(source, "S1", child, n, "absent", "r-x"),
+        ),
+        extracts=extracts_frame((BW, "S1", "retrieved")),
+    )
+    assert "r-x" not in set(result.daily["source_record_id"].dropna())
+    assert not ((result.daily["child_id"] == child) & (result.daily["attendance_date"] == day(n))).any()
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [(kind, "warning", "S1", child, iso(n), detail)]
+    assert rows(result.site_period, ["complete"]) == [(True,)]
+
+
+def test_duplicate_governing_records_are_merged_present_wins():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(
+            record(BW, "S2", "C1", 5, "absent", "bw-b"),
+            record(BW, "S2", "C1", 5, "present", "bw-c", check_in=stamp("2026-01-05T15:00"),
+                   check_out=stamp("2026-01-05T18:00")),
+            record(BW, "S2", "C1", 5, "present", "bw-a", check_in=stamp("2026-01-05T13:00"),
+                   check_out=stamp("2026-01-05T16:00")),
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )  # fmt: skip
+    first = result.daily[result.daily["attendance_date"] == day(5)]
+    assert rows(first, DAILY_COLUMNS) == [
+        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", None, BW, "bw-a+bw-b+bw-c",
+         "2026-01-05T13:00:00+00:00", "2026-01-05T18:00:00+00:00"),
+    ]  # fmt: skip
+    assert len(result.daily) == 10
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        (
+            "duplicate_child_day",
+            "info",
+            "S2",
+            "C1",
+            iso(5),
+            "3 governing records for one child-day; merged (present wins)",
+        )
+    ]
+    assert rows(result.summary, ["enrolled_days", "absent_days", "absence_rate", "complete"]) == [(10, 9, 0.9, True)]
+
+
+def test_merged_child_day_keeps_the_day_code_of_the_winning_record():
+    # "present wins": the merged row must not carry the losing absence's day code.
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(
+            record(BW, "S2", "C1", 5, "absent", "bw-1", day_code="AB"),
+            record(BW, "S2", "C1", 5, "present", "bw-2", day_code=None),
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+    )
+    assert rows(
+        result.daily[result.daily["attendance_date"] == day(5)], ["status", "day_code", "source_record_id"]
+    ) == [("present", None, "bw-1+bw-2")]
+
+
+def test_duplicate_absences_stay_absent():
+    result = run(
+        plan_frame(("S1", PPP)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1")),
+        records=records_frame(record(PPP, "S1", "C1", 5, "absent", "p2"), record(PPP, "S1", "C1", 5, "absent", "p1")),
+    )
+    assert rows(result.daily[result.daily["attendance_date"] == day(5)], DAILY_SHORT) == [
+        ("S1", "C1", iso(5), "absent", "recorded", PPP, "p1+p2")
+    ]
+    assert rows(result.exceptions, ["kind"]) == [("duplicate_child_day",)]
+
+
+# --- several sites at once ---------------------------------------------------------------------
+
+
+def test_summary_over_several_sites_is_exact():
+    result = run(
+        plan_frame(("S1", PPP), ("S2", BW), ("S3", BW, BW, "license LIC-S3 is not linked")),
+        sites=sites_frame(S1=MON_FRI, S2=[1, 3, 5], S3=MON_FRI),
+        closures=closures_frame(("S2", 9)),
+        vouchers=vouchers_frame(
+            voucher(10, "C1", "S1"),
+            voucher(11, "C2", "S1", start=day(12)),
+            voucher(20, "C3", "S2"),
+            voucher(30, "C4", "S3"),
+        ),
+        records=records_frame(
+            record(PPP, "S1", "C1", 5, "absent", "p-1"),
+            record(PPP, "S1", "C1", 6, "absent", "p-2"),
+            record(PPP, "S1", "C2", 14, "absent", "p-3"),
+            record(BW, "S2", "C3", 5, "present", "b-1"),
+            record(BW, "S2", "C3", 7, "present", "b-2"),
+            record(BW, "S3", "C4", 5, "absent", "b-3"),
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved"), (BW, "S3", "retrieved")),
+    )
+    # S2 operates Mon/Wed/Fri: 01-05, 07, 09 (closed), 12, 14, 16 -> 5 days; C3 present twice.
+    assert_frame_equal(
+        result.summary,
+        pd.DataFrame(
+            {
+                "site_id": ["S1", "S1", "S2", "S3"],
+                "child_id": ["C1", "C2", "C3", "C4"],
+                "operating_days": [10, 10, 5, 10],
+                "enrolled_days": [10, 5, 5, 10],
+                "absent_days": [2, 1, 3, 1],
+                "absence_rate": [0.2, 0.2, 0.6, 0.1],
+                "source": [PPP, PPP, BW, BW],
+                "complete": [True, True, True, False],
+            }
+        ),
+        check_dtype=False,
+    )
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [
+        ("S1", PPP, PPP, True, None),
+        ("S2", BW, BW, True, None),
+        ("S3", BW, BW, False, "license LIC-S3 is not linked"),
+    ]
+    assert len(result.daily) == 10 + 5 + 5 + 1
+
+
+def test_absence_rate_is_rounded_to_four_places():
+    result = run(
+        plan_frame(("S1", PPP)),
+        sites=sites_frame(S1=[1, 2, 3, 4, 5, 6]),  # 12 operating days
+        vouchers=vouchers_frame(voucher(10, "C1", "S1", start=day(6))),  # 01-06..01-17 minus Sunday -> 11 days
+        records=records_frame(*(record(PPP, "S1", "C1", n, "absent", f"p-{n}") for n in [6, 7])),
+    )
+    assert rows(result.summary, ["operating_days", "enrolled_days", "absent_days", "absence_rate"]) == [
+        (12, 11, 2, 0.1818)
+    ]

@@ -1,0 +1,373 @@
+"""ServicePeriodTimetable: data interval = one service period in UTC; scheduling, catch-up, serialization."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pendulum
+import pytest
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
+
+from ccms_attendance.canonical import STATE_TIMEZONE
+from ccms_attendance.periods import PeriodCalendar, ServicePeriod, load_calendar
+from service_period_timetable import ServicePeriodTimetable
+
+D = dt.date.fromisoformat
+GRACE = dt.timedelta(hours=24)
+CALENDAR = PeriodCalendar(anchor=D("2026-01-04"), length_days=14)
+
+
+def utc(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz="UTC")
+
+
+def local(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text, tz=STATE_TIMEZONE.key)
+
+
+def interval(start: str, end: str) -> DataInterval:
+    return DataInterval(utc(start), utc(end))
+
+
+def period_interval(period: ServicePeriod) -> DataInterval:
+    return DataInterval(
+        pendulum.instance(period.start_instant()).in_timezone("UTC"),
+        pendulum.instance(period.end_instant()).in_timezone("UTC"),
+    )
+
+
+@pytest.fixture
+def timetable() -> ServicePeriodTimetable:
+    return ServicePeriodTimetable(CALENDAR, grace=GRACE)
+
+
+def explicit_calendar(*rows: tuple[str, str]) -> PeriodCalendar:
+    return PeriodCalendar(CALENDAR.anchor, 14, tuple(ServicePeriod(D(s), D(e)) for s, e in rows))
+
+
+# --- manual runs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run_after", "expected"),
+    [
+        (utc("2026-11-10T12:00"), ("2026-11-08T05:00", "2026-11-22T05:00")),
+        (utc("2026-11-08T05:00"), ("2026-11-08T05:00", "2026-11-22T05:00")),
+        (utc("2026-11-08T04:59:59"), ("2026-10-25T04:00", "2026-11-08T05:00")),
+        (local("2026-11-21T23:59:59"), ("2026-11-08T05:00", "2026-11-22T05:00")),
+        (utc("2026-01-04T04:00"), ("2025-12-21T05:00", "2026-01-04T05:00")),
+        (utc("2027-01-01T00:00"), ("2026-12-20T05:00", "2027-01-03T05:00")),
+        (utc("2027-01-03T05:00"), ("2027-01-03T05:00", "2027-01-17T05:00")),
+        (utc("2026-03-08T12:00"), ("2026-03-01T05:00", "2026-03-15T04:00")),
+        (utc("2026-03-15T03:59"), ("2026-03-01T05:00", "2026-03-15T04:00")),
+        (utc("2026-03-15T04:00"), ("2026-03-15T04:00", "2026-03-29T04:00")),
+        (utc("2026-07-01T12:00"), ("2026-06-21T04:00", "2026-07-05T04:00")),
+        (utc("2026-11-01T12:00"), ("2026-10-25T04:00", "2026-11-08T05:00")),
+        (utc("2026-10-25T03:59"), ("2026-10-11T04:00", "2026-10-25T04:00")),
+    ],
+    ids=[
+        "mid-period", "exact-local-midnight-start", "one-second-before-start", "local-last-second",
+        "utc-date-differs-from-local", "year-boundary", "first-2027-period", "spring-forward-period",
+        "just-before-spring-period-end", "spring-next-period-starts-0400Z", "summer", "fall-back-period",
+        "before-fall-period-start",
+    ],
+)  # fmt: skip
+def test_manual_run_covers_the_period_containing_the_date(timetable, run_after, expected):
+    result = timetable.infer_manual_data_interval(run_after=run_after)
+    assert result == interval(*expected)
+    assert result.start.utcoffset() == dt.timedelta(0)
+    assert result.end.utcoffset() == dt.timedelta(0)
+    assert result.start <= run_after < result.end
+
+
+# --- scheduled runs --------------------------------------------------------------------------
+
+
+def walk(timetable, restriction, limit=60):
+    infos, last = [], None
+    for _ in range(limit):
+        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        if info is None:
+            return infos
+        infos.append(info)
+        last = info.data_interval
+    raise AssertionError("the timetable never stopped")
+
+
+@pytest.mark.parametrize(
+    ("earliest", "latest", "expected_runs", "first", "last_start"),
+    [
+        (utc("2026-01-04T05:00"), local("2026-12-31T23:59"), 26, "2026-01-04", "2026-12-20"),
+        (utc("2026-01-04T05:00"), local("2027-01-03T00:00"), 27, "2026-01-04", "2027-01-03"),
+        (local("2025-12-21T00:00"), local("2026-12-31T00:00"), 27, "2025-12-21", "2026-12-20"),
+    ],
+    ids=["calendar-year-2026", "latest-is-inclusive", "from-previous-december"],
+)
+def test_catchup_walks_consecutive_periods_for_a_year(timetable, earliest, latest, expected_runs, first, last_start):
+    infos = walk(timetable, TimeRestriction(earliest=earliest, latest=latest, catchup=True))
+    assert len(infos) == expected_runs
+    assert infos[0].data_interval.start == local(f"{first}T00:00")
+    assert infos[-1].data_interval.start == local(f"{last_start}T00:00")
+    for previous, current in itertools.pairwise(infos):
+        assert current.data_interval.start == previous.data_interval.end  # no gap, no overlap
+    for info in infos:
+        start, end = info.data_interval
+        assert isinstance(info, DagRunInfo)
+        assert start.utcoffset() == dt.timedelta(0)
+        assert start.in_timezone(STATE_TIMEZONE.key).isoweekday() == 7
+        assert (start.in_timezone(STATE_TIMEZONE.key).hour, end.in_timezone(STATE_TIMEZONE.key).hour) == (0, 0)
+        assert dt.timedelta(days=14, hours=-1) <= end - start <= dt.timedelta(days=14, hours=1)
+        assert info.run_after == end + GRACE
+        assert info.logical_date == start
+
+
+def test_run_after_without_grace_is_the_interval_end():
+    infos = walk(
+        ServicePeriodTimetable(CALENDAR),
+        TimeRestriction(earliest=utc("2026-03-01T05:00"), latest=utc("2026-03-15T04:00"), catchup=True),
+    )
+    assert [(i.data_interval, i.run_after) for i in infos] == [
+        (interval("2026-03-01T05:00", "2026-03-15T04:00"), utc("2026-03-15T04:00")),
+        (interval("2026-03-15T04:00", "2026-03-29T04:00"), utc("2026-03-29T04:00")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("earliest", "expected"),
+    [
+        (local("2026-01-04T00:00"), ("2026-01-04T05:00", "2026-01-18T05:00")),
+        (local("2026-01-04T00:00:01"), ("2026-01-18T05:00", "2026-02-01T05:00")),
+        (utc("2026-01-10T12:00"), ("2026-01-18T05:00", "2026-02-01T05:00")),
+        (local("2026-01-17T23:59"), ("2026-01-18T05:00", "2026-02-01T05:00")),
+        (utc("2026-03-05T00:00"), ("2026-03-15T04:00", "2026-03-29T04:00")),
+        (utc("2026-12-25T00:00"), ("2027-01-03T05:00", "2027-01-17T05:00")),
+    ],
+    ids=["exact-start", "one-second-late", "mid-period", "last-local-minute", "dst-next-start", "year-boundary"],
+)
+def test_first_run_aligns_to_a_period_start(timetable, earliest, expected):
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=None, restriction=TimeRestriction(earliest, None, catchup=True)
+    )
+    assert info is not None
+    assert info.data_interval == interval(*expected)
+    assert info.run_after == utc(expected[1]) + GRACE
+
+
+def test_no_start_date_means_no_scheduled_run(timetable):
+    restriction = TimeRestriction(earliest=None, latest=None, catchup=True)
+    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction) is None
+
+
+@pytest.mark.parametrize(
+    ("last", "latest", "expected"),
+    [
+        (interval("2026-01-18T05:00", "2026-02-01T05:00"), utc("2026-02-01T05:00"),
+         ("2026-02-01T05:00", "2026-02-15T05:00")),
+        (interval("2026-01-18T05:00", "2026-02-01T05:00"), utc("2026-02-01T04:59:59"), None),
+        (interval("2026-01-18T05:00", "2026-02-01T05:00"), utc("2026-01-20T00:00"), None),
+    ],
+    ids=["latest-equals-next-start", "latest-just-before-next-start", "latest-inside-last-period"],
+)  # fmt: skip
+def test_restriction_latest_stops_the_schedule(timetable, last, latest, expected):
+    restriction = TimeRestriction(earliest=utc("2026-01-04T05:00"), latest=latest, catchup=True)
+    info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    if expected is None:
+        assert info is None
+    else:
+        assert info is not None
+        assert info.data_interval == interval(*expected)
+
+
+def test_first_run_after_latest_is_none(timetable):
+    restriction = TimeRestriction(earliest=utc("2026-01-10T00:00"), latest=utc("2026-01-15T00:00"), catchup=True)
+    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction) is None
+
+
+# --- catchup=False -----------------------------------------------------------------------------
+
+
+def latest_closed_interval(calendar: PeriodCalendar, grace: dt.timedelta) -> DataInterval:
+    """The newest period whose run time (end + grace) has passed, found by walking forward."""
+    now = dt.datetime.now(tz=dt.UTC)
+    period = calendar.period_containing(D("2024-01-01"))
+    closed = None
+    while period.end_instant() + grace <= now:
+        closed = period
+        period = calendar.next_period(period)
+    assert closed is not None
+    return period_interval(closed)
+
+
+def expected_latest_closed(action, calendar=CALENDAR, grace=GRACE):
+    """Run ``action`` and return its result with the acceptable answers (a period may close meanwhile)."""
+    before = latest_closed_interval(calendar, grace)
+    result = action()
+    after = latest_closed_interval(calendar, grace)
+    return result, {before, after}
+
+
+@pytest.mark.parametrize(
+    "last",
+    [None, interval("2024-03-03T05:00", "2024-03-17T04:00")],
+    ids=["first-run-start-date-long-ago", "last-run-long-ago"],
+)
+def test_without_catchup_runs_only_the_latest_closed_period(timetable, last):
+    restriction = TimeRestriction(earliest=utc("2024-01-07T05:00"), latest=None, catchup=False)
+    info, acceptable = expected_latest_closed(
+        lambda: timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    )
+    assert info is not None
+    assert info.data_interval in acceptable
+    assert info.run_after == info.data_interval.end + GRACE
+    assert info.run_after <= pendulum.now("UTC")
+
+
+def test_without_catchup_the_run_after_the_latest_closed_one_is_the_current_period(timetable):
+    latest = latest_closed_interval(CALENDAR, GRACE)
+    restriction = TimeRestriction(earliest=utc("2024-01-07T05:00"), latest=None, catchup=False)
+    info = timetable.next_dagrun_info(last_automated_data_interval=latest, restriction=restriction)
+    assert info is not None
+    assert info.data_interval.start == latest.end
+    assert info.run_after > pendulum.now("UTC") - dt.timedelta(minutes=1)
+
+
+def test_without_catchup_a_future_start_date_is_respected(timetable):
+    restriction = TimeRestriction(earliest=utc("2099-01-07T12:00"), latest=None, catchup=False)
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    assert info is not None
+    expected = CALENDAR.next_period(CALENDAR.period_containing(D("2099-01-07")))
+    assert info.data_interval == period_interval(expected)
+    assert info.data_interval.start >= utc("2099-01-07T12:00")
+
+
+# --- explicit calendars ------------------------------------------------------------------------
+
+
+def test_explicit_calendar_schedule_ends_with_the_calendar():
+    calendar = explicit_calendar(("2026-01-01", "2026-01-10"), ("2026-01-11", "2026-01-31"))
+    infos = walk(
+        ServicePeriodTimetable(calendar),
+        TimeRestriction(earliest=utc("2026-01-01T05:00"), latest=None, catchup=True),
+    )
+    assert [i.data_interval for i in infos] == [
+        interval("2026-01-01T05:00", "2026-01-11T05:00"),
+        interval("2026-01-11T05:00", "2026-02-01T05:00"),
+    ]
+
+
+def test_explicit_calendar_start_date_before_the_calendar_runs_its_first_period():
+    calendar = explicit_calendar(("2026-01-01", "2026-01-10"), ("2026-01-11", "2026-01-31"))
+    restriction = TimeRestriction(earliest=utc("2025-06-01T04:00"), latest=None, catchup=True)
+    info = ServicePeriodTimetable(calendar).next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    assert info is not None
+    assert info.data_interval == interval("2026-01-01T05:00", "2026-01-11T05:00")
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ((("2024-01-07", "2024-01-20"), ("2024-01-21", "2024-02-03")), ("2024-01-21T05:00", "2024-02-04T05:00")),
+        ((("2099-01-04", "2099-01-17"), ("2099-01-18", "2099-01-31")), ("2099-01-04T05:00", "2099-01-18T05:00")),
+    ],
+    ids=["calendar-already-ended", "calendar-not-started-yet"],
+)
+def test_explicit_calendar_without_catchup_when_now_is_outside_it(rows, expected):
+    calendar = explicit_calendar(*rows)
+    first_start = ServicePeriod(D(rows[0][0]), D(rows[0][1])).start_instant()
+    restriction = TimeRestriction(earliest=pendulum.instance(first_start), latest=None, catchup=False)
+    info = ServicePeriodTimetable(calendar).next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    assert info is not None
+    assert info.data_interval == interval(*expected)
+
+
+# --- construction, serialization -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "timetable",
+    [
+        ServicePeriodTimetable(CALENDAR),
+        ServicePeriodTimetable(CALENDAR, grace=dt.timedelta(hours=24)),
+        ServicePeriodTimetable(PeriodCalendar(D("2025-12-28"), 7), grace=dt.timedelta(minutes=90)),
+        ServicePeriodTimetable(
+            explicit_calendar(("2026-01-01", "2026-01-10"), ("2026-01-11", "2026-01-31")), grace=dt.timedelta(hours=6)
+        ),
+    ],
+    ids=["no-grace", "day-grace", "weekly-odd-grace", "explicit"],
+)
+def test_serialize_round_trip(timetable):
+    data = timetable.serialize()
+    restored = ServicePeriodTimetable.deserialize(data)
+    assert restored == timetable
+    assert hash(restored) == hash(timetable)
+    assert restored.calendar == timetable.calendar
+    assert restored.grace == timetable.grace
+    assert restored.serialize() == data
+    assert restored.description == timetable.description
+
+
+def test_serialized_form(timetable):
+    assert timetable.serialize() == {
+        "anchor": "2026-01-04",
+        "length_days": 14,
+        "explicit": [],
+        "grace_seconds": 86400,
+    }
+    explicit = ServicePeriodTimetable(explicit_calendar(("2026-01-01", "2026-01-10")))
+    assert explicit.serialize()["explicit"] == [["2026-01-01", "2026-01-10"]]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ServicePeriodTimetable(CALENDAR, grace=dt.timedelta(hours=23)),
+        ServicePeriodTimetable(PeriodCalendar(D("2026-01-11"), 14), grace=GRACE),
+        ServicePeriodTimetable(PeriodCalendar(D("2026-01-04"), 7), grace=GRACE),
+    ],
+    ids=["other-grace", "other-anchor", "other-length"],
+)
+def test_different_timetables_are_not_equal(timetable, other):
+    assert timetable != other
+
+
+def test_deserialize_defaults_missing_optional_fields():
+    restored = ServicePeriodTimetable.deserialize({"anchor": "2026-01-04", "length_days": 14})
+    assert restored == ServicePeriodTimetable(CALENDAR)
+
+
+def test_from_config_reads_the_project_config():
+    timetable = ServicePeriodTimetable.from_config()
+    assert timetable == ServicePeriodTimetable(load_calendar(), grace=dt.timedelta(hours=24))
+    assert timetable.calendar.anchor == D("2026-01-04")
+    assert timetable.calendar.length_days == 14
+    assert timetable.calendar.explicit == ()
+
+
+@pytest.mark.parametrize(
+    ("timetable", "fragments"),
+    [
+        (ServicePeriodTimetable(CALENDAR), ["14 days", "2026-01-04"]),
+        (ServicePeriodTimetable(CALENDAR, grace=GRACE), ["14 days", "2026-01-04", "after each closes"]),
+        (ServicePeriodTimetable(explicit_calendar(("2026-01-01", "2026-01-10"), ("2026-01-11", "2026-01-31"))),
+         ["2 service periods", "calendar file"]),
+    ],
+    ids=["regular", "with-grace", "explicit"],
+)  # fmt: skip
+def test_description_and_summary(timetable, fragments):
+    assert timetable.description
+    assert timetable.summary == timetable.description
+    for fragment in fragments:
+        assert fragment in timetable.description
+    if timetable.grace == dt.timedelta(0):
+        assert "after each closes" not in timetable.description
+
+
+def test_negative_grace_is_refused():
+    with pytest.raises(ValueError, match="grace must not be negative"):
+        ServicePeriodTimetable(CALENDAR, grace=dt.timedelta(seconds=-1))
+
+
+def test_timetable_flags():
+    assert ServicePeriodTimetable.periodic is True
+    assert ServicePeriodTimetable.can_be_scheduled is True
