@@ -129,11 +129,13 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
 def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ccms_attendance.pipeline.validate import validate_source
+    from ccms_attendance.pipeline.validate import publish_data_docs, validate_source
 
     run = run_context(context)
     with _warehouse() as conn:
         summary = validate_source(conn, run, Source(source))
+    if summary.outcome is not None:
+        log.info("GX data docs for %s: %s", summary.suite, publish_data_docs(run, [summary.outcome], summary.suite))
     if not summary.success:
         # Retrying would judge the same rows the same way: fail now. Reconciliation still runs and
         # reports this source's sites as incomplete.
@@ -142,12 +144,16 @@ def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
-    from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
+    from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+    from ccms_attendance.pipeline.validate import publish_data_docs
 
     run = run_context(context)
     started = time.monotonic()
     with _warehouse() as conn:
         result = reconcile_run(conn, run)
+        outcomes = validate_reconciled(conn, run, result)
+        log.info("GX data docs for the reconciled output: %s", publish_data_docs(run, outcomes, "reconciled"))
+        ensure_valid(run, outcomes)
         stage_reconciled(conn, run, result)
     counts = {
         "daily_rows": len(result.daily),

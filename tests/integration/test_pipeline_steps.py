@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pandas as pd
 import psycopg
 import pytest
 from psycopg import sql
@@ -14,7 +16,13 @@ from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import NothingToLoadError, load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
+from ccms_attendance.pipeline.reconcile import (
+    ReconciledValidationError,
+    ensure_valid,
+    reconcile_run,
+    stage_reconciled,
+    validate_reconciled,
+)
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 
@@ -81,7 +89,9 @@ def _stage_and_reconcile(conn, run, validate=True):
     if validate:
         for source in (Source.PPP, Source.BRIGHTWHEEL):
             assert validate_source(conn, run, source).success
-    stage_reconciled(conn, run, reconcile_run(conn, run))
+    result = reconcile_run(conn, run)
+    ensure_valid(run, validate_reconciled(conn, run, result))
+    stage_reconciled(conn, run, result)
 
 
 def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
@@ -219,3 +229,66 @@ def test_records_whose_validation_never_completed_are_not_used(conn, run):
     assert [row[:2] for row in site_period] == [("S-1", False), ("S-2", False)]
     assert "not validated" in site_period[0][2]
     assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE basis <> 'recorded'").fetchone()[0] == 0
+
+
+def test_reconciled_output_breaking_a_critical_expectation_stops_the_run(conn, run):
+    _stage_and_reconcile(conn, run)
+    result = reconcile_run(conn, run)
+    broken = dataclasses.replace(result, daily=pd.concat([result.daily, result.daily.head(1)], ignore_index=True))
+    with pytest.raises(ReconciledValidationError, match="reconciled_daily_attendance"):
+        ensure_valid(run, validate_reconciled(conn, run, broken))
+    persisted = conn.execute(
+        "SELECT suite_name, success FROM reconciled.validation_result WHERE run_id = %s ORDER BY 1", (run.run_id,)
+    ).fetchall()
+    assert ("reconciled_daily_attendance", False) in persisted
+
+
+def _bad_rows_extractor(license_number: str):
+    if license_number != "CC-1":
+        return
+    yield _record("CC-1", "111", MONDAY, "bw-ok")
+    backwards = _record("CC-1", "111", WEDNESDAY, "bw-backwards")
+    yield dataclasses.replace(backwards, check_in=at(WEDNESDAY, 17, 0), check_out=at(WEDNESDAY, 8, 0))
+
+
+def test_rows_failing_row_level_expectations_are_quarantined_with_suite_and_expectation(conn, run):
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _bad_rows_extractor, (VendorDown,))
+    summary = validate_source(conn, run, Source.BRIGHTWHEEL)
+
+    assert summary.rows == 2
+    assert summary.quarantined == 1
+    assert conn.execute("SELECT source_record_id FROM staging.source_record").fetchall() == [("bw-ok",)]
+    moved = conn.execute(
+        "SELECT source_record_id, child_id, attendance_date, reason FROM staging.quarantine"
+    ).fetchall()
+    assert len(moved) == 1
+    assert moved[0][:3] == ("bw-backwards", "111", WEDNESDAY)
+    assert "brightwheel_extract" in moved[0][3]
+    assert "check_out" in moved[0][3]
+    stored = conn.execute(
+        "SELECT suite_name, evaluated, quarantined_rows FROM reconciled.validation_result WHERE run_id = %s",
+        (run.run_id,),
+    ).fetchall()
+    assert stored == [("brightwheel_extract", 2, 1)]
+
+
+def _duplicating_extractor(license_number: str):
+    if license_number == "CC-1":
+        yield _record("CC-1", "111", MONDAY, "bw-same")
+        yield _record("CC-1", "111", MONDAY, "bw-same")
+
+
+def test_a_critical_table_level_failure_makes_the_vendor_unusable_not_absent(conn, run):
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _duplicating_extractor, (VendorDown,))
+    extract_ppp(conn, run)
+    summary = validate_source(conn, run, Source.BRIGHTWHEEL)
+
+    assert not summary.success
+    assert "brightwheel_extract" in summary.error
+    assert "bw-same" in summary.error  # sample bad rows are named
+    validate_source(conn, run, Source.PPP)
+    result = reconcile_run(conn, run)
+    states = result.site_period.set_index("site_id")
+    assert not states.loc["S-1", "complete"]
+    assert "failed validation" in states.loc["S-1", "incomplete_reason"]
+    assert (result.daily["basis"] == "no_check_in").sum() == 0

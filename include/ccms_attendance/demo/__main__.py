@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 1
     print_summary(target.conninfo, period.start)
+    print(f"\nGX data docs: {PROJECT_ROOT / 'build' / 'data_docs' / period.start.isoformat()}/<run>/")
     return 0
 
 

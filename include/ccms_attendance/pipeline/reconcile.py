@@ -122,9 +122,43 @@ def _ensure_columns(frames: dict[str, pd.DataFrame]) -> None:
         frames[name][column] = pd.to_datetime(frames[name][column])
 
 
+class ReconciledValidationError(RuntimeError):
+    """The reconciled output broke a critical expectation: nothing is staged, nothing will load."""
+
+
+OUTPUT_SUITES = {"daily": "reconciled_daily_attendance", "summary": "reconciled_absence_summary"}
+
+
 def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod:
     inputs = read_inputs(conn, run)
     return reconcile(run.period, **inputs)
+
+
+def validate_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> list:
+    """Check the output with its GX suites and persist the outcomes (see :func:`ensure_valid`)."""
+    from ccms_attendance.validation import persist_outcome, validate_frame
+
+    frames = {"daily": result.daily, "summary": result.summary}
+    values = {"period_start": run.period.start, "period_end": run.period.end}
+    outcomes = [validate_frame(OUTPUT_SUITES[name], frames[name], context_values=values) for name in frames]
+    with conn.transaction():
+        for outcome in outcomes:
+            persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=outcome)
+    return outcomes
+
+
+def ensure_valid(run: RunContext, outcomes: list) -> None:
+    """Raise on any critical failure of the reconciled output.
+
+    Unlike source data, reconciled rows are never quarantined: a bad row here is a bug in the rules,
+    so the run stops before the load and the period keeps its previous version.
+    """
+    failed = [o for o in outcomes if not o.success or len(o.quarantine)]
+    if failed:
+        raise ReconciledValidationError(
+            f"{run.describe()}: reconciled output failed validation; nothing was loaded.\n"
+            + "\n".join(o.error_message() for o in failed)
+        )
 
 
 def stage_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> None:

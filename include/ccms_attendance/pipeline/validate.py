@@ -9,7 +9,10 @@ infers nothing from them; the other sources go on. Every outcome is persisted pe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -41,6 +44,7 @@ class ValidationSummary:
     warnings: int
     success: bool
     error: str | None = None
+    outcome: Any = field(default=None, compare=False, repr=False)  # the GX outcome, for data docs
 
     def as_xcom(self) -> dict[str, object]:
         return {
@@ -85,7 +89,16 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
             )
         persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=outcome)
     summary = ValidationSummary(
-        str(source), suite, len(frame), len(quarantined), len(outcome.warnings), outcome.success, error
+        str(source), suite, len(frame), len(quarantined), len(outcome.warnings), outcome.success, error, outcome
     )
     log.info("Validated %s with %s: %s", source, suite, summary.as_xcom())
     return summary
+
+
+def publish_data_docs(run: RunContext, outcomes: list[Any], name: str) -> Path:
+    """Render the outcomes as HTML under ``<data docs dir>/<period start>/<run>/<name>/index.html``."""
+    from ccms_attendance.validation import build_data_docs
+    from ccms_attendance.validation.data_docs import default_target_dir
+
+    run_folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", run.run_id)
+    return build_data_docs(outcomes, default_target_dir() / run.period.start.isoformat() / run_folder / name)
