@@ -8,6 +8,7 @@ enough for XCom; rows travel through the warehouse's staging schema, never throu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -52,7 +53,7 @@ def default_task_args() -> dict[str, Any]:
     section = load_pipeline_config().get("tasks", {})
     retries = int(os.environ.get("CCMS_TASK_RETRIES", section.get("retries", 2)))
     delay = float(os.environ.get("CCMS_TASK_RETRY_DELAY_SECONDS", section.get("retry_delay_seconds", 60)))
-    return {"retries": retries, "retry_delay": dt.timedelta(seconds=delay)}
+    return {"retries": retries, "retry_delay": dt.timedelta(seconds=delay), "on_failure_callback": on_task_failure}
 
 
 def _warehouse():
@@ -172,6 +173,51 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
 
     run = run_context(context)
     with _warehouse() as conn:
-        checksums = load_period(conn, run)
-    log.info("Loaded %s: %s", run.describe(), checksums)
-    return {k: v for k, v in checksums.items() if isinstance(v, int)}
+        loaded = load_period(conn, run)
+    summary = {
+        "period": str(run.period),
+        "run_id": run.run_id,
+        **{k: v for k, v in loaded.items() if isinstance(v, int)},
+        **loaded["summary"],
+    }
+    # One structured line an engineer (or a log search) can read the whole run from.
+    log.info("Period loaded: %s", json.dumps(summary, sort_keys=True))
+    return {k: v for k, v in summary.items() if k != "run_id"}
+
+
+#: What to do when a step fails, by task (shown by the failure callback and in the task docs).
+FAILURE_ADVICE = {
+    "plan_period": "Check the warehouse connection and the portal tables; then clear the whole run.",
+    "extract_entries": "Check the warehouse connection; clear this task (the run continues from here).",
+    "extract_batch": (
+        "The vendor API failed for some sites after retries; those sites are reported incomplete, never "
+        "absent. When the vendor is back, clear this task and the downstream reconcile/load."
+    ),
+    "validate": (
+        "The source's data broke a critical expectation (see the message and the data docs); its sites are "
+        "reported incomplete. Fix the data at the source, then clear the source's extract task downstream."
+    ),
+    "reconcile": "The period was NOT loaded; its previous version stays current. Read the error, fix, clear reconcile.",
+    "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
+}
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """Failure callback: one actionable message naming the step, source batch, period and what to do."""
+    ti = context["ti"]
+    step = ti.task_id.rsplit(".", 1)[-1]
+    group = ti.task_id.split(".", 1)[0] if "." in ti.task_id else None
+    where = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+    try:
+        period = str(run_context(context).period)
+    except Exception:  # the callback must never fail: report what is known
+        period = "unknown period"
+    log.error(
+        "CCMS attendance step failed: %s%s, period %s, run %s: %s -- What to do: %s",
+        where,
+        f" (source {group.upper()})" if group else "",
+        period,
+        context["dag_run"].run_id,
+        context.get("exception"),
+        FAILURE_ADVICE.get(step, "Read the task log, fix the cause, clear the task."),
+    )

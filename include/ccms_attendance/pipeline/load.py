@@ -15,7 +15,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.warehouse.sql_files import fetch_one, run_file
+from ccms_attendance.warehouse.bulk import read_frame
+from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
 
 _PERIOD_LOCK_NAMESPACE = 0x4C4F4144  # "LOAD"
 
@@ -45,6 +46,7 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
             )
         run_file(conn, "load_period", params)
         checksums = fetch_one(conn, "period_checksums", params)
+        summary = run_summary(conn, run)
         run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
         run_file(
             conn,
@@ -63,9 +65,27 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
             {
                 **params,
                 "status": "loaded",
-                "counts": Jsonb({k: v for k, v in checksums.items() if isinstance(v, int)}),
+                "counts": Jsonb({**{k: v for k, v in checksums.items() if isinstance(v, int)}, **summary}),
                 "checksums": Jsonb({k: v for k, v in checksums.items() if isinstance(v, str)}),
                 "timings": Jsonb(timings or {}),
             },
         )
-    return checksums
+    return {**checksums, "summary": summary}
+
+
+def run_summary(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
+    """What the run extracted per source and what the period now holds, for logs and the audit."""
+    extracts = read_frame(conn, query("run_extract_counts"), run.period_params)
+    kinds = read_frame(conn, query("period_exception_kinds"), run.period_params)
+    return {
+        "extracted": {
+            row.source: {k: int(v) for k, v in row._asdict().items() if k != "source"}
+            for row in extracts.itertuples(index=False)
+        },
+        "quarantined": int(
+            conn.execute("SELECT count(*) FROM staging.quarantine WHERE run_id = %s", (run.run_id,)).fetchone()[0]
+        ),
+        "exceptions_by_kind": dict(zip(kinds["kind"], kinds["exceptions"].astype(int), strict=True))
+        if not kinds.empty
+        else {},
+    }

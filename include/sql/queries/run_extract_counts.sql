@@ -1,0 +1,11 @@
+-- Per source, what a run's extraction saw: records kept, non-voucher records dropped, rejects.
+SELECT source,
+       count(*)::int AS sites,
+       count(*) FILTER (WHERE outcome = 'failed')::int AS sites_failed,
+       sum(records)::int AS records,
+       sum(dropped_non_voucher)::int AS dropped_non_voucher,
+       sum(rejected)::int AS rejected
+  FROM staging.site_extract
+ WHERE run_id = %(run_id)s
+ GROUP BY source
+ ORDER BY source;
