@@ -42,25 +42,36 @@ PERIOD_TABLES = [
 
 @task(task_id="plan_period")
 def plan_period() -> dict:
-    """Decide the governing source of every site for the period; stage the plan and its batches."""
+    """Decide the governing source of every site for the period; stage the plan and its batches.
+
+    **On failure**: check the warehouse connection and the portal tables, then clear the whole run.
+    """
     return airflow_tasks.plan(get_current_context())
 
 
 @task(task_id="extract_entries")
 def extract_ppp_entries() -> dict:
-    """Stage the portal's manual absence entries of the planned sites."""
+    """Stage the portal's manual absence entries of the planned sites.
+
+    **On failure**: check the warehouse connection; clear this task and everything downstream.
+    """
     return airflow_tasks.extract_ppp(get_current_context())
 
 
 @task(task_id="site_batches")
 def site_batches(plan: dict, source: str) -> list[int]:
-    """The batch numbers the plan gave this vendor (empty: its extract is skipped)."""
+    """The batch numbers the plan gave this vendor (none: its extract is skipped, not failed)."""
     return plan[source]
 
 
 @task(task_id="extract_batch", map_index_template="{{ source }} batch {{ batch_no }}")
 def extract_ccms_batch(source: str, batch_no: int) -> dict:
-    """Pull one batch of one vendor's sites over its API into staging."""
+    """Pull one batch of one vendor's sites over its API into staging.
+
+    **On failure**: the vendor failed for some sites after retries; everything retrieved is kept and
+    those sites are reported incomplete (never absent). When the vendor is back, clear this task
+    with its downstream tasks.
+    """
     context = get_current_context()
     context.update({"source": source, "batch_no": batch_no})  # type: ignore[typeddict-item]  # map_index_template
     return airflow_tasks.extract_ccms(context, source, batch_no)
@@ -68,19 +79,31 @@ def extract_ccms_batch(source: str, batch_no: int) -> dict:
 
 @task(task_id="validate", trigger_rule="all_done")
 def validate_source(source: str) -> dict:
-    """Check the source's staged records with its GX suite; quarantine bad rows (runs after partial failures)."""
+    """Check the source's staged records with its GX suite; quarantine bad rows (runs after partial failures).
+
+    **On failure**: a critical expectation broke (the log names suite, expectation and sample rows;
+    data docs under build/data_docs/); the source's sites are reported incomplete. Fix the data at the
+    source, then clear the source's extract task with its downstream tasks.
+    """
     return airflow_tasks.validate(get_current_context(), source)
 
 
 @task(trigger_rule="all_done")
 def reconcile() -> dict:
-    """Apply the reconciliation rules to everything staged; runs even when a vendor failed."""
+    """Apply the reconciliation rules to everything staged; runs even when a vendor failed.
+
+    **On failure**: nothing was loaded and the period's previous version stays current. Read the
+    error (a reconciled-output expectation names the rule's bad rows), fix, clear this task.
+    """
     return airflow_tasks.reconcile(get_current_context())
 
 
 @task(outlets=PERIOD_TABLES)
 def load() -> dict:
-    """Replace the period's reconciled rows in one transaction."""
+    """Replace the period's reconciled rows in one transaction (previous version kept in history).
+
+    **On failure**: the transaction rolled back; the previous version is intact. Clear this task.
+    """
     return airflow_tasks.load(get_current_context())
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from support.portal_state import PortalState, at
 
+from ccms_attendance.local_airflow import AirflowCommandError
 from ccms_attendance.periods import ServicePeriod
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +152,30 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     assert audits[0] == audits[1]
     assert audits[0][0] == "loaded"
     assert audits[0][3] == str(len(_expected_daily()))
+
+
+def test_a_run_limited_by_params_replaces_only_its_sites(conn, period_runner):
+    build_state().write(conn)
+    period_runner.run(D[10])
+    conn.execute("DELETE FROM portal.manual_entry WHERE site_id IN ('S-A', 'S-C')")  # corrections in the portal
+
+    period_runner.run(D[10], conf={"sites": ["S-A"]})
+
+    absences = _rows(
+        conn,
+        "SELECT site_id, count(*) FILTER (WHERE status = 'absent') FROM reconciled.daily_attendance"
+        " WHERE period_start = %(p)s GROUP BY 1 ORDER BY 1",
+    )
+    assert absences == [("S-A", 0), ("S-B", 1), ("S-C", 0)]  # S-A rerun without absences; S-B untouched
+    scope = _rows(conn, "SELECT scope FROM reconciled.run_audit WHERE period_start = %(p)s ORDER BY started_at")
+    assert scope[-1][0] == {"sites": ["S-A"], "sources": []}
+
+
+def test_params_naming_an_unknown_site_fail_the_run_before_anything_loads(conn, period_runner):
+    build_state().write(conn)
+    with pytest.raises(AirflowCommandError, match="DagRun failed"):
+        period_runner.run(D[10], conf={"sites": ["S-NOPE"]})
+    log = (period_runner.airflow_home / f"dags-test-{period_runner.runs}.log").read_text()
+    assert "Params 'sites' names unknown site ids: S-NOPE" in log
+    assert "the plan_period task has not completed" in log  # reconcile refuses to work without a plan
+    assert _rows(conn, "SELECT count(*) FROM reconciled.daily_attendance WHERE period_start = %(p)s") == [(0,)]
