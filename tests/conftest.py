@@ -32,7 +32,7 @@ from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.target import WarehouseTarget, parse_airflow_conn, start_embedded
 
 MACHINE_SERVER = WarehouseTarget(host="127.0.0.1", port=5432, dbname="postgres", user="postgres")
-DATA_SCHEMAS = ("ref", "portal", "staging", "reconciled")
+DATA_SCHEMAS = ("ref", "portal", "staging", "reconciled", "history")
 
 
 def _answers(target: WarehouseTarget) -> bool:

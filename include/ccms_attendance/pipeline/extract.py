@@ -81,26 +81,21 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
         "stage": extract_stage(Source.PPP, PPP_BATCH),
     }
     entries = read_frame(conn, query("ppp_manual_entries"), params)
-    reported = reported_children(conn, run)
-    keep = entries["child_id"].isin(reported) if not entries.empty else pd.Series(dtype=bool)
-    records = entries[keep].copy() if not entries.empty else entries
-    if not records.empty:
-        records["status"] = str(AttendanceStatus.ABSENT)
-        for column in ("check_in", "check_out", "absence_reason"):
-            records[column] = None
-    sites = read_frame(conn, query("reconcile_inputs_plan"), params)
+    keep = entries["child_id"].isin(reported_children(conn, run))
+    records = entries[keep].assign(
+        status=str(AttendanceStatus.ABSENT), check_in=None, check_out=None, absence_reason=None
+    )
+    sites = read_frame(conn, query("reconcile_inputs_plan"), params)["site_id"]
     outcomes = pd.DataFrame(
         {
-            "site_id": sites["site_id"],
+            "site_id": sites,
             "outcome": "retrieved",
-            "records": sites["site_id"].map(records["site_id"].value_counts() if not records.empty else {}),
-            "dropped_non_voucher": sites["site_id"].map(
-                entries.loc[~keep, "site_id"].value_counts() if not entries.empty else {}
-            ),
+            "records": sites.map(records["site_id"].value_counts()).fillna(0),
+            "dropped_non_voucher": sites.map(entries.loc[~keep, "site_id"].value_counts()).fillna(0),
             "rejected": 0,
             "error": None,
         }
-    ).fillna({"records": 0, "dropped_non_voucher": 0})
+    )
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(Source.PPP), "batch_no": PPP_BATCH}
@@ -111,7 +106,7 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
         batch_no=PPP_BATCH,
         sites=len(sites),
         records=len(records),
-        dropped_non_voucher=int((~keep).sum()) if not entries.empty else 0,
+        dropped_non_voucher=int((~keep).sum()),
     )
 
 

@@ -42,6 +42,7 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
             raise PlanMissingError(
                 f"no plan staged for {run.describe()}: the plan_period task has not completed; clear and rerun it"
             )
+    # read_frame keeps a query's columns even when it returns no rows, so empty inputs need no care.
     frames = {
         "plan": plan,
         "sites": read_frame(conn, query("reconcile_inputs_sites"), params),
@@ -51,9 +52,8 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
         ),
         "records": _dates(read_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
         "extracts": read_frame(conn, query("reconcile_inputs_extracts"), params),
-        "quarantined": read_frame(conn, query("reconcile_inputs_quarantine"), params),
+        "quarantined": _dates(read_frame(conn, query("reconcile_inputs_quarantine"), params), "attendance_date"),
     }
-    _ensure_columns(frames)
     frames["extracts"] = _without_unvalidated(conn, run, frames["extracts"], frames["plan"])
     return frames
 
@@ -84,42 +84,6 @@ def _without_unvalidated(
     kept = extracts.merge(failed[["source", "site_id"]], how="left", indicator=True)
     kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
     return pd.concat([kept, failed], ignore_index=True)
-
-
-_EMPTY_COLUMNS = {
-    "plan": ["site_id", "license_number", "governing_source", "selected_method", "incomplete_reason"],
-    "sites": ["site_id", "operating_weekdays"],
-    "closures": ["site_id", "closure_date"],
-    "vouchers": ["voucher_id", "child_id", "site_id", "program", "authorized_start", "authorized_end"],
-    "records": [
-        "source",
-        "site_id",
-        "child_id",
-        "attendance_date",
-        "status",
-        "day_code",
-        "check_in",
-        "check_out",
-        "source_record_id",
-    ],
-    "extracts": ["source", "site_id", "outcome", "error"],
-    "quarantined": ["source", "site_id", "child_id", "attendance_date"],
-}
-
-
-def _ensure_columns(frames: dict[str, pd.DataFrame]) -> None:
-    """An empty SELECT still has its columns; make sure date columns have a date dtype too."""
-    for name, columns in _EMPTY_COLUMNS.items():
-        if frames[name].empty:
-            frames[name] = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    for name, column in [
-        ("closures", "closure_date"),
-        ("vouchers", "authorized_start"),
-        ("vouchers", "authorized_end"),
-        ("records", "attendance_date"),
-        ("quarantined", "attendance_date"),
-    ]:
-        frames[name][column] = pd.to_datetime(frames[name][column])
 
 
 class ReconciledValidationError(RuntimeError):

@@ -1,0 +1,17 @@
+-- Period report: the period, the run that loaded its current version, and its headline counts.
+SELECT p.period_start,
+       p.period_end,
+       pl.run_id AS loaded_run_id,
+       pl.loaded_at,
+       (SELECT count(*) FROM reconciled.daily_attendance d WHERE d.period_start = p.period_start)::int AS daily_rows,
+       (SELECT count(*) FROM reconciled.daily_attendance d
+         WHERE d.period_start = p.period_start AND d.status = 'absent')::int AS absences,
+       (SELECT count(*) FROM reconciled.absence_summary a WHERE a.period_start = p.period_start)::int AS children,
+       (SELECT count(*) FROM reconciled.site_period s WHERE s.period_start = p.period_start)::int AS sites,
+       (SELECT count(*) FROM reconciled.site_period s
+         WHERE s.period_start = p.period_start AND NOT s.complete)::int AS incomplete_sites,
+       (SELECT count(*) FROM reconciled.exception e WHERE e.period_start = p.period_start)::int AS exceptions,
+       (SELECT count(*) FROM reconciled.quarantine q WHERE q.period_start = p.period_start)::int AS quarantined
+  FROM ref.service_period p
+  LEFT JOIN reconciled.period_load pl ON pl.period_start = p.period_start
+ WHERE p.period_start = %(period_start)s;
