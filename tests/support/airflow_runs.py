@@ -27,6 +27,8 @@ class PeriodRunner:
                 WAREHOUSE_CONN_ENV: self.warehouse.airflow_uri,
                 # Tests must not wait out production retry delays.
                 "CCMS_TASK_RETRIES": "0",
+                # Keep the runs' data docs out of the project's build/ folder.
+                "CCMS_DATA_DOCS_DIR": str(self.airflow_home / "data_docs"),
                 **self.extra_env,
                 **(extra or {}),
             },

@@ -1,22 +1,37 @@
-"""Human-readable data docs: every suite's expectations and, when given, the latest outcomes.
+"""Human-readable data docs: every suite's expectations and, when given, the outcomes.
 
-GX 1.x's own Data Docs are built from a file Data Context's validation-results store; this
-pipeline validates in throwaway ephemeral contexts, so the page is rendered here instead, as one
-static ``index.html`` (no GX import, no JavaScript) from the suite JSON files and the outcomes.
+Two sites are written into ``target_dir``:
+
+- ``index.html``: the project's own summary page (no JavaScript), rendered from the suite JSON
+  files and the outcomes (severity policy, quarantine counts, sample bad rows);
+- ``gx/index.html``: GX's own Data Docs site (``gx/expectations/<suite>.html``,
+  ``gx/validations/<suite>/<run name>/<run time>/<batch>.html``), built by GX's ``SiteBuilder``
+  from the suites and the very GX results the outcomes carry (``outcome.gx_result``): nothing is
+  validated again. A one-off ephemeral Data Context holds them in memory stores; only the site
+  is written to disk. Outcomes without a GX result (e.g. built by hand) get no validation page.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+import logging
 import os
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.validation.engine import describe, expectations_dir
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome
 
+log = logging.getLogger(__name__)
+
+GX_SITE_DIR = "gx"  # GX's Data Docs site, inside the target dir
+_GX_SITE_NAME = "ccms_local_site"
+_GX_RUN_NAME = "ccms_attendance"
+_GX_LOAD_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # GX's batch_markers["ge_load_time"]
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
@@ -103,10 +118,18 @@ def _suite_section(name: str, suite: dict | None, outcome: ValidationOutcome | N
 
 
 def build_data_docs(outcomes: list[ValidationOutcome] | None = None, target_dir: Path | None = None) -> Path:
-    """Write ``index.html`` describing every suite (and the given outcomes) into ``target_dir``."""
+    """Write ``index.html`` (every suite and the given outcomes) and GX's Data Docs (``gx/``) into ``target_dir``.
+
+    Returns the project page. If GX's site cannot be built, that is logged and noted on the page.
+    """
     target = Path(target_dir) if target_dir is not None else default_target_dir()
     target.mkdir(parents=True, exist_ok=True)
     suites = _load_suites()
+    try:
+        gx_note = _gx_link(build_gx_data_docs(outcomes, target / GX_SITE_DIR, suites=suites))
+    except Exception as error:  # the project page is still worth writing
+        log.warning("GX Data Docs could not be built in %s", target / GX_SITE_DIR, exc_info=True)
+        gx_note = f"<p class='failed'>GX Data Docs could not be built: {escape(repr(error))}</p>"
     latest = {outcome.suite_name: outcome for outcome in outcomes or []}
     names = list(suites) + [name for name in latest if name not in suites]
     index_rows = "".join(
@@ -120,6 +143,7 @@ def build_data_docs(outcomes: list[ValidationOutcome] | None = None, target_dir:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>CCMS attendance - data docs</title>"
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>CCMS attendance - data quality (Great Expectations suites)</h1><p>Generated {generated}.</p>"
+        f"{gx_note}"
         f"<table><tr><th>suite</th><th>expectations</th><th>latest outcome</th></tr>{index_rows}</table>"
         + "".join(_suite_section(n, suites.get(n), latest.get(n)) for n in names)
         + "</body></html>\n"
@@ -127,6 +151,96 @@ def build_data_docs(outcomes: list[ValidationOutcome] | None = None, target_dir:
     index = target / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def _gx_link(gx_index: Path) -> str:
+    href = f"{GX_SITE_DIR}/{gx_index.name}"  # relative: the folder may be moved or served elsewhere
+    return (
+        f"<p>Great Expectations' own Data Docs (suites and validation results): "
+        f"<a href='{escape(href)}'>{escape(href)}</a></p>"
+    )
+
+
+def build_gx_data_docs(
+    outcomes: list[ValidationOutcome] | None, site_dir: Path, *, suites: dict[str, dict] | None = None
+) -> Path:
+    """Build GX's Data Docs site in ``site_dir`` from the suites and the outcomes' GX results; its index.
+
+    The suites and results go into an ephemeral Data Context's in-memory stores; GX's
+    ``SiteBuilder`` renders them into ``site_dir`` (pages of results no longer given are removed).
+    """
+    from ccms_attendance.validation.engine import _gx
+
+    gx = _gx()
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    site_dir = Path(site_dir).resolve()
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={_GX_SITE_NAME: site},
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    for definition in (_load_suites() if suites is None else suites).values():
+        context.suites.add(gx.ExpectationSuite(**definition))
+
+    schema = ExpectationSuiteValidationResultSchema()
+    keys: set[tuple] = set()
+    for outcome in outcomes or []:
+        if not outcome.gx_result:
+            continue
+        data = copy.deepcopy(outcome.gx_result)
+        meta = data.setdefault("meta", {})
+        markers = meta.get("batch_markers") or {}
+        run_id = RunIdentifier(run_name=_GX_RUN_NAME, run_time=_load_time(markers.get("ge_load_time")))
+        # What GX's checkpoints record: shown as run name/time and "Data asset" on the page.
+        meta.setdefault("run_id", {"run_name": run_id.run_name, "run_time": run_id.run_time.isoformat()})
+        asset = (meta.get("active_batch_definition") or {}).get("data_asset_name")
+        if asset and isinstance(meta.get("batch_spec"), dict):
+            meta["batch_spec"].setdefault("data_asset_name", asset)
+        batch = _unique_batch(str(markers.get("pandas_data_fingerprint") or "batch"), data["suite_name"], run_id, keys)
+        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=data["suite_name"]), run_id, batch)
+        context.validation_results_store.set(key, schema.load(data))
+
+    built = context.build_data_docs(site_names=[_GX_SITE_NAME])
+    index = site_dir / "index.html"
+    if _GX_SITE_NAME not in built or not index.is_file():
+        raise RuntimeError(f"GX built no Data Docs index in {site_dir}")
+    return index
+
+
+def _load_time(text: str | None) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(str(text), _GX_LOAD_TIME_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return dt.datetime.now(dt.UTC)
+
+
+def _unique_batch(batch: str, suite_name: str, run_id: Any, keys: set[tuple]) -> str:
+    """``batch``, suffixed if this suite, run and batch are already stored (the same frame validated twice)."""
+    candidate, n = batch, 1
+    while (suite_name, *run_id.to_tuple(), candidate) in keys:
+        n += 1
+        candidate = f"{batch}_{n}"
+    keys.add((suite_name, *run_id.to_tuple(), candidate))
+    return candidate
 
 
 def _status_cell(outcome: ValidationOutcome | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,8 @@ import pandas as pd
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.paths import EXPECTATIONS_DIR
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome, json_safe, sample_rows
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
 _POSITION = "ccms_position"  # meta key added at load time: maps a GX result back to its suite entry
@@ -323,7 +326,21 @@ def build_outcome(
         warnings=warnings,
         quarantine=quarantine,
         result=summary,
+        gx_result=_gx_result_dict(gx_result),
     )
+
+
+def _gx_result_dict(gx_result: Any) -> dict | None:
+    """GX's result as JSON-ready dict, for GX's Data Docs; None (logged) if it cannot be serialized."""
+    try:
+        return gx_result.to_json_dict()
+    except Exception:  # Data Docs are a by-product: never fail a validation over them
+        log.warning(
+            "Could not serialize the GX result of suite %r for Data Docs",
+            getattr(gx_result, "suite_name", None),
+            exc_info=True,
+        )
+        return None
 
 
 def validate_frame(suite_name: str, frame: pd.DataFrame, *, context_values: dict | None = None) -> ValidationOutcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -39,6 +39,9 @@ class ValidationOutcome:
     # Index = index labels of the offending input rows; one column "reason" ("; "-joined).
     quarantine: pd.DataFrame
     result: dict  # JSON-serializable summary of the GX result; no full row dumps
+    # GX's own validation result (``ExpectationSuiteValidationResult.to_json_dict()``), kept in memory
+    # only to build GX's Data Docs from this very validation; never persisted (may list every bad row).
+    gx_result: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def success(self) -> bool:

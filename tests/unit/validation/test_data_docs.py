@@ -1,11 +1,14 @@
-"""build_data_docs: a static, readable page of every suite and the given outcomes."""
+"""build_data_docs: a static, readable page of every suite and the given outcomes, and GX's own Data Docs."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 import pandas as pd
 
 from ccms_attendance.canonical import Source
-from ccms_attendance.validation import build_data_docs
+from ccms_attendance.validation import build_data_docs, data_docs
 from ccms_attendance.validation.suite_definitions import SUITE_NAMES
 
 
@@ -36,3 +39,73 @@ def test_default_target_dir_comes_from_the_environment(tmp_path, monkeypatch):
     index = build_data_docs()
     assert index == tmp_path / "env_docs" / "index.html"
     assert index.is_file()
+
+
+def _warned_playground(validate, frames):
+    frame = frames.extract(Source.PLAYGROUND)
+    frame.loc[frame.index[0], "absence_reason"] = "NOT_A_REASON"  # fails a warning expectation only
+    outcome = validate("playground_extract", frame)
+    assert outcome.success
+    assert outcome.warnings
+    return outcome
+
+
+def test_outcome_keeps_the_gx_result_out_of_the_summary(validate, frames):
+    outcome = _warned_playground(validate, frames)
+    assert outcome.gx_result["suite_name"] == "playground_extract"
+    assert outcome.gx_result["success"] is False  # GX counts the failed warning
+    assert len(outcome.gx_result["results"]) == len(outcome.result["expectations"])
+    json.dumps(outcome.gx_result)  # JSON-ready
+    assert "gx_result" not in repr(outcome)
+
+
+def test_gx_data_docs_site_from_the_same_validation(tmp_path, validate, frames):
+    outcome = _warned_playground(validate, frames)
+    index = build_data_docs([outcome], tmp_path)
+    gx_index = tmp_path / "gx" / "index.html"
+    assert gx_index.is_file()
+    assert "href='gx/index.html'" in index.read_text()
+    for name in SUITE_NAMES:
+        assert (tmp_path / "gx" / "expectations" / f"{name}.html").is_file()
+    pages = list((tmp_path / "gx" / "validations" / "playground_extract").rglob("*.html"))
+    assert len(pages) == 1
+    page = pages[0].read_text()
+    assert "playground_extract" in page
+    assert "NOT_A_REASON" in page  # the unexpected value, from the stored GX result
+    assert "ccms_attendance" in page  # the run name
+    assert pages[0].relative_to(tmp_path / "gx").as_posix() in gx_index.read_text()
+
+
+def test_gx_data_docs_with_several_outcomes_and_a_rebuild(tmp_path, validate, frames):
+    warned = _warned_playground(validate, frames)
+    ppp = validate("ppp_entries", frames.extract(Source.PPP))
+    hand_made = dataclasses.replace(ppp, gx_result=None)  # no GX result: no validation page, no error
+    build_data_docs([warned, ppp, warned, hand_made], tmp_path)
+    pages = sorted(p.relative_to(tmp_path / "gx" / "validations").parts[0] for p in _validation_pages(tmp_path))
+    assert pages == ["playground_extract", "playground_extract", "ppp_entries"]
+
+    build_data_docs([ppp], tmp_path)  # pages of results not given again are removed from the index
+    assert "playground_extract/ccms_attendance" not in (tmp_path / "gx" / "index.html").read_text()
+
+
+def test_gx_data_docs_without_outcomes(tmp_path):
+    index = build_data_docs(target_dir=tmp_path)
+    assert "href='gx/index.html'" in index.read_text()
+    html = (tmp_path / "gx" / "index.html").read_text()
+    for name in SUITE_NAMES:
+        assert f"expectations/{name}.html" in html
+    assert not _validation_pages(tmp_path)
+
+
+def test_gx_data_docs_failure_still_writes_the_project_page(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(data_docs, "build_gx_data_docs", broken)
+    html = build_data_docs(target_dir=tmp_path).read_text()
+    assert "GX Data Docs could not be built" in html
+    assert "gx/index.html" not in html
+
+
+def _validation_pages(root):
+    return list((root / "gx" / "validations").rglob("*.html")) if (root / "gx" / "validations").exists() else []
