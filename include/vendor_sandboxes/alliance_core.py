@@ -11,13 +11,11 @@ import base64
 import binascii
 import datetime as dt
 import json
-import secrets
-import time
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 
-from vendor_sandboxes.common import SandboxState, add_admin_routes, error, page_slice, respond, secret_equal
+from vendor_sandboxes.common import BearerTokens, SandboxState, add_admin_routes, error, page_slice, respond
 from vendor_sandboxes.scenario import Site, moment, utc_z
 
 VENDOR = "ALLIANCE_CORE"
@@ -79,7 +77,7 @@ def _decode_cursor(cursor: str, window: str) -> int | None:
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="Alliance CORE sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
-    tokens: dict[str, dict] = state.extra.setdefault("tokens", {})
+    tokens = BearerTokens(state)
 
     @app.post("/oauth/token")
     async def token(request: Request):
@@ -88,31 +86,17 @@ def create_app(state: SandboxState) -> FastAPI:
         def build(_applied):
             if form.get("grant_type") != "client_credentials":
                 return error(400, "unsupported_grant_type", "grant_type must be client_credentials")
-            if not (
-                secret_equal(form.get("client_id"), state.credentials.get("client_id"))
-                and secret_equal(form.get("client_secret"), state.credentials.get("client_secret"))
-            ):
+            if not state.credentials_match(form, "client_id", "client_secret"):
                 return error(401, "invalid_client", "Client authentication failed")
             ttl = float(state.setting("alliance_core_token_ttl_seconds"))
-            value = secrets.token_urlsafe(24)
-            tokens[value] = {"expires": time.monotonic() + ttl, "uses": 0}
+            value = tokens.issue(ttl)
             state.counters["tokens_issued"] += 1
             return {"access_token": value, "token_type": "Bearer", "expires_in": ttl, "scope": "attendance.read"}
 
         return await respond(request, state, build)
 
     def authorized(request: Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return False
-        info = tokens.get(header.removeprefix("Bearer ").strip())
-        if info is None or time.monotonic() >= info["expires"]:
-            return False
-        max_uses = state.setting("alliance_core_token_max_uses")
-        if max_uses is not None and info["uses"] >= int(max_uses):
-            return False
-        info["uses"] += 1
-        return True
+        return tokens.accept(request, state.setting("alliance_core_token_max_uses"))
 
     @app.get("/v1/facilities/{license_number}/attendance-events")
     async def attendance_events(request: Request, license_number: str):

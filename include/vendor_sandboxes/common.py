@@ -15,6 +15,8 @@ import hmac
 import json
 import math
 import os
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,9 +155,38 @@ class SandboxState:
             raise HTTPException(400, "page size must be at least 1")
         return min(size, cap)
 
+    def credentials_match(self, given: dict, *names: str) -> bool:
+        """Whether ``given`` (a form or JSON body) carries this sandbox's credentials ``names``."""
+        return all(secret_equal(given.get(name), self.credentials.get(name)) for name in names)
+
 
 def secret_equal(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+
+
+class BearerTokens:
+    """The bearer tokens a sandbox has issued (kept in ``state.extra["tokens"]``), with expiry and use count."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self._tokens: dict[str, dict] = state.extra.setdefault("tokens", {})
+
+    def issue(self, ttl: float) -> str:
+        value = secrets.token_urlsafe(24)
+        self._tokens[value] = {"expires": time.monotonic() + ttl, "uses": 0}
+        return value
+
+    def accept(self, request: Request, max_uses: Any = None) -> bool:
+        """Whether ``request`` carries a live ``Bearer`` token with uses left (this request is one use)."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return False
+        info = self._tokens.get(header.removeprefix("Bearer ").strip())
+        if info is None or time.monotonic() >= info["expires"]:
+            return False
+        if max_uses is not None and info["uses"] >= int(max_uses):
+            return False
+        info["uses"] += 1
+        return True
 
 
 @dataclass

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 import secrets
-import time
 
 from fastapi import FastAPI, Request
 
-from vendor_sandboxes.common import SandboxState, add_admin_routes, error, page_slice, respond, secret_equal
+from vendor_sandboxes.common import BearerTokens, SandboxState, add_admin_routes, error, page_slice, respond
 from vendor_sandboxes.scenario import Site, local_iso
 
 VENDOR = "PLAYGROUND"
@@ -60,13 +59,9 @@ def render_rows(site: Site) -> list[dict]:
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="Playground sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
-    tokens: dict[str, float] = state.extra.setdefault("tokens", {})
+    tokens = BearerTokens(state)
     exports: dict[str, dict] = state.extra.setdefault("exports", {})
-
-    def authorized(request: Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        expires = tokens.get(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
-        return expires is not None and time.monotonic() < expires
+    authorized = tokens.accept
 
     def unauthorized():
         state.counters["unauthorized"] += 1
@@ -82,14 +77,10 @@ def create_app(state: SandboxState) -> FastAPI:
         def build(_applied):
             if not isinstance(body, dict):
                 return error(400, "bad_request", "JSON body with username and password expected")
-            if not (
-                secret_equal(body.get("username"), state.credentials.get("username"))
-                and secret_equal(body.get("password"), state.credentials.get("password"))
-            ):
+            if not state.credentials_match(body, "username", "password"):
                 return error(401, "invalid_credentials", "Wrong username or password")
             ttl = float(state.setting("playground_token_ttl_seconds"))
-            value = secrets.token_urlsafe(24)
-            tokens[value] = time.monotonic() + ttl
+            value = tokens.issue(ttl)
             state.counters["logins"] += 1
             return {"token": value, "token_type": "bearer", "expires_in": ttl}
 

@@ -16,54 +16,39 @@ into one record per child per *local* day:
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ccms_attendance.canonical import Source, local_day
-from ccms_hooks.base import CcmsHook, ExtractedItem, SiteRequest, parse_instant, present, text
+from ccms_hooks.base import (
+    BearerTokenHook,
+    ExtractedItem,
+    SiteRequest,
+    expires_in_seconds,
+    parse_instant,
+    present,
+    text,
+)
 
 
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
-    except ImportError:  # pragma: no cover - older Airflow
-        pass
-
-
-class AllianceCoreHook(CcmsHook):
+class AllianceCoreHook(BearerTokenHook):
     """Attendance from Alliance CORE (Early Learning Ventures)."""
 
     source: ClassVar[Source] = Source.ALLIANCE_CORE
     default_conn_name = "ccms_alliance_core"
     hook_name = "CCMS: Alliance CORE"
     default_extra: ClassVar[dict[str, Any]] = {"page_size": 100}
-
-    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
-        self._token: str | None = None
-        self._token_valid_until = 0.0
+    token_stat: ClassVar[str] = "tokens_fetched"
 
     # --- OAuth2 client credentials -----------------------------------------------------------------
 
-    def _auth_headers(self, site: SiteRequest) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token_valid_until:
-            self._fetch_token(site)
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def _forget_auth(self) -> None:
-        self._token = None
-
-    def _fetch_token(self, site: SiteRequest) -> None:
+    def _obtain_token(self, site: SiteRequest) -> tuple[str, float]:
         client_id = text(self.options.vendor.get("client_id")) or self.connection.login
         client_secret = self.connection.password
         if not client_id or not client_secret:
             raise site.fail(f"connection {self.http_conn_id!r} needs login (client id) and password (client secret)")
-        requested_at = time.monotonic()
         reply = self._call(
             site,
             "POST",
@@ -75,15 +60,10 @@ class AllianceCoreHook(CcmsHook):
         token = payload.get("access_token")
         if not isinstance(token, str) or not token:
             raise site.fail("token response has no access_token")
-        _mask(token)
-        try:
-            expires_in = float(payload.get("expires_in", 300))
-        except (TypeError, ValueError):
-            expires_in = 300.0
-        margin = min(float(self.options.vendor.get("token_refresh_margin_seconds", 30)), expires_in * 0.1)
-        self._token = token
-        self._token_valid_until = requested_at + expires_in - margin
-        self.stats["tokens_fetched"] += 1
+        return token, expires_in_seconds(payload, 300.0)
+
+    def _token_refresh_margin(self) -> float:
+        return float(self.options.vendor.get("token_refresh_margin_seconds", 30))
 
     # --- extraction --------------------------------------------------------------------------------
 

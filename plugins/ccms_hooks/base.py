@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -620,6 +620,59 @@ class CcmsHook(HttpHook):
         return False, "CCMS hooks are tested with a site and period (iter_site_period)"
 
 
+class BearerTokenHook(CcmsHook):
+    """A hook that authenticates with a bearer token: obtained lazily, reused until shortly before it
+    expires, dropped after a 401. A vendor hook only says how it gets a token (:meth:`_obtain_token`).
+    """
+
+    #: ``stats`` counter bumped for every token obtained.
+    token_stat: ClassVar[str] = "tokens_fetched"
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        self._token: str | None = None
+        self._token_valid_until = 0.0
+
+    def _auth_headers(self, site: SiteRequest) -> dict[str, str]:
+        if self._token is None or time.monotonic() >= self._token_valid_until:
+            requested_at = time.monotonic()
+            token, expires_in = self._obtain_token(site)
+            _mask_secret(token)
+            margin = min(self._token_refresh_margin(), expires_in * 0.1)
+            self._token = token
+            self._token_valid_until = requested_at + expires_in - margin
+            self.stats[self.token_stat] += 1
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _forget_auth(self) -> None:
+        self._token = None
+
+    def _token_refresh_margin(self) -> float:
+        """Renew the token this many seconds before it expires (capped at 10 % of its lifetime)."""
+        return 60.0
+
+    def _obtain_token(self, site: SiteRequest) -> tuple[str, float]:
+        """A new token from the vendor and its lifetime in seconds; ``site.fail(...)`` if there is none."""
+        raise NotImplementedError
+
+
+def _mask_secret(secret: str) -> None:
+    try:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+    except ImportError:  # pragma: no cover - older Airflow
+        pass
+
+
+def expires_in_seconds(payload: dict, default: float) -> float:
+    """A token response's ``expires_in`` (``default`` when it is missing or not a number)."""
+    try:
+        return float(payload.get("expires_in", default))
+    except (TypeError, ValueError):
+        return default
+
+
 def _describe(error: BaseException | None) -> str:
     if isinstance(error, _Retryable | _Fatal):
         return error.detail
@@ -703,6 +756,44 @@ def parse_clock(value: Any) -> dt.time:
     if not isinstance(value, str) or len(value.strip()) not in (5, 8):
         raise ValueError("not HH:MM or HH:MM:SS")
     return dt.time.fromisoformat(value.strip())
+
+
+class RecordIdentity(NamedTuple):
+    """Who and what a raw vendor record is about, once :func:`record_identity` has checked it."""
+
+    record_id: str
+    license_number: str
+    child_id: str
+    day: dt.date
+
+
+def record_identity(
+    site: SiteRequest,
+    *,
+    record_id: str | None,
+    date: Any,
+    license_number: str | None,
+    child_id: str | None,
+    missing_id: str = "missing record id",
+) -> RecordIdentity | RejectedRecord:
+    """Check a record's id, attendance date, license number and state child id, in that order.
+
+    The first one missing (or a date that does not parse) gives a :class:`RejectedRecord` with its
+    reason; ``missing_id`` is the reason for a missing record id.
+    """
+    if record_id is None:
+        return site.reject(missing_id, child_id=child_id)
+    if date is None:
+        return site.reject("missing attendance date", record_id=record_id, child_id=child_id)
+    try:
+        day = parse_date(date)
+    except ValueError:
+        return site.reject("unparseable attendance date", record_id=record_id, child_id=child_id)
+    if license_number is None:
+        return site.reject("missing license number", record_id=record_id, child_id=child_id, day=day)
+    if child_id is None:
+        return site.reject("missing state child id", record_id=record_id, day=day)
+    return RecordIdentity(record_id, license_number, child_id, day)
 
 
 def absence_reason(code: Any, vocabulary: dict[str, str] | None = None) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import Source
+from ccms_attendance.canonical import RejectedRecord, Source
 from ccms_hooks.base import (
     CcmsHook,
     ExtractedItem,
@@ -23,8 +23,8 @@ from ccms_hooks.base import (
     field_of,
     local_wall_clock,
     parse_clock,
-    parse_date,
     present,
+    record_identity,
     text,
 )
 
@@ -81,27 +81,18 @@ def daily_record_items(site: SiteRequest, record: Any) -> Iterator[ExtractedItem
     if not isinstance(record, dict):
         yield site.reject("record is not an object")
         return
-    record_id = text(record.get("id"))
-    child_id = text(field_of(record, "student", "state_child_id"))
-    if record_id is None:
-        yield site.reject("missing record id", child_id=child_id)
+    identity = record_identity(
+        site,
+        record_id=text(record.get("id")),
+        date=record.get("date"),
+        license_number=text(field_of(record, "school", "license_number")),
+        child_id=text(field_of(record, "student", "state_child_id")),
+    )
+    if isinstance(identity, RejectedRecord):
+        yield identity
         return
-    if record.get("date") is None:
-        yield site.reject("missing attendance date", record_id=record_id, child_id=child_id)
-        return
-    try:
-        day = parse_date(record["date"])
-    except ValueError:
-        yield site.reject("unparseable attendance date", record_id=record_id, child_id=child_id)
-        return
-    license_number = text(field_of(record, "school", "license_number"))
-    if license_number is None:
-        yield site.reject("missing license number", record_id=record_id, child_id=child_id, day=day)
-        return
-    if child_id is None:
-        yield site.reject("missing state child id", record_id=record_id, day=day)
-        return
-    common = {"license_number": license_number, "child_id": child_id, "day": day, "record_id": record_id}
+    record_id, _license_number, child_id, day = identity
+    common = identity._asdict()
     status = record.get("status")
     if status == "absent":
         yield absent(site, reason=absence_reason(record.get("absence_reason"), REASONS), **common)

@@ -17,32 +17,24 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import Source
+from ccms_attendance.canonical import RejectedRecord, Source
 from ccms_hooks.base import (
-    CcmsHook,
+    BearerTokenHook,
     ExtractedItem,
     SiteRequest,
     absence_reason,
     absent,
+    expires_in_seconds,
     field_of,
     local_wall_clock,
-    parse_date,
     parse_instant,
     present,
+    record_identity,
     text,
 )
 
 
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
-    except ImportError:  # pragma: no cover - older Airflow
-        pass
-
-
-class PlaygroundHook(CcmsHook):
+class PlaygroundHook(BearerTokenHook):
     """Attendance from Playground."""
 
     source: ClassVar[Source] = Source.PLAYGROUND
@@ -54,39 +46,19 @@ class PlaygroundHook(CcmsHook):
         "export_timeout_seconds": 600.0,
         "export_attempts": 2,
     }
+    token_stat: ClassVar[str] = "logins"
 
-    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
-        self._token: str | None = None
-        self._token_valid_until = 0.0
-
-    def _auth_headers(self, site: SiteRequest) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token_valid_until:
-            self._login(site)
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def _forget_auth(self) -> None:
-        self._token = None
-
-    def _login(self, site: SiteRequest) -> None:
+    def _obtain_token(self, site: SiteRequest) -> tuple[str, float]:
         username, password = self.connection.login, self.connection.password
         if not username or not password:
             raise site.fail(f"connection {self.http_conn_id!r} needs login and password")
-        requested_at = time.monotonic()
         reply = self._call(
             site, "POST", "/api/login", json_body={"username": username, "password": password}, authenticated=False
         )
         token = reply.payload.get("token") if isinstance(reply.payload, dict) else None
         if not isinstance(token, str) or not token:
             raise site.fail("login response has no token")
-        _mask(token)
-        try:
-            expires_in = float(reply.payload.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            expires_in = 3600.0
-        self._token = token
-        self._token_valid_until = requested_at + expires_in - min(60.0, expires_in * 0.1)
-        self.stats["logins"] += 1
+        return token, expires_in_seconds(reply.payload, 3600.0)
 
     def _vendor_float(self, name: str) -> float:
         try:
@@ -169,26 +141,18 @@ def export_rows_items(site: SiteRequest, rows: Iterable[Any]) -> Iterator[Extrac
         if not isinstance(row, dict):
             yield site.reject("row is not an object")
             continue
-        row_id = text(row.get("row_id"))
-        child_id = text(field_of(row, "child", "state_child_id"))
-        if row_id is None:
-            yield site.reject("missing row id", child_id=child_id)
+        identity = record_identity(
+            site,
+            record_id=text(row.get("row_id")),
+            date=row.get("attendance_date"),
+            license_number=text(row.get("center_license")),
+            child_id=text(field_of(row, "child", "state_child_id")),
+            missing_id="missing row id",
+        )
+        if isinstance(identity, RejectedRecord):
+            yield identity
             continue
-        if row.get("attendance_date") is None:
-            yield site.reject("missing attendance date", record_id=row_id, child_id=child_id)
-            continue
-        try:
-            day = parse_date(row["attendance_date"])
-        except ValueError:
-            yield site.reject("unparseable attendance date", record_id=row_id, child_id=child_id)
-            continue
-        license_number = text(row.get("center_license"))
-        if license_number is None:
-            yield site.reject("missing license number", record_id=row_id, child_id=child_id, day=day)
-            continue
-        if child_id is None:
-            yield site.reject("missing state child id", record_id=row_id, day=day)
-            continue
+        row_id, license_number, child_id, day = identity
         key = (license_number, child_id, day)
         kind = row.get("type")
         if kind == "absence":
