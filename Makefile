@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 ## The whole test suite against a real PostgreSQL (see README: which server it uses).
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(ARGS)

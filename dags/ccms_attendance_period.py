@@ -8,6 +8,7 @@ from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 
 from ccms_attendance import airflow_tasks
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
+from ccms_ui_links import PeriodReportLink
 from service_period_timetable import ServicePeriodTimetable
 
 DOC_MD = """
@@ -27,6 +28,8 @@ Each run covers exactly one **service period** (its data interval; periods come 
 3. **reconcile** — applies the provider-guide rules (`include/ccms_attendance/rules/`) and stages the
    daily attendance, the per-child absence summary and the exceptions.
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction.
+5. **report** — writes the period report (HTML with plots; "Period report" link on the task and tab
+   on the run, served by the `ccms_ui_plugin` at `/ccms/`) next to the GX data docs.
 
 **Rerun** a period: clear the run (all tasks) or trigger the DAG for any date inside the period; the
 result is identical for identical inputs. **Backfill**: `airflow backfill create --dag-id
@@ -107,6 +110,15 @@ def load() -> dict:
     return airflow_tasks.load(get_current_context())
 
 
+@task(task_id="report")
+def period_report() -> dict:
+    """Write the period report (HTML with plots) under build/reports/<period>/<run>/; linked in the UI.
+
+    **On failure**: the period is loaded; only its report is missing. Clear this task.
+    """
+    return airflow_tasks.report(get_current_context())
+
+
 @dag(
     dag_id="ccms_attendance_period",
     schedule=ServicePeriodTimetable.from_config(),
@@ -139,7 +151,9 @@ def ccms_attendance_period() -> None:
             extract.expand(batch_no=batches) >> validate_source(str(source))
         extracted.append(group)
     plan >> extracted
-    extracted >> reconcile() >> load()
+    reported = period_report()
+    reported.operator.operator_extra_links = [PeriodReportLink()]
+    extracted >> reconcile() >> load() >> reported
 
 
 ccms_attendance_period()

@@ -185,6 +185,18 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k != "run_id"}
 
 
+def report(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.reporting import build_period_report
+    from ccms_ui_links import report_url
+
+    run = run_context(context)
+    with _warehouse() as conn:
+        path = build_period_report(conn, run.period.start, run.run_id)
+    url = report_url(run.dag_id, run.run_id)
+    log.info("Period report: %s (file %s)", url, path)
+    return {"report_file": str(path), "report_url": url}
+
+
 #: What to do when a step fails, by task (shown by the failure callback and in the task docs).
 FAILURE_ADVICE = {
     "plan_period": "Check the warehouse connection and the portal tables; then clear the whole run.",
@@ -199,6 +211,7 @@ FAILURE_ADVICE = {
     ),
     "reconcile": "The period was NOT loaded; its previous version stays current. Read the error, fix, clear reconcile.",
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
+    "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
 }
 
 

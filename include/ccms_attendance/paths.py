@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 INCLUDE_DIR = Path(__file__).resolve().parent.parent
@@ -11,3 +13,18 @@ CONFIG_DIR = INCLUDE_DIR / "config"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGS_DIR = PROJECT_ROOT / "dags"
 PLUGINS_DIR = PROJECT_ROOT / "plugins"
+
+
+def reports_root() -> Path:
+    """Where period reports go (``CCMS_REPORTS_DIR`` overrides ``build/reports``)."""
+    return Path(os.environ.get("CCMS_REPORTS_DIR") or PROJECT_ROOT / "build" / "reports")
+
+
+def data_docs_root() -> Path:
+    """Where GX data docs go (``CCMS_DATA_DOCS_DIR`` overrides ``build/data_docs``)."""
+    return Path(os.environ.get("CCMS_DATA_DOCS_DIR") or PROJECT_ROOT / "build" / "data_docs")
+
+
+def run_folder(run_id: str) -> str:
+    """A DAG run id as a folder name (reports and data docs of a run live under it)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)

@@ -29,7 +29,7 @@ def test_dags_import_without_errors(dagbag):
 
 def test_one_task_group_per_source_and_the_spine(dag):
     task_ids = set(dag.task_ids)
-    assert {"plan_period", "ppp.extract_entries", "ppp.validate", "reconcile", "load"} <= task_ids
+    assert {"plan_period", "ppp.extract_entries", "ppp.validate", "reconcile", "load", "report"} <= task_ids
     for source in Source.ccms():
         assert f"{source.lower()}.site_batches" in task_ids
         assert f"{source.lower()}.extract_batch" in task_ids
@@ -52,7 +52,7 @@ def test_no_cycles_plan_first_load_last(dag):
     dag.check_cycle()  # raises on a cycle
     order = [task.task_id for task in dag.topological_sort()]
     assert order[0] == "plan_period"
-    assert order[-1] == "load"
+    assert order[-2:] == ["load", "report"]
 
 
 def test_dag_and_steps_are_documented(dag):
@@ -95,3 +95,9 @@ def test_vendor_extracts_run_in_their_own_pools(dag):
         pool = dag.get_task(f"{source.lower()}.extract_batch").pool
         assert pool == f"ccms_{source.lower()}"
         assert pools[pool]["slots"] >= 1
+
+
+def test_report_task_links_to_the_period_report(dag):
+    report = dag.get_task("report")
+    assert [t.task_id for t in report.upstream_list] == ["load"]
+    assert "Period report" in {link.name for link in report.operator_extra_links}

@@ -27,8 +27,9 @@ class PeriodRunner:
                 WAREHOUSE_CONN_ENV: self.warehouse.airflow_uri,
                 # Tests must not wait out production retry delays.
                 "CCMS_TASK_RETRIES": "0",
-                # Keep the runs' data docs out of the project's build/ folder.
+                # Keep the runs' data docs and reports out of the project's build/ folder.
                 "CCMS_DATA_DOCS_DIR": str(self.airflow_home / "data_docs"),
+                "CCMS_REPORTS_DIR": str(self.airflow_home / "reports"),
                 **self.extra_env,
                 **(extra or {}),
             },

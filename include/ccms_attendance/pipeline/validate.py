@@ -9,7 +9,6 @@ infers nothing from them; the other sources go on. Every outcome is persisted pe
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import psycopg
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.paths import data_docs_root, run_folder
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
@@ -98,7 +98,6 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
 def publish_data_docs(run: RunContext, outcomes: list[Any], name: str) -> Path:
     """Render the outcomes as HTML under ``<data docs dir>/<period start>/<run>/<name>/index.html``."""
     from ccms_attendance.validation import build_data_docs
-    from ccms_attendance.validation.data_docs import default_target_dir
 
-    run_folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", run.run_id)
-    return build_data_docs(outcomes, default_target_dir() / run.period.start.isoformat() / run_folder / name)
+    folder = data_docs_root() / run.period.start.isoformat() / run_folder(run.run_id) / name
+    return build_data_docs(outcomes, folder)

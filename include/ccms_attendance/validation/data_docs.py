@@ -17,12 +17,11 @@ import copy
 import datetime as dt
 import json
 import logging
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from ccms_attendance.paths import PROJECT_ROOT
+from ccms_attendance.paths import data_docs_root
 from ccms_attendance.validation.engine import describe, expectations_dir
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome
 
@@ -44,7 +43,7 @@ code, pre { font-size: 0.85rem; }
 
 
 def default_target_dir() -> Path:
-    return Path(os.environ.get("CCMS_DATA_DOCS_DIR", PROJECT_ROOT / "build" / "data_docs"))
+    return data_docs_root()
 
 
 def _load_suites() -> dict[str, dict]:

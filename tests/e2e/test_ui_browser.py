@@ -1,0 +1,220 @@
+"""The Airflow UI and the period report in a real browser (headless Chromium via Playwright).
+
+A period runs with `airflow dags test` (which serializes the DAG into the Airflow home's metadata),
+its report is written, then `airflow api-server` is started on a free loopback port and Chromium
+opens the DAG page, the plugin's report index, the run's report and its data docs, and the report
+tab the plugin adds to the run page. Screenshots are kept in the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from support.portal_state import PortalState
+
+from ccms_attendance.local_airflow import AIRFLOW_BIN
+from ccms_attendance.paths import PROJECT_ROOT
+from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.reporting import report_path
+from ccms_ui_links import PeriodReportLink
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTALL_HINT = (
+    "The browser test needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and "
+    "the Playwright Python package (`.venv/bin/pip install -r requirements.txt -c constraints.txt`; "
+    "never `playwright install`, the system Chromium is used)."
+)
+DAG_ID = "ccms_attendance_period"
+PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
+D = {n: dt.date(2026, 11, n) for n in range(8, 22)}
+TIMEOUT_MS = 60_000
+
+
+def _state() -> PortalState:
+    state = PortalState(PERIOD)
+    state.site("S-A", "CC-00001-1", provider_id="P-1").submission("S-A", dt.date(2026, 10, 25))
+    state.submission("S-A", PERIOD.start).closure("S-A", D[11])
+    state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[13])
+    state.absence("S-A", "1001", D[10]).absence("S-A", "1001", D[17]).absence("S-A", "1002", D[12])
+    state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 10, 25))
+    state.voucher("2001", "S-B").absence("S-B", "2001", D[9])  # S-B has not submitted: incomplete
+    return state
+
+
+def _sync_playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        pytest.fail(f"Playwright is not installed ({error}). {INSTALL_HINT}")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} does not exist. {INSTALL_HINT}")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _log_tail(path: Path, lines: int = 60) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+@contextlib.contextmanager
+def api_server(env: dict[str, str], log_file: Path) -> Iterator[str]:
+    """`airflow api-server` on a free loopback port, until the block ends; yields its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [str(AIRFLOW_BIN), "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as one below
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"airflow api-server exited {process.returncode}:\n{_log_tail(log_file)}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"airflow api-server did not answer on {base} within 180 s:\n{_log_tail(log_file)}")
+            time.sleep(1)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path):
+    sync_playwright = _sync_playwright()
+    build = tmp_path / "build"
+    folders = {"CCMS_REPORTS_DIR": str(build / "reports"), "CCMS_DATA_DOCS_DIR": str(build / "data_docs")}
+    _state().write(conn)
+    period_runner.run(D[10], **folders)
+    run_id = conn.execute("SELECT run_id FROM reconciled.period_load WHERE period_start = %s", (PERIOD.start,))
+    run_id = run_id.fetchone()[0]
+    absences = conn.execute(
+        "SELECT count(*) FROM reconciled.daily_attendance WHERE period_start = %s AND status = 'absent'",
+        (PERIOD.start,),
+    ).fetchone()[0]
+    assert absences == 4
+    assert report_path(PERIOD.start, run_id, root=build / "reports").is_file()  # written by the `report` task
+
+    env = period_runner.env({**folders, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"})
+    assert env.get("AIRFLOW__API__BASE_URL") is None
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with (
+        api_server(env, tmp_path / "api-server.log") as base,
+        sync_playwright() as playwright,
+    ):
+        # The plugin checks access like the API: an invalid token is refused (with all-admins, no token is fine).
+        forged = urllib.request.Request(
+            f"{base}/ccms/reports/2026-11-08/latest.html", headers={"Authorization": "Bearer not-a-jwt"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(forged, timeout=10)
+        assert denied.value.code == 403
+        # No way out of the served folders.
+        with pytest.raises(urllib.error.HTTPError) as outside:
+            urllib.request.urlopen(f"{base}/ccms/reports/%2e%2e/%2e%2e/pyproject.toml", timeout=10)
+        assert outside.value.code == 404
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),  # a new, empty user data dir
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            browser.set_default_timeout(TIMEOUT_MS)
+            page = browser.new_page()
+
+            # The DAG in the Airflow UI: its name and its tasks.
+            page.goto(f"{base}/dags/{DAG_ID}")
+            page.get_by_text(DAG_ID).first.wait_for()
+            page.get_by_text("plan_period").first.wait_for()
+            page.get_by_text("reconcile").first.wait_for()
+            page.get_by_text("Latest Run").first.wait_for()
+            page.screenshot(path=str(shots / "dag.png"), full_page=True)
+
+            # The plugin's index lists the period; its latest report holds the period's figures.
+            page.goto(f"{base}/ccms/")
+            page.get_by_text("Service period starting 2026-11-08").wait_for()
+            page.get_by_role("link", name="Latest report").click()
+            page.wait_for_url("**/ccms/reports/2026-11-08/latest.html")
+            assert page.locator("#fig-absences").inner_text() == str(absences)
+            assert page.locator("#fig-rows").inner_text() == "14"
+            assert page.locator("#fig-incomplete").inner_text() == "1"
+            assert page.locator("#run-id").inner_text() == run_id
+            assert page.locator("svg.chart").count() == 4
+            page.screenshot(path=str(shots / "latest-report.png"), full_page=True)
+
+            # The run's report through the load task's extra link, then its data docs.
+            link = PeriodReportLink().get_link(None, ti_key=SimpleNamespace(dag_id=DAG_ID, run_id=run_id))
+            assert link.startswith("/ccms/dags/")  # no [api] base_url: a path on the API server
+            page.goto(base + link)
+            page.wait_for_url("**/ccms/reports/2026-11-08/*/report.html")
+            assert page.locator("#fig-absences").inner_text() == str(absences)
+            assert page.get_by_text("period not yet submitted in the portal").count() >= 1
+            page.screenshot(path=str(shots / "run-report.png"), full_page=True)
+            page.locator("#data-docs-link").click()
+            page.get_by_role("link", name="reconciled").click()
+            page.get_by_text("CCMS attendance - data quality").wait_for()
+            page.screenshot(path=str(shots / "data-docs.png"), full_page=True)
+
+            # The "Period report" tab the plugin adds to the run page embeds the report.
+            page.goto(f"{base}/dags/{DAG_ID}/runs/{run_id}/plugin/ccms-period-report")
+            frame = page.frame_locator("iframe").first
+            frame.locator("#fig-absences").wait_for()
+            assert frame.locator("#fig-absences").inner_text() == str(absences)
+            page.screenshot(path=str(shots / "run-tab.png"), full_page=True)
+        finally:
+            browser.close()
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "dag.png",
+        "data-docs.png",
+        "latest-report.png",
+        "run-report.png",
+        "run-tab.png",
+    ]

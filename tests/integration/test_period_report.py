@@ -1,0 +1,171 @@
+"""The period report built from a period really loaded by the pipeline steps: exact figures, valid SVG."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import pytest
+from support.portal_state import PortalState, at
+
+from ccms_attendance.canonical import Source
+from ccms_attendance.paths import run_folder
+from ccms_attendance.periods import ServicePeriod, load_calendar
+from ccms_attendance.pipeline.extract import extract_ppp
+from ccms_attendance.pipeline.load import load_period
+from ccms_attendance.pipeline.plan import plan_period
+from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.validate import validate_source
+from ccms_attendance.reporting import PeriodNotLoadedError, build_period_report
+
+PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
+D = {n: dt.date(2026, 11, n) for n in range(8, 22)}
+RUN_ID = "manual__2026-11-22T09:00:00+00:00"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _state() -> PortalState:
+    state = PortalState(PERIOD)
+    # S-A: PPP, submitted, closed on the 11th; three absences of two children, one on a Saturday.
+    state.site("S-A", "CC-00001-1", provider_id="P-1").submission("S-A", dt.date(2026, 10, 25))
+    state.submission("S-A", PERIOD.start).closure("S-A", D[11])
+    state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[13])
+    state.absence("S-A", "1001", D[10]).absence("S-A", "1001", D[17]).absence("S-A", "1002", D[12])
+    state.absence("S-A", "1001", D[14])  # a Saturday: record_on_non_operating_day
+    # S-B: has not submitted the period: incomplete, only its recorded absence is kept.
+    state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 10, 25))
+    state.voucher("2001", "S-B").absence("S-B", "2001", D[9])
+    # S-C: chose brightwheel before ever submitting: PPP governs; named with characters to escape.
+    state.site("S-C", "CC-00003-3", provider_id="P-2")
+    state.selection("S-C", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 1)))
+    state.submission("S-C", PERIOD.start, submitted_at=at(dt.date(2026, 11, 23)))
+    state.voucher("3001", "S-C")
+    return state
+
+
+@pytest.fixture
+def loaded(conn, tmp_path, monkeypatch) -> RunContext:
+    """The period run through plan, extract, validate, reconcile and load, as the DAG's tasks do."""
+    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "build" / "data_docs"))
+    _state().write(conn)
+    conn.execute("UPDATE ref.site SET site_name = %s WHERE site_id = 'S-C'", ("Kids <&> 'Co'",))
+    run = RunContext(run_id=RUN_ID, dag_id="ccms_attendance_period", period=PERIOD, triggered_by="test")
+    plan_period(conn, run, load_calendar(), batch_count=1)
+    extract_ppp(conn, run)
+    assert validate_source(conn, run, Source.PPP).success
+    result = reconcile_run(conn, run)
+    ensure_valid(run, validate_reconciled(conn, run, result))
+    stage_reconciled(conn, run, result)
+    load_period(conn, run)
+    # As the validate/reconcile tasks publish them (publish_data_docs): one folder per suite.
+    for suite in ("ppp_entries", "reconciled"):
+        folder = tmp_path / "build" / "data_docs" / PERIOD.start.isoformat() / run_folder(RUN_ID) / suite
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text("<html>docs</html>")
+    return run
+
+
+def _svgs(page: str) -> dict[str, ET.Element]:
+    charts = {}
+    for text in re.findall(r"<svg\b.*?</svg>", page, flags=re.DOTALL):
+        element = ET.fromstring(text)  # well-formed XML or this raises
+        assert element.tag == f"{SVG_NS}svg"
+        charts[element.get("id")] = element
+    return charts
+
+
+def _bars(chart: ET.Element) -> list[tuple[str, str]]:
+    return [(g.get("data-label"), g.get("data-value")) for g in chart.iter(f"{SVG_NS}g")]
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.srcs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.srcs += [v for k, v in attrs if k in ("src", "href") and v and ("://" in v or v.startswith("//"))]
+
+
+def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, tmp_path):
+    root = tmp_path / "build" / "reports"
+
+    path = build_period_report(conn, PERIOD.start, RUN_ID, target_dir=root)
+
+    assert path == root / "2026-11-08" / "manual__2026-11-22T09_00_00_00_00" / "report.html"
+    page = path.read_text(encoding="utf-8")
+    # The headline figures: 9 + 4 + 10 complete-site rows and S-B's 1 recorded absence.
+    assert "<td id='fig-rows'>24</td>" in page
+    assert "<td id='fig-absences'>4</td>" in page
+    assert "<td id='fig-incomplete'>1</td>" in page
+    assert "<td id='fig-exceptions'>3</td>" in page
+    assert "2026-11-08..2026-11-21" in page
+    assert f"<code id='run-id'>{RUN_ID}</code>" in page
+    assert "<li class='incomplete'>S-B Site S-B: period not yet submitted in the portal</li>" in page
+    # Exceptions by kind, with severities.
+    assert (
+        "<tr><td>ccms_before_first_submission</td><td>warning</td><td class='n'>1</td></tr>"
+        "<tr><td>record_on_non_operating_day</td><td>warning</td><td class='n'>1</td></tr>"
+        "<tr><td>site_period_incomplete</td><td>warning</td><td class='n'>1</td></tr>"
+    ) in page
+    # Extraction counts per source, from the run's audit.
+    assert "<td>PPP</td><td class='n'>3</td><td class='n'>0</td>" in page
+    # Every value is escaped: the site name never reaches the page raw.
+    assert "Kids <&>" not in page
+    assert "Kids &lt;&amp;&gt; &#x27;Co&#x27;" in page
+
+    charts = _svgs(page)
+    assert set(charts) == {"absence-rate-by-site", "absences-by-source", "exceptions-by-kind", "completeness-by-site"}
+    name_c = "S-C Kids <&> 'Co'"  # the parsed attribute: escaped in the page
+    assert _bars(charts["absence-rate-by-site"]) == [
+        ("S-A Site S-A", "23.1%"),  # 3 absent of 13 enrolled child-days
+        ("S-B Site S-B", "10.0%"),
+        (name_c, "0.0%"),
+    ]
+    assert _bars(charts["absences-by-source"]) == [("PPP", "4 of 24")]
+    assert _bars(charts["exceptions-by-kind"]) == [
+        ("ccms_before_first_submission", "1"),
+        ("record_on_non_operating_day", "1"),
+        ("site_period_incomplete", "1"),
+    ]
+    assert _bars(charts["completeness-by-site"]) == [
+        ("S-A Site S-A", "complete 100.0%"),
+        ("S-B Site S-B", "INCOMPLETE 10.0%"),  # 1 recorded child-day of 10 enrolled
+        (name_c, "complete 100.0%"),
+    ]
+
+    # Self-contained: no script, no external resource; links to the run's data docs (relative).
+    parsed = _Collect()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert parsed.srcs == []
+    docs = "data_docs/2026-11-08/manual__2026-11-22T09_00_00_00_00/"
+    assert f"href='../../../{docs}'" in page
+    assert f"href='../../../{docs}ppp_entries/index.html'" in page
+    assert f"href='../../../{docs}reconciled/index.html'" in page
+    # From build/reports/<period>/<run>/ the relative link lands on the data docs written under build/.
+    assert (path.parent / "../../../" / docs / "reconciled" / "index.html").resolve().is_file()
+
+    latest = (root / "2026-11-08" / "latest.html").read_text(encoding="utf-8")
+    assert "<td id='fig-absences'>4</td>" in latest
+    assert f"href='../../{docs}reconciled/index.html'" in latest
+    assert (root / "2026-11-08" / "../../" / docs / "reconciled" / "index.html").resolve().is_file()
+
+
+def test_report_root_follows_ccms_reports_dir_and_defaults_to_the_loading_run(conn, loaded, tmp_path, monkeypatch):
+    monkeypatch.setenv("CCMS_REPORTS_DIR", str(tmp_path / "elsewhere"))
+
+    path = build_period_report(conn, "2026-11-08", None)
+
+    assert path == tmp_path / "elsewhere" / "2026-11-08" / run_folder(RUN_ID) / "report.html"
+    assert "<td id='fig-absences'>4</td>" in path.read_text(encoding="utf-8")
+
+
+def test_report_of_an_unknown_period_says_so(conn, tmp_path):
+    with pytest.raises(PeriodNotLoadedError, match="2030-01-06"):
+        build_period_report(conn, dt.date(2030, 1, 6), "r", target_dir=tmp_path)
