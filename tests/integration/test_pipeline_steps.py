@@ -292,3 +292,16 @@ def test_a_critical_table_level_failure_makes_the_vendor_unusable_not_absent(con
     assert not states.loc["S-1", "complete"]
     assert "failed validation" in states.loc["S-1", "incomplete_reason"]
     assert (result.daily["basis"] == "no_check_in").sum() == 0
+
+
+def test_reloading_the_same_run_keeps_the_replaced_version(conn, run):
+    _stage_and_reconcile(conn, run)
+    load_period(conn, run)
+    load_period(conn, run)  # e.g. the load task cleared and run again
+
+    versions = conn.execute(
+        "SELECT run_id, superseded_by_run FROM history.period_version ORDER BY version_no"
+    ).fetchall()
+    assert versions == [("test-run-1", "test-run-1"), ("test-run-1", None)]
+    kept = conn.execute("SELECT count(DISTINCT superseded_at), count(*) FROM history.daily_attendance").fetchone()
+    assert kept == (1, conn.execute("SELECT count(*) FROM reconciled.daily_attendance").fetchone()[0])

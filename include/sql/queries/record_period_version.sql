@@ -1,9 +1,7 @@
--- The new version is current; whatever version was current before is now superseded by it.
+-- The new version is current; whatever version was current before (even one loaded by an earlier
+-- execution of this same run) is now superseded by it.
 UPDATE history.period_version
    SET superseded_at = now(), superseded_by_run = %(run_id)s
- WHERE period_start = %(period_start)s AND superseded_at IS NULL AND run_id <> %(run_id)s;
+ WHERE period_start = %(period_start)s AND superseded_at IS NULL;
 INSERT INTO history.period_version (period_start, run_id, dag_id, loaded_at, loaded_by, scope, checksum)
-VALUES (%(period_start)s, %(run_id)s, %(dag_id)s, now(), %(loaded_by)s, %(scope)s, %(checksum)s)
-ON CONFLICT (period_start, run_id) DO UPDATE
-   SET loaded_at = now(), loaded_by = EXCLUDED.loaded_by, checksum = EXCLUDED.checksum,
-       superseded_at = NULL, superseded_by_run = NULL;
+VALUES (%(period_start)s, %(run_id)s, %(dag_id)s, now(), %(loaded_by)s, %(scope)s, %(checksum)s);
