@@ -24,7 +24,7 @@ import psycopg
 
 from ccms_attendance.demo.state import generate_state, write_state
 from ccms_attendance.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
-from ccms_attendance.paths import PROJECT_ROOT
+from ccms_attendance.paths import PROJECT_ROOT, data_docs_root, reports_root
 from ccms_attendance.periods import load_calendar
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 1
     print_summary(target.conninfo, period.start)
-    print(f"\nGX data docs: {PROJECT_ROOT / 'build' / 'data_docs' / period.start.isoformat()}/<run>/")
+    print(f"\nPeriod report: {reports_root() / period.start.isoformat() / 'latest.html'}")
+    print(f"GX data docs:  {data_docs_root() / period.start.isoformat()}/<run>/<suite>/index.html")
     return 0
 
 
