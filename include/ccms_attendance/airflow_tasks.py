@@ -82,9 +82,10 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
 def _check_scope(conn, scope: RunScope) -> None:
     if not scope.sites:
         return
-    known = {
-        row[0] for row in conn.execute("SELECT site_id FROM ref.site WHERE site_id = ANY(%s)", (list(scope.sites),))
-    }
+    from ccms_attendance.warehouse.bulk import read_frame
+    from ccms_attendance.warehouse.sql_files import query
+
+    known = set(read_frame(conn, query("known_sites"), {"site_ids": list(scope.sites)})["site_id"])
     unknown = sorted(set(scope.sites) - known)
     if unknown:
         raise ParamsError(f"Params 'sites' names unknown site ids: {', '.join(unknown)}")

@@ -20,6 +20,7 @@ import psycopg
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, ExtractedItem, RejectedRecord, Source
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
@@ -38,7 +39,6 @@ RECORD_COLUMNS = [
     "source_record_id",
 ]
 QUARANTINE_COLUMNS = ["site_id", "license_number", "child_id", "attendance_date", "source_record_id", "reason"]
-EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 SITE_EXTRACT_COLUMNS = ["site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error"]
 PPP_BATCH = 0
 

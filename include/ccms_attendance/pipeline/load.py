@@ -37,16 +37,15 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
         conn.execute(
             "SELECT pg_advisory_xact_lock(%s, %s)", (_PERIOD_LOCK_NAMESPACE, period_lock_key(run.period.start))
         )
-        staged = conn.execute("SELECT count(*) FROM staging.site_period WHERE run_id = %s", (run.run_id,)).fetchone()
-        planned = conn.execute("SELECT count(*) FROM staging.site_plan WHERE run_id = %s", (run.run_id,)).fetchone()
-        if staged[0] != planned[0]:
+        staged = fetch_one(conn, "run_staging_counts", params)
+        if staged["reconciled_sites"] != staged["planned_sites"]:
             raise NothingToLoadError(
-                f"{run.describe()}: {planned[0]} sites planned but {staged[0]} reconciled; "
-                "rerun the reconcile task before loading"
+                f"{run.describe()}: {staged['planned_sites']} sites planned but {staged['reconciled_sites']} "
+                "reconciled; rerun the reconcile task before loading"
             )
         run_file(conn, "load_period", params)
         checksums = fetch_one(conn, "period_checksums", params)
-        summary = run_summary(conn, run)
+        summary = run_summary(conn, run, quarantined=staged["quarantined"])
         run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
         run_file(
             conn,
@@ -73,7 +72,7 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
     return {**checksums, "summary": summary}
 
 
-def run_summary(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
+def run_summary(conn: psycopg.Connection, run: RunContext, quarantined: int) -> dict[str, Any]:
     """What the run extracted per source and what the period now holds, for logs and the audit."""
     extracts = read_frame(conn, query("run_extract_counts"), run.period_params)
     kinds = read_frame(conn, query("period_exception_kinds"), run.period_params)
@@ -82,9 +81,7 @@ def run_summary(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
             row.source: {k: int(v) for k, v in row._asdict().items() if k != "source"}
             for row in extracts.itertuples(index=False)
         },
-        "quarantined": int(
-            conn.execute("SELECT count(*) FROM staging.quarantine WHERE run_id = %s", (run.run_id,)).fetchone()[0]
-        ),
+        "quarantined": quarantined,
         "exceptions_by_kind": dict(zip(kinds["kind"], kinds["exceptions"].astype(int), strict=True))
         if not kinds.empty
         else {},

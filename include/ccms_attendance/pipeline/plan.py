@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import PeriodCalendar
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
 from ccms_attendance.rules.governing_source import GoverningDecision, Selection, SiteFacts, decide
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
@@ -29,7 +30,6 @@ PLAN_COLUMNS = [
     "incomplete_reason",
     "batch_no",
 ]
-EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 
 
 @dataclass(frozen=True)
