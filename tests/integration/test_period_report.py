@@ -99,8 +99,9 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
 
     assert path == root / "2026-11-08" / "manual__2026-11-22T09_00_00_00_00" / "report.html"
     page = path.read_text(encoding="utf-8")
-    # The headline figures: 9 + 4 + 10 complete-site rows and S-B's 1 recorded absence.
-    assert "<td id='fig-rows'>24</td>" in page
+    # The headline figures: 9 + 4 + 10 open complete-site rows, S-A's closure on the 11th for both of
+    # its children (PC) and S-B's 1 recorded absence.
+    assert "<td id='fig-rows'>26</td>" in page
     assert "<td id='fig-absences'>4</td>" in page
     assert "<td id='fig-incomplete'>1</td>" in page
     assert "<td id='fig-exceptions'>3</td>" in page
@@ -127,7 +128,7 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
         ("S-B Site S-B", "10.0%"),
         (name_c, "0.0%"),
     ]
-    assert _bars(charts["absences-by-source"]) == [("PPP", "4 of 24")]
+    assert _bars(charts["absences-by-source"]) == [("PPP", "4 of 26")]
     assert _bars(charts["exceptions-by-kind"]) == [
         ("ccms_before_first_submission", "1"),
         ("record_on_non_operating_day", "1"),

@@ -57,16 +57,20 @@ class PortalState:
         start: dt.date = dt.date(2025, 1, 1),
         end: dt.date | None = None,
         voucher_id: str | None = None,
+        scheduled_weekdays: tuple[int, ...] | None = None,
+        eligibility_start: dt.date | None = None,
     ) -> PortalState:
+        """A voucher; ``scheduled_weekdays`` makes it part-time (ISO weekdays the child is expected)."""
         if child_id not in {r["child_id"] for r in self.rows["ref.child"]}:
-            self.rows["ref.child"].append({"child_id": child_id})
+            self.rows["ref.child"].append({"child_id": child_id, "eligibility_start": eligibility_start})
         self.rows["ref.voucher"].append(
             {
                 "voucher_id": voucher_id or f"V-{child_id}-{site_id}",
                 "child_id": child_id,
                 "site_id": site_id,
                 "program": program,
-                "schedule": "full_time",
+                "schedule": "full_time" if scheduled_weekdays is None else "part_time",
+                "scheduled_weekdays": list(scheduled_weekdays) if scheduled_weekdays is not None else None,
                 "authorized_start": start,
                 "authorized_end": end,
             }

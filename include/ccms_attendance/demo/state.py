@@ -24,8 +24,20 @@ REFERENCE_TABLES = [
     ("ref.site", ["site_id", "provider_id", "site_name", "license_number", "operating_weekdays"]),
     ("ref.license_link", ["license_number", "linked_from", "linked_until"]),
     ("ref.site_closure", ["site_id", "closure_date", "closure_kind", "reason"]),
-    ("ref.child", ["child_id"]),
-    ("ref.voucher", ["voucher_id", "child_id", "site_id", "program", "schedule", "authorized_start", "authorized_end"]),
+    ("ref.child", ["child_id", "eligibility_start"]),
+    (
+        "ref.voucher",
+        [
+            "voucher_id",
+            "child_id",
+            "site_id",
+            "program",
+            "schedule",
+            "scheduled_weekdays",
+            "authorized_start",
+            "authorized_end",
+        ],
+    ),
     ("portal.data_entry_selection", ["site_id", "method", "effective_start", "chosen_at", "chosen_by"]),
     ("portal.period_submission", ["site_id", "period_start", "submitted_at", "submitted_by"]),
     ("portal.manual_entry", ["site_id", "child_id", "attendance_date", "day_code", "entered_at", "entered_by"]),
@@ -48,6 +60,7 @@ class SiteSpec:
     private_pay_children: int = 2  # known to the vendor only; never reported
     closures: tuple[tuple[dt.date, str], ...] = ()
     switched_back_from: Source | None = None  # a CCMS the site used before returning to PPP
+    chronically_absent_children: int = 0  # absent every scheduled day (shows the absence limits)
 
 
 @dataclass
@@ -68,7 +81,13 @@ def default_sites(period: ServicePeriod) -> list[SiteSpec]:
         ),
         SiteSpec("S-101", "P-10", "Sunrise Early Learning - Oak Ave", Source.BRIGHTWHEEL),
         SiteSpec("S-102", "P-10", "Sunrise Early Learning - Elm Ct", Source.ALLIANCE_CORE),
-        SiteSpec("S-200", "P-20", "Little Oaks Child Care", switched_back_from=Source.BRIGHTWHEEL),
+        SiteSpec(
+            "S-200",
+            "P-20",
+            "Little Oaks Child Care",
+            switched_back_from=Source.BRIGHTWHEEL,
+            chronically_absent_children=1,
+        ),
         SiteSpec("S-300", "P-30", "Kidz Kampus", Source.PLAYGROUND),
         SiteSpec(
             "S-400",
@@ -81,6 +100,9 @@ def default_sites(period: ServicePeriod) -> list[SiteSpec]:
         SiteSpec("S-500", "P-50", "Bright Futures Academy", Source.ALLIANCE_CORE, license_linked=False),
     ]
 
+
+#: ISO weekdays of part-time vouchers, handed out in turn.
+PART_TIME_SCHEDULES = ((1, 3, 5), (2, 4), (1, 2, 3))
 
 PROVIDER_NAMES = {
     "P-10": "Sunrise Early Learning LLC",
@@ -134,14 +156,16 @@ def generate_state(
             child_seq += 1
             child_id = f"{7100000 + child_seq}"
             program = "OMW" if rng.random() < 0.15 else "CCDF"
-            rows["ref.child"].append({"child_id": child_id})
+            full_time = rng.random() < 0.85
+            rows["ref.child"].append({"child_id": child_id, "eligibility_start": history_start})
             rows["ref.voucher"].append(
                 {
                     "voucher_id": f"V-{child_id}-1",
                     "child_id": child_id,
                     "site_id": spec.site_id,
                     "program": program,
-                    "schedule": "full_time" if rng.random() < 0.85 else "part_time",
+                    "schedule": "full_time" if full_time else "part_time",
+                    "scheduled_weekdays": None if full_time else PART_TIME_SCHEDULES[child_seq % 3],
                     "authorized_start": history_start,
                     "authorized_end": None,
                 }
@@ -155,6 +179,13 @@ def generate_state(
         attendance = {
             child_id: {day: rng.random() >= absence_rate for day in open_days} for child_id in voucher_children
         }
+        for child_id in voucher_children[: spec.chronically_absent_children]:
+            attendance[child_id] = dict.fromkeys(open_days, False)
+        # A part-time child is expected on scheduled days only: nobody records the other days (OD).
+        schedules = {v["child_id"]: v["scheduled_weekdays"] for v in rows["ref.voucher"]}
+        for child_id, days in attendance.items():
+            if (weekdays := schedules[child_id]) is not None:
+                attendance[child_id] = {d: present for d, present in days.items() if d.isoweekday() in weekdays}
         if not spec.source.is_ccms or spec.switched_back_from:
             for child_id, days in attendance.items():
                 for day, present in days.items():
@@ -256,6 +287,8 @@ def _vendor_site(rng, spec: SiteSpec, license_number: str, voucher_children, att
             }
         )
         for day in open_days:
+            if child_id and day not in attendance[child_id]:
+                continue  # a part-time child's unscheduled day
             present = attendance[child_id][day] if child_id else rng.random() > 0.1
             if present:
                 check_in = _local(day, 7 + rng.randint(0, 1), rng.randint(0, 59))
@@ -290,10 +323,12 @@ def write_state(conn: psycopg.Connection, state: GeneratedState) -> None:
         )
         for table, columns in REFERENCE_TABLES:
             frame = state.tables[table]
-            if table == "ref.site":
-                frame = frame.assign(
-                    operating_weekdays=frame["operating_weekdays"].map(
-                        lambda days: "{" + ",".join(map(str, days)) + "}"
-                    )
-                )
+            for column in ("operating_weekdays", "scheduled_weekdays"):
+                if column in frame:
+                    frame = frame.assign(**{column: frame[column].map(_pg_array)})
             copy_frame(conn, table, frame, columns)
+
+
+def _pg_array(days) -> str | None:
+    """A list of weekdays as a PostgreSQL array literal (None stays NULL)."""
+    return None if days is None else "{" + ",".join(map(str, days)) + "}"

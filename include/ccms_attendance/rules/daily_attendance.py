@@ -16,11 +16,17 @@ Pure pandas over plain frames, so every rule is unit-testable without a database
    reported (the portal is read-only), and any other source that disagrees with the governing one
    on a child-day is reported as information.
 
+Every enrolled child-day then carries one of the state's day codes (PR/AB/OD/PC/NP); how each is
+chosen is in :mod:`ccms_attendance.rules.day_codes`. Closure days (the site's register) are coded
+at every site, complete or not: they do not depend on any vendor's data.
+
 Frames and their columns (``attendance_date`` is ``datetime64`` at midnight, a state calendar day):
 - ``plan``: site_id, license_number, governing_source, selected_method, incomplete_reason
 - ``sites``: site_id, operating_weekdays (iterable of ISO weekdays)
-- ``closures``: site_id, closure_date
-- ``vouchers``: voucher_id, child_id, site_id, program, authorized_start, authorized_end (NaT = open)
+- ``closures``: site_id, closure_date, closure_kind ('PC' | 'NP'), paid_closures_before (the site's
+  PC days registered earlier in that calendar year)
+- ``vouchers``: voucher_id, child_id, site_id, program, schedule ('full_time' | 'part_time'),
+  scheduled_weekdays (ISO weekdays, part-time only), authorized_start, authorized_end (NaT = open)
 - ``records``: source, site_id, child_id, attendance_date, status, day_code, check_in, check_out,
   source_record_id
 - ``extracts``: source, site_id, outcome ('retrieved' | 'failed'), error
@@ -34,6 +40,14 @@ import pandas as pd
 
 from ccms_attendance.canonical import REPORTED_PROGRAMS, Source
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.rules.day_codes import (
+    CLOSURE_CODES,
+    DayCode,
+    code_closures,
+    code_open_days,
+    full_weeks_off,
+    is_scheduled,
+)
 
 EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 DAILY_COLUMNS = [
@@ -42,7 +56,7 @@ DAILY_COLUMNS = [
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
     "site_id", "child_id", "operating_days", "enrolled_days", "absent_days", "absence_rate", "source",
-    "complete",
+    "complete", "off_days", "paid_closure_days", "unpaid_closure_days",
 ]  # fmt: skip
 SITE_PERIOD_COLUMNS = ["site_id", "governing_source", "selected_method", "complete", "incomplete_reason"]
 
@@ -71,7 +85,10 @@ def _exceptions(frame: pd.DataFrame, kind: str, severity: str, detail: pd.Series
 
 
 def operating_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFrame:
-    """One row per (site_id, attendance_date) the site is open during the period."""
+    """One row per (site_id, attendance_date) the site is open during the period.
+
+    Open means on one of the site's operating weekdays and not a registered closure.
+    """
     days = pd.DataFrame({"attendance_date": pd.to_datetime(period.days)})
     days["weekday"] = days["attendance_date"].dt.isocalendar().day.astype(int)
     weekdays = sites[["site_id", "operating_weekdays"]].explode("operating_weekdays")
@@ -86,15 +103,28 @@ def operating_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.Data
     return open_days.sort_values(["site_id", "attendance_date"]).reset_index(drop=True)
 
 
+def closure_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFrame:
+    """Registered closures that fall on a day the site normally operates (others change nothing)."""
+    normally_open = operating_days(period, sites, closures.iloc[0:0])
+    registered = closures.rename(columns={"closure_date": "attendance_date"})
+    return registered.merge(normally_open, on=["site_id", "attendance_date"]).reset_index(drop=True)
+
+
 def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFrame:
-    """Rule 6: child-days with a reported-program voucher authorized that day, one voucher each."""
+    """Rule 6: child-days with a reported-program voucher authorized that day, one voucher each.
+
+    ``scheduled`` says whether the voucher expects the child that day (see day_codes.is_scheduled).
+    """
     reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
     joined = open_days.merge(reported, on="site_id")
     end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
     joined = joined[(joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)]
     joined = joined.sort_values(["site_id", "child_id", "attendance_date", "voucher_id"])
     joined = joined.drop_duplicates(["site_id", "child_id", "attendance_date"], keep="first")
-    return joined[["site_id", "child_id", "attendance_date", "voucher_id", "program"]].reset_index(drop=True)
+    joined["scheduled"] = is_scheduled(joined)
+    return joined[
+        ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
+    ].reset_index(drop=True)
 
 
 def _collapse(records: pd.DataFrame) -> pd.DataFrame:
@@ -153,8 +183,10 @@ def reconcile(
 ) -> ReconciledPeriod:
     key = ["site_id", "child_id", "attendance_date"]
     planned_sites = sites[sites["site_id"].isin(plan["site_id"])]
+    planned_vouchers = vouchers[vouchers["site_id"].isin(plan["site_id"])]
     open_days = operating_days(period, planned_sites, closures)
-    enrolled = enrolled_days(open_days, vouchers[vouchers["site_id"].isin(plan["site_id"])])
+    enrolled = enrolled_days(open_days, planned_vouchers)
+    closed = closure_days(period, planned_sites, closures)
     exceptions: list[pd.DataFrame] = []
 
     records = records.merge(plan[["site_id", "governing_source"]], on="site_id", how="inner")
@@ -165,7 +197,10 @@ def reconcile(
     located = governing_all.merge(enrolled[key].assign(_enrolled=True), on=key, how="left").merge(
         open_days.assign(_open=True), on=["site_id", "attendance_date"], how="left"
     )
-    closed_day = located[located["_open"].isna()]
+    # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
+    on_closure = located.merge(closed[["site_id", "attendance_date"]].assign(_closure=True), how="left")["_closure"]
+    agrees_with_closure = on_closure.notna().to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
+    closed_day = located[located["_open"].isna() & ~agrees_with_closure]
     exceptions.append(
         _exceptions(
             closed_day,
@@ -175,17 +210,23 @@ def reconcile(
         )
     )
     not_enrolled = located[located["_open"].notna() & located["_enrolled"].isna()]
-    exceptions.append(
-        _exceptions(
-            not_enrolled,
-            "record_outside_enrollment",
-            "warning",
-            not_enrolled["source"]
-            + " record "
-            + not_enrolled["source_record_id"]
-            + " is for a day the child has no CCDF/OMW voucher authorized at this site",
+    unenrolled_absence = not_enrolled["status"] == "absent"
+    for rows, kind, what in (
+        (not_enrolled[unenrolled_absence], "absence_for_unenrolled_child", " records an absence on"),
+        (not_enrolled[~unenrolled_absence], "record_outside_enrollment", " is for"),
+    ):
+        exceptions.append(
+            _exceptions(
+                rows,
+                kind,
+                "warning",
+                rows["source"]
+                + " record "
+                + rows["source_record_id"]
+                + what
+                + " a day the child has no CCDF/OMW voucher authorized at this site",
+            )
         )
-    )
     usable = located[located["_open"].notna() & located["_enrolled"].notna()]
     governing = _collapse(usable)
     duplicates = usable.groupby(key, as_index=False).size()
@@ -210,15 +251,14 @@ def reconcile(
     exceptions.append(withheld)
     daily, missing = _withhold_children_missing_from_ccms(daily)
     exceptions.append(missing)
-    inferred = daily["status"].isna()
-    is_ppp = daily["governing_source"] == Source.PPP.value
-    daily.loc[inferred & is_ppp, "status"] = "present"
-    daily.loc[inferred & ~is_ppp, "status"] = "absent"
-    daily["basis"] = "recorded"
-    daily.loc[inferred & is_ppp, "basis"] = "no_absence_entry"
-    daily.loc[inferred & ~is_ppp, "basis"] = "no_check_in"
+    daily, code_exceptions = code_open_days(daily, _exceptions)
+    exceptions += code_exceptions
+    closure_rows, closure_exceptions = _closure_rows(closed, planned_vouchers, site_state, daily)
+    exceptions += closure_exceptions
+    daily = pd.concat([daily, closure_rows], ignore_index=True) if len(closure_rows) else daily
     daily["source"] = daily["governing_source"]
     daily = daily[DAILY_COLUMNS].sort_values(key).reset_index(drop=True)
+    exceptions.append(full_weeks_off(daily, open_days, _exceptions))
 
     # Rules 4 and 8: other sources are reported, never used.
     portal_while_ccms = others[(others["source"] == Source.PPP.value)]
@@ -234,7 +274,8 @@ def reconcile(
             + " governs this site",
         )
     )
-    compared = others.merge(daily[[*key, "status", "source"]], on=key, suffixes=("", "_governing"))
+    attended = daily[daily["status"].isin(["present", "absent"])]
+    compared = others.merge(attended[[*key, "status", "source"]], on=key, suffixes=("", "_governing"))
     disagree = compared[compared["status"] != compared["status_governing"]]
     exceptions.append(
         _exceptions(
@@ -263,6 +304,26 @@ def reconcile(
         site_period=site_state[SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
         exceptions=all_exceptions.reset_index(drop=True),
     )
+
+
+def _closure_rows(
+    closed: pd.DataFrame, vouchers: pd.DataFrame, site_state: pd.DataFrame, daily: pd.DataFrame
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """PC/NP rows for every child enrolled on a registered closure day, at complete and incomplete sites.
+
+    Closures come from the state's register, not from a vendor, so a site's missing CCMS data does
+    not make them unknown.
+    """
+    coded, exceptions = code_closures(closed, _exceptions)
+    enrolled = enrolled_days(closed[["site_id", "attendance_date"]], vouchers)
+    rows = enrolled.merge(coded[["site_id", "attendance_date", "day_code"]], on=["site_id", "attendance_date"])
+    rows = rows.merge(site_state[["site_id", "governing_source"]], on="site_id")
+    rows["status"] = "closed"
+    rows["basis"] = "site_closure"
+    rows["source_record_id"] = None
+    for column in ("check_in", "check_out"):
+        rows[column] = pd.Series(pd.NaT, index=rows.index, dtype=daily[column].dtype)
+    return rows, exceptions
 
 
 def _withhold_quarantined(
@@ -319,18 +380,31 @@ def _withhold_children_missing_from_ccms(daily: pd.DataFrame) -> tuple[pd.DataFr
 def _summarize(
     open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
 ) -> pd.DataFrame:
-    per_child = enrolled.groupby(["site_id", "child_id"], as_index=False).size()
+    key = ["site_id", "child_id"]
+    per_child = enrolled.groupby(key, as_index=False).size()
     per_child = per_child.rename(columns={"size": "enrolled_days"})
-    absent = daily[daily["status"] == "absent"].groupby(["site_id", "child_id"], as_index=False).size()
-    per_child = per_child.merge(absent.rename(columns={"size": "absent_days"}), how="left")
-    per_child["absent_days"] = per_child["absent_days"].fillna(0).astype(int)
+    # Children enrolled only on closure days still get a row (with no open enrolled days).
+    per_child = per_child.merge(daily[key].drop_duplicates(), how="outer")
+    per_child["enrolled_days"] = per_child["enrolled_days"].fillna(0).astype(int)
+    counted = {
+        "absent_days": [DayCode.ABSENT],
+        "off_days": [DayCode.OFF_DAY],
+        "paid_closure_days": [DayCode.PAID_CLOSURE],
+        "unpaid_closure_days": [DayCode.UNPAID_CLOSURE],
+        # Open days that got a status: every code but the closures.
+        "statused": [DayCode.PRESENT, DayCode.ABSENT, DayCode.OFF_DAY],
+    }
+    for column, codes in counted.items():
+        days = daily[daily["day_code"].isin([str(c) for c in codes])].groupby(key).size().rename(column)
+        per_child = per_child.merge(days, left_on=key, right_index=True, how="left")
+        per_child[column] = per_child[column].fillna(0).astype(int)
     operating = open_days.groupby("site_id", as_index=False).size().rename(columns={"size": "operating_days"})
-    per_child = per_child.merge(operating, on="site_id")
+    per_child = per_child.merge(operating, on="site_id", how="left")
+    per_child["operating_days"] = per_child["operating_days"].fillna(0).astype(int)
     per_child = per_child.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
-    # A child's period is complete when its site's is and every enrolled day got a status.
-    statused = daily.groupby(["site_id", "child_id"], as_index=False).size().rename(columns={"size": "statused"})
-    per_child = per_child.merge(statused, how="left")
-    per_child["complete"] = per_child["complete"] & (per_child["statused"].fillna(0) == per_child["enrolled_days"])
+    # A child's period is complete when its site's is and every enrolled open day got a status.
+    per_child["complete"] = per_child["complete"] & (per_child["statused"] == per_child["enrolled_days"])
     per_child["source"] = per_child["governing_source"]
-    per_child["absence_rate"] = (per_child["absent_days"] / per_child["enrolled_days"]).round(4)
-    return per_child[SUMMARY_COLUMNS].sort_values(["site_id", "child_id"]).reset_index(drop=True)
+    rate = per_child["absent_days"] / per_child["enrolled_days"].where(per_child["enrolled_days"] > 0)
+    per_child["absence_rate"] = rate.round(4)
+    return per_child[SUMMARY_COLUMNS].sort_values(key).reset_index(drop=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ccms_attendance.canonical import REPORTED_PROGRAMS, AttendanceStatus, Source
 from ccms_attendance.paths import EXPECTATIONS_DIR
+from ccms_attendance.rules.day_codes import STATUS_BY_CODE, DayCode
 
 GX_VERSION = "1.24.1"
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
@@ -27,8 +28,10 @@ DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
 STATUSES = sorted(str(s) for s in AttendanceStatus)
 SOURCES = sorted(str(s) for s in Source)
 PROGRAMS = sorted(REPORTED_PROGRAMS)
-BASES = ["no_absence_entry", "no_check_in", "recorded"]
+BASES = ["no_absence_entry", "no_check_in", "recorded", "site_closure", "unscheduled_day"]
 PPP_DAY_CODES = ["AB", "NP", "OD", "PC"]
+DAY_CODES = sorted(str(code) for code in DayCode)
+DAILY_STATUSES = sorted(set(STATUS_BY_CODE.values()))
 ABSENCE_REASONS = ["FAM", "ILL", "OTH", "VAC"]
 EXTRACT_COLUMNS = [
     "source", "site_id", "license_number", "child_id", "attendance_date", "status", "day_code", "check_in",
@@ -170,7 +173,9 @@ def extract_suite(source: Source) -> dict[str, Any]:
 
 def reconciled_daily_suite() -> dict[str, Any]:
     expectations = [
-        has_columns(["site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "basis", "source"]),
+        has_columns(
+            ["site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "day_code", "basis", "source"]
+        ),
         unique_key(["site_id", "child_id", "attendance_date"]),
         not_null("site_id"),
         not_null("child_id"),
@@ -178,8 +183,10 @@ def reconciled_daily_suite() -> dict[str, Any]:
         in_period("attendance_date"),
         not_null("voucher_id"),
         in_set("program", PROGRAMS),
-        in_set("status", STATUSES),
+        in_set("status", DAILY_STATUSES),
         not_null("status"),
+        in_set("day_code", DAY_CODES),
+        not_null("day_code"),
         in_set("basis", BASES),
         not_null("basis"),
         in_set("source", SOURCES),
@@ -196,13 +203,21 @@ def reconciled_daily_suite() -> dict[str, Any]:
     )
 
 
+SUMMARY_COUNTS = [
+    "operating_days", "enrolled_days", "absent_days", "off_days", "paid_closure_days", "unpaid_closure_days",
+]  # fmt: skip
+
+
 def reconciled_summary_suite() -> dict[str, Any]:
     expectations = [
         has_columns(["site_id", "child_id", "operating_days", "enrolled_days", "absent_days", "absence_rate"]),
         unique_key(["site_id", "child_id"]),
         not_null("site_id"),
         not_null("child_id"),
-        _exp("expect_column_values_to_be_between", column="absent_days", min_value=0),
+        *(
+            _exp("expect_column_values_to_be_between", column=column, min_value=0)
+            for column in ("absent_days", "off_days", "paid_closure_days", "unpaid_closure_days")
+        ),
         a_not_before_b("enrolled_days", "absent_days"),
         a_not_before_b("operating_days", "enrolled_days"),
         _exp("expect_column_values_to_be_between", column="absence_rate", min_value=0, max_value=1),
@@ -218,7 +233,7 @@ def reconciled_summary_suite() -> dict[str, Any]:
         RECONCILED_SUMMARY,
         expectations,
         description="Per child and site: operating, enrolled and absent days of one period.",
-        numeric_columns=["operating_days", "enrolled_days", "absent_days", "absence_rate"],
+        numeric_columns=[*SUMMARY_COUNTS, "absence_rate"],
     )
 
 

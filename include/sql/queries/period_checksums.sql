@@ -6,7 +6,8 @@ SELECT
                                   E'\n' ORDER BY site_id, child_id, attendance_date), ''))
      FROM reconciled.daily_attendance WHERE period_start = %(period_start)s) AS daily_attendance,
   (SELECT md5(coalesce(string_agg(concat_ws('|', site_id, child_id, operating_days, enrolled_days, absent_days,
-                                            absence_rate, source, complete),
+                                            absence_rate, source, complete, off_days,
+                                            paid_closure_days, unpaid_closure_days),
                                   E'\n' ORDER BY site_id, child_id), ''))
      FROM reconciled.absence_summary WHERE period_start = %(period_start)s) AS absence_summary,
   (SELECT md5(coalesce(string_agg(concat_ws('|', kind, severity, site_id, child_id, attendance_date, detail),

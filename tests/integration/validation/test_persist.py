@@ -92,6 +92,9 @@ def test_persist_real_outcome(conninfo):
             "enrolled_days": [10, 10],
             "absent_days": [1, 1],
             "absence_rate": [0.1, 0.1],
+            "off_days": [0, 0],
+            "paid_closure_days": [0, 0],
+            "unpaid_closure_days": [0, 0],
         }
     )
     outcome = validate_frame("reconciled_absence_summary", frame)

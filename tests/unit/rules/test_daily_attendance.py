@@ -63,21 +63,30 @@ def sites_frame(**weekdays: list[int]) -> pd.DataFrame:
     return pd.DataFrame({"site_id": list(weekdays), "operating_weekdays": list(weekdays.values())})
 
 
-def closures_frame(*rows: tuple[str, int]) -> pd.DataFrame:
+def closures_frame(*rows: tuple) -> pd.DataFrame:
+    """rows: (site_id, day[, kind[, paid_closures_before]]); kind defaults to PC, none used before."""
+    full = [(site, n, *rest, *("PC", 0)[len(rest) :]) for site, n, *rest in rows]
     return pd.DataFrame(
         {
-            "site_id": pd.Series([s for s, _ in rows], dtype="object"),
-            "closure_date": pd.to_datetime(pd.Series([day(d) for _, d in rows], dtype="datetime64[ns]")),
+            "site_id": pd.Series([r[0] for r in full], dtype="object"),
+            "closure_date": pd.to_datetime(pd.Series([day(r[1]) for r in full], dtype="datetime64[ns]")),
+            "closure_kind": pd.Series([r[2] for r in full], dtype="object"),
+            "paid_closures_before": pd.Series([r[3] for r in full], dtype="int64"),
         }
     )
 
 
-def voucher(voucher_id: int, child_id: str, site_id: str, program: str = "CCDF", start=None, end=None) -> dict:
+def voucher(
+    voucher_id: int, child_id: str, site_id: str, program: str = "CCDF", start=None, end=None, weekdays=None
+) -> dict:
+    """A full-time voucher, or a part-time one scheduling the ISO ``weekdays`` given."""
     return {
         "voucher_id": voucher_id,
         "child_id": child_id,
         "site_id": site_id,
         "program": program,
+        "schedule": "full_time" if weekdays is None else "part_time",
+        "scheduled_weekdays": list(weekdays) if weekdays is not None else None,
         "authorized_start": start if start is not None else pd.Timestamp(2025, 9, 1),
         "authorized_end": end if end is not None else pd.NaT,
     }
@@ -86,8 +95,9 @@ def voucher(voucher_id: int, child_id: str, site_id: str, program: str = "CCDF",
 def vouchers_frame(*rows: dict) -> pd.DataFrame:
     frame = pd.DataFrame(
         list(rows),
-        columns=["voucher_id", "child_id", "site_id", "program", "authorized_start", "authorized_end"],
-    )
+        columns=["voucher_id", "child_id", "site_id", "program", "schedule", "scheduled_weekdays",
+                 "authorized_start", "authorized_end"],
+    )  # fmt: skip
     for column in ("authorized_start", "authorized_end"):
         frame[column] = pd.to_datetime(frame[column])
     return frame
@@ -206,14 +216,16 @@ def test_enrolled_days_respect_voucher_dates_programs_and_sites():
         voucher(20, "C6", "S1", "OMW", start=day(9), end=day(13)),  # overlaps 01-09: lowest voucher id kept
     )
     result = enrolled_days(open_days, vouchers)
-    assert list(result.columns) == ["site_id", "child_id", "attendance_date", "voucher_id", "program"]
+    assert list(result.columns) == [
+        "site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled",
+    ]  # fmt: skip
     assert rows(result, result.columns) == [
-        *[("S1", "C1", iso(n), 10, "CCDF") for n in [5, 6, 7, 8, 9, 13, 14, 15, 16]],
-        *[("S1", "C2", iso(n), 11, "OMW") for n in [7, 8, 9, 13]],
-        ("S1", "C6", iso(8), 21, "CCDF"),
-        ("S1", "C6", iso(9), 20, "OMW"),
-        ("S1", "C6", iso(13), 20, "OMW"),
-        *[("S2", "C4", iso(n), 13, "CCDF") for n in [15, 16]],
+        *[("S1", "C1", iso(n), 10, "CCDF", "full_time", True) for n in [5, 6, 7, 8, 9, 13, 14, 15, 16]],
+        *[("S1", "C2", iso(n), 11, "OMW", "full_time", True) for n in [7, 8, 9, 13]],
+        ("S1", "C6", iso(8), 21, "CCDF", "full_time", True),
+        ("S1", "C6", iso(9), 20, "OMW", "full_time", True),
+        ("S1", "C6", iso(13), 20, "OMW", "full_time", True),
+        *[("S2", "C4", iso(n), 13, "CCDF", "full_time", True) for n in [15, 16]],
     ]
 
 
@@ -232,15 +244,18 @@ def test_ppp_complete_site_exact_rows():
         records=records_frame(record(PPP, "S1", "C1", 6, "absent", "ppp-1")),
         extracts=extracts_frame((PPP, "S1", "retrieved")),
     )
-    c1_days = [5, 6, 7, 8, 9, 13, 14, 15, 16]
+    c1_days = [5, 6, 7, 8, 9, 12, 13, 14, 15, 16]
     expected = [
-        ("S1", "C1", iso(n), 10, "CCDF", "present", "no_absence_entry", None, PPP, None, None, None) for n in c1_days
+        ("S1", "C1", iso(n), 10, "CCDF", "present", "no_absence_entry", "PR", PPP, None, None, None) for n in c1_days
     ]
     expected[1] = ("S1", "C1", iso(6), 10, "CCDF", "absent", "recorded", "AB", PPP, "ppp-1", None, None)
+    # The registered closure on 01-12 is a PC day for every child enrolled that day.
+    expected[5] = ("S1", "C1", iso(12), 10, "CCDF", "closed", "site_closure", "PC", PPP, None, None, None)
     expected += [
-        ("S1", "C2", iso(n), 11, "OMW", "present", "no_absence_entry", None, PPP, None, None, None)
+        ("S1", "C2", iso(n), 11, "OMW", "present", "no_absence_entry", "PR", PPP, None, None, None)
         for n in [7, 8, 9, 13]
     ]
+    expected.insert(-1, ("S1", "C2", iso(12), 11, "OMW", "closed", "site_closure", "PC", PPP, None, None, None))
     assert rows(result.daily, DAILY_COLUMNS) == expected
     assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S1", PPP, PPP, True, None)]
     assert result.exceptions.empty
@@ -256,6 +271,9 @@ def test_ppp_complete_site_exact_rows():
                 "absence_rate": [0.1111, 0.0],
                 "source": [PPP, PPP],
                 "complete": [True, True],
+                "off_days": [0, 0],
+                "paid_closure_days": [1, 1],
+                "unpaid_closure_days": [0, 0],
             }
         ),
         check_dtype=False,
@@ -281,8 +299,8 @@ def test_ppp_period_not_submitted_keeps_only_entries():
         ("site_period_incomplete", "warning", "S1", None, None, NOT_SUBMITTED)
     ]
     assert rows(result.summary, SUMMARY_COLUMNS) == [
-        ("S1", "C1", 10, 10, 1, 0.1, PPP, False),
-        ("S1", "C2", 10, 10, 0, 0.0, PPP, False),
+        ("S1", "C1", 10, 10, 1, 0.1, PPP, False, 0, 0, 0),
+        ("S1", "C2", 10, 10, 0, 0.0, PPP, False, 0, 0, 0),
     ]
 
 
@@ -315,13 +333,13 @@ def test_ccms_complete_site_exact_rows():
         extracts=extracts_frame((BW, "S2", "retrieved")),
     )
     expected = [
-        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", None, BW, "bw-1", CHECK_IN, CHECK_OUT),
-        ("S2", "C1", iso(6), 20, "CCDF", "absent", "recorded", None, BW, "bw-2", None, None),
-        *[("S2", "C1", iso(n), 20, "CCDF", "absent", "no_check_in", None, BW, None, None, None)
+        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", "PR", BW, "bw-1", CHECK_IN, CHECK_OUT),
+        ("S2", "C1", iso(6), 20, "CCDF", "absent", "recorded", "AB", BW, "bw-2", None, None),
+        *[("S2", "C1", iso(n), 20, "CCDF", "absent", "no_check_in", "AB", BW, None, None, None)
           for n in [7, 8, 9, 12, 13, 14, 15, 16]],
-        *[("S2", "C2", iso(n), 21, "OMW", "absent", "no_check_in", None, BW, None, None, None)
+        *[("S2", "C2", iso(n), 21, "OMW", "absent", "no_check_in", "AB", BW, None, None, None)
           for n in [12, 13, 14, 15]],
-        ("S2", "C2", iso(16), 21, "OMW", "present", "recorded", None, BW, "bw-3", "2026-01-16T14:00:00+00:00", None),
+        ("S2", "C2", iso(16), 21, "OMW", "present", "recorded", "PR", BW, "bw-3", "2026-01-16T14:00:00+00:00", None),
     ]  # fmt: skip
     assert rows(result.daily, DAILY_COLUMNS) == expected
     assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, True, None)]
@@ -338,6 +356,9 @@ def test_ccms_complete_site_exact_rows():
                 "absence_rate": [0.9, 0.8],
                 "source": [BW, BW],
                 "complete": [True, True],
+                "off_days": [0, 0],
+                "paid_closure_days": [0, 0],
+                "unpaid_closure_days": [0, 0],
             }
         ),
         check_dtype=False,
@@ -372,8 +393,8 @@ def test_incomplete_ccms_site_keeps_only_recorded_rows(plan_row, extracts, reaso
         ("site_period_incomplete", "warning", "S2", None, None, reason)
     ]
     assert rows(result.summary, SUMMARY_COLUMNS) == [
-        ("S2", "C1", 10, 10, 1, 0.1, BW, False),
-        ("S2", "C2", 10, 10, 0, 0.0, BW, False),
+        ("S2", "C1", 10, 10, 1, 0.1, BW, False, 0, 0, 0),
+        ("S2", "C2", 10, 10, 0, 0.0, BW, False, 0, 0, 0),
     ]
 
 
@@ -479,6 +500,8 @@ def test_ccms_record_disagreeing_with_governing_ppp_is_information():
 
 # --- governing records that cannot be used -----------------------------------------------------
 
+UNENROLLED_ABSENCE = "records an absence on a day the child has no CCDF/OMW voucher authorized at this site"
+
 
 @pytest.mark.parametrize(
     ("source", "governing", "n", "child", "kind", "detail"),
@@ -486,12 +509,9 @@ def test_ccms_record_disagreeing_with_governing_ppp_is_information():
         (BW, BW, 10, "C1", "record_on_non_operating_day", "BRIGHTWHEEL record r-x is for a day the site is not open"),
         (BW, BW, 12, "C1", "record_on_non_operating_day", "BRIGHTWHEEL record r-x is for a day the site is not open"),
         (PPP, PPP, 11, "C1", "record_on_non_operating_day", "PPP record r-x is for a day the site is not open"),
-        (BW, BW, 16, "C2", "record_outside_enrollment",
-         "BRIGHTWHEEL record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
-        (PPP, PPP, 7, "C3", "record_outside_enrollment",
-         "PPP record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
-        (BW, BW, 7, "C9", "record_outside_enrollment",
-         "BRIGHTWHEEL record r-x is for a day the child has no CCDF/OMW voucher authorized at this site"),
+        (BW, BW, 16, "C2", "absence_for_unenrolled_child", f"BRIGHTWHEEL record r-x {UNENROLLED_ABSENCE}"),
+        (PPP, PPP, 7, "C3", "absence_for_unenrolled_child", f"PPP record r-x {UNENROLLED_ABSENCE}"),
+        (BW, BW, 7, "C9", "absence_for_unenrolled_child", f"BRIGHTWHEEL record r-x {UNENROLLED_ABSENCE}"),
     ],
     ids=["saturday", "closure", "ppp-sunday", "after-voucher-end", "non-reported-program", "no-voucher-at-site"],
 )  # fmt: skip
@@ -512,9 +532,27 @@ def test_unusable_governing_record_is_reported_not_used(source, governing, n, ch
         extracts=extracts_frame((BW, "S1", "retrieved")),
     )
     assert "r-x" not in set(result.daily["source_record_id"].dropna())
-    assert not ((result.daily["child_id"] == child) & (result.daily["attendance_date"] == day(n))).any()
+    child_day = result.daily[(result.daily["child_id"] == child) & (result.daily["attendance_date"] == day(n))]
+    # Only the site's own closure register can give that child-day a code (PC on 01-12).
+    assert set(child_day["basis"]) <= {"site_closure"}
     assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [(kind, "warning", "S1", child, iso(n), detail)]
     assert rows(result.site_period, ["complete"]) == [(True,)]
+
+
+def test_presence_recorded_outside_enrollment_is_reported_not_used():
+    result = run(
+        plan_frame(("S1", BW)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1", end=day(9))),
+        records=records_frame(
+            record(BW, "S1", "C1", 5, "present", "r-ok"), record(BW, "S1", "C1", 13, "present", "r-late")
+        ),
+        extracts=extracts_frame((BW, "S1", "retrieved")),
+    )
+    assert "r-late" not in set(result.daily["source_record_id"].dropna())
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("record_outside_enrollment", "warning", "S1", "C1", iso(13),
+         "BRIGHTWHEEL record r-late is for a day the child has no CCDF/OMW voucher authorized at this site"),
+    ]  # fmt: skip
 
 
 def test_duplicate_governing_records_are_merged_present_wins():
@@ -532,7 +570,7 @@ def test_duplicate_governing_records_are_merged_present_wins():
     )  # fmt: skip
     first = result.daily[result.daily["attendance_date"] == day(5)]
     assert rows(first, DAILY_COLUMNS) == [
-        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", None, BW, "bw-a+bw-b+bw-c",
+        ("S2", "C1", iso(5), 20, "CCDF", "present", "recorded", "PR", BW, "bw-a+bw-b+bw-c",
          "2026-01-05T13:00:00+00:00", "2026-01-05T18:00:00+00:00"),
     ]  # fmt: skip
     assert len(result.daily) == 10
@@ -562,7 +600,7 @@ def test_merged_child_day_keeps_the_day_code_of_the_winning_record():
     )
     assert rows(
         result.daily[result.daily["attendance_date"] == day(5)], ["status", "day_code", "source_record_id"]
-    ) == [("present", None, "bw-1+bw-2")]
+    ) == [("present", "PR", "bw-1+bw-2")]
 
 
 def test_duplicate_absences_stay_absent():
@@ -614,6 +652,9 @@ def test_summary_over_several_sites_is_exact():
                 "absence_rate": [0.2, 0.2, 0.6, 0.1],
                 "source": [PPP, PPP, BW, BW],
                 "complete": [True, True, True, False],
+                "off_days": [0, 0, 0, 0],
+                "paid_closure_days": [0, 0, 1, 0],
+                "unpaid_closure_days": [0, 0, 0, 0],
             }
         ),
         check_dtype=False,
@@ -623,7 +664,8 @@ def test_summary_over_several_sites_is_exact():
         ("S2", BW, BW, True, None),
         ("S3", BW, BW, False, "license LIC-S3 is not linked"),
     ]
-    assert len(result.daily) == 10 + 5 + 5 + 1
+    # S1: 10 + 5 open child-days; S2: 5 open days and the PC closure; S3 (incomplete): its one record.
+    assert len(result.daily) == 10 + 5 + 5 + 1 + 1
 
 
 def test_absence_rate_is_rounded_to_four_places():

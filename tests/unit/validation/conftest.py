@@ -82,7 +82,7 @@ def daily_frame(rows: int = ROWS) -> pd.DataFrame:
             "program": ["CCDF" if i % 2 else "OMW" for i in range(rows)],
             "status": ["present" if i % 4 else "absent" for i in range(rows)],
             "basis": basis,
-            "day_code": None,
+            "day_code": ["PR" if i % 4 else "AB" for i in range(rows)],
             "source": [sources[i % 4] for i in range(rows)],
             "source_record_id": [f"r{i}" if b == "recorded" else None for i, b in enumerate(basis)],
             "check_in": check_in,
@@ -105,6 +105,9 @@ def summary_frame(rows: int = ROWS) -> pd.DataFrame:
             "absence_rate": [a / e for a, e in zip(absent, enrolled, strict=True)],
             "source": "PPP",
             "complete": True,
+            "off_days": 0,
+            "paid_closure_days": [i % 2 for i in range(rows)],
+            "unpaid_closure_days": 0,
         }
     )
 

@@ -87,6 +87,8 @@ CRITICAL_ROW_CASES = [
             ("program", _set("program", "TANF"), "expect_column_values_to_be_in_set"),
             ("date_after_period", _outside_period(20), "expect_column_values_to_be_between"),
             ("recorded_without_ref", _set("source_record_id", None, rows=(1,)), "expect_column_values_to_not_be_null"),
+            ("day_code", _set("day_code", "XX"), "expect_column_values_to_be_in_set"),
+            ("day_code_null", _set("day_code", None), "expect_column_values_to_not_be_null"),
         ]
     ),
     *(
@@ -96,6 +98,7 @@ CRITICAL_ROW_CASES = [
             ("enrolled_gt_operating", _more_than("enrolled_days", "operating_days"), "expect_column_pair_values_a"),
             ("rate_above_one", _set("absence_rate", 1.5), "expect_column_values_to_be_between"),
             ("rate_negative", _set("absence_rate", -0.1), "expect_column_values_to_be_between"),
+            ("off_days_negative", _set("off_days", -1), "expect_column_values_to_be_between"),
         ]
     ),
 ]

@@ -1,0 +1,218 @@
+"""The state's day codes on reconciled child-days (issue 8; ``../shared/domain.md``).
+
+Every enrolled child-day of a period gets exactly one code:
+
+- **PR** present. Not a state code (the state only reports the other four); kept so that every
+  enrolled day carries one.
+- **AB** absent while the program is open and the child was expected.
+- **OD** off day: only a part-time voucher's unscheduled day. A full-time voucher's missed day is
+  AB, never OD, and a full week of OD is reported.
+- **PC** paid closure / **NP** non-paid closure: the site is closed on a day it normally operates
+  (from its closure register, fed by the portal or a CCMS). A site has 16 PC days per calendar
+  year; a 17th is counted as NP, and NP while PC days remain is reported (PC comes before NP).
+
+How a code is chosen on an open day, from what the governing source recorded:
+
+=================  ==========================  ==============================================
+record             scheduled day               unscheduled day (part-time voucher)
+=================  ==========================  ==============================================
+present            PR                          PR
+absent (AB/CCMS)   AB                          OD, reported as info
+portal OD          AB, reported as warning     OD
+portal PC/NP       no status; reported (the site has no closure registered that day)
+none, PPP          PR (no absence entry)       OD
+none, CCMS         AB (no check-in)            OD
+=================  ==========================  ==============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+import pandas as pd
+
+PAID_CLOSURE_DAYS_PER_YEAR = 16
+
+
+class DayCode(StrEnum):
+    PRESENT = "PR"
+    ABSENT = "AB"
+    OFF_DAY = "OD"
+    PAID_CLOSURE = "PC"
+    UNPAID_CLOSURE = "NP"
+
+
+#: ``reconciled.daily_attendance.status`` for each code (the table checks they agree).
+STATUS_BY_CODE = {
+    DayCode.PRESENT: "present",
+    DayCode.ABSENT: "absent",
+    DayCode.OFF_DAY: "off_day",
+    DayCode.PAID_CLOSURE: "closed",
+    DayCode.UNPAID_CLOSURE: "closed",
+}
+CLOSURE_CODES = (str(DayCode.PAID_CLOSURE), str(DayCode.UNPAID_CLOSURE))
+
+#: Makes one exception frame out of rows, a kind, a severity and a detail (see daily_attendance).
+ExceptionMaker = Callable[[pd.DataFrame, str, str, "pd.Series | str"], pd.DataFrame]
+
+
+def is_scheduled(enrolled: pd.DataFrame) -> pd.Series:
+    """Whether the child is expected on each enrolled day: always for full-time vouchers.
+
+    ``enrolled`` has ``attendance_date``, ``schedule`` and ``scheduled_weekdays`` (ISO weekdays of
+    a part-time voucher).
+    """
+    weekday = enrolled["attendance_date"].dt.isocalendar().day.astype(int).to_numpy()
+    part_time = (enrolled["schedule"] == "part_time").to_numpy()
+    on_schedule = [
+        not part or (hasattr(days, "__iter__") and int(wd) in {int(d) for d in days})
+        for part, days, wd in zip(part_time, enrolled["scheduled_weekdays"], weekday, strict=True)
+    ]
+    return pd.Series(on_schedule, index=enrolled.index, dtype=bool)
+
+
+def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Give each open child-day its code, status and basis (see the table in the module docstring).
+
+    ``daily`` has one row per child-day with the governing record's ``status`` and ``day_code``
+    (both missing when nothing was recorded), ``governing_source`` and ``scheduled``. Rows whose
+    portal entry claims a closure the site never registered are dropped: their status is unknown.
+    """
+    status, entry_code, scheduled = daily["status"], daily["day_code"], daily["scheduled"]
+    recorded = status.notna()
+    is_ppp = daily["governing_source"] == "PPP"
+    absent = status == "absent"
+    closure_entry = absent & entry_code.isin(CLOSURE_CODES)
+    off_day_entry = absent & (entry_code == DayCode.OFF_DAY)
+    plain_absence = absent & ~closure_entry & ~off_day_entry
+
+    code = pd.Series(None, index=daily.index, dtype="object")
+    code[status == "present"] = DayCode.PRESENT.value
+    code[plain_absence & scheduled] = DayCode.ABSENT.value
+    code[plain_absence & ~scheduled] = DayCode.OFF_DAY.value
+    code[off_day_entry & ~scheduled] = DayCode.OFF_DAY.value
+    code[off_day_entry & scheduled] = DayCode.ABSENT.value
+    code[~recorded & scheduled & is_ppp] = DayCode.PRESENT.value
+    code[~recorded & scheduled & ~is_ppp] = DayCode.ABSENT.value
+    code[~recorded & ~scheduled] = DayCode.OFF_DAY.value
+
+    basis = pd.Series("recorded", index=daily.index, dtype="object")
+    basis[~recorded & scheduled & is_ppp] = "no_absence_entry"
+    basis[~recorded & scheduled & ~is_ppp] = "no_check_in"
+    basis[~recorded & ~scheduled] = "unscheduled_day"
+
+    exceptions = []
+    full_time_od = daily[off_day_entry & scheduled & (daily["schedule"] == "full_time")]
+    exceptions.append(
+        make_exceptions(
+            full_time_od,
+            "off_day_for_full_time_voucher",
+            "warning",
+            "portal entry OD on a full-time voucher: a full-time child's missed day is AB, counted as AB",
+        )
+    )
+    scheduled_od = daily[off_day_entry & scheduled & (daily["schedule"] != "full_time")]
+    exceptions.append(
+        make_exceptions(
+            scheduled_od,
+            "off_day_on_scheduled_day",
+            "warning",
+            "portal entry OD on a day the part-time voucher schedules the child; counted as AB",
+        )
+    )
+    unscheduled_absence = daily[plain_absence & ~scheduled]
+    exceptions.append(
+        make_exceptions(
+            unscheduled_absence,
+            "absence_on_unscheduled_day",
+            "info",
+            "absence recorded on a day the part-time voucher does not schedule the child; counted as OD",
+        )
+    )
+    unregistered = daily[closure_entry]
+    exceptions.append(
+        make_exceptions(
+            unregistered,
+            "closure_entry_without_site_closure",
+            "warning",
+            "portal entry " + unregistered["day_code"].astype(str) + " but the site has no closure registered for "
+            "this day; no status inferred (register the closure or correct the entry)",
+        )
+    )
+    coded = daily.assign(day_code=code.astype("object"), basis=basis)
+    coded["status"] = coded["day_code"].map({str(k): v for k, v in STATUS_BY_CODE.items()})
+    return coded[~closure_entry], exceptions
+
+
+def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Code each registered closure PC or NP, applying the 16-PC-days-a-year allowance.
+
+    ``closures`` has ``site_id``, ``attendance_date``, ``closure_kind`` and ``paid_closures_before``
+    (the site's PC days registered earlier in the same calendar year).
+    """
+    before = closures["paid_closures_before"].astype(int)
+    year = closures["attendance_date"].dt.year.astype(str)
+    paid = closures["closure_kind"] == DayCode.PAID_CLOSURE
+    over_allowance = paid & (before >= PAID_CLOSURE_DAYS_PER_YEAR)
+    unpaid_early = (closures["closure_kind"] == DayCode.UNPAID_CLOSURE) & (before < PAID_CLOSURE_DAYS_PER_YEAR)
+    coded = closures.assign(day_code=closures["closure_kind"].where(~over_allowance, str(DayCode.UNPAID_CLOSURE)))
+
+    over = closures[over_allowance]
+    unpaid = closures[unpaid_early]
+    exceptions = [
+        make_exceptions(
+            over,
+            "paid_closure_over_annual_limit",
+            "warning",
+            "PC day "
+            + (before[over_allowance] + 1).astype(str)
+            + " of "
+            + year[over_allowance]
+            + f" for this site: only {PAID_CLOSURE_DAYS_PER_YEAR} paid closure days a year; counted as NP",
+        ),
+        make_exceptions(
+            unpaid,
+            "unpaid_closure_while_paid_remaining",
+            "warning",
+            "NP closure while "
+            + (PAID_CLOSURE_DAYS_PER_YEAR - before[unpaid_early]).astype(str)
+            + f" of {PAID_CLOSURE_DAYS_PER_YEAR} PC days of "
+            + year[unpaid_early]
+            + " remain (PC comes before NP)",
+        ),
+    ]
+    return coded, exceptions
+
+
+def full_weeks_off(daily: pd.DataFrame, open_days: pd.DataFrame, make_exceptions: ExceptionMaker) -> pd.DataFrame:
+    """Report each child-week (Sunday to Saturday) coded OD on every day the site was open.
+
+    Only weeks in which the child has a code on all of the site's open days count: a child
+    enrolled mid-week, or with a withheld day, is not flagged on partial evidence.
+    """
+    open_rows = daily[daily["day_code"].isin([str(c) for c in DayCode if str(c) not in CLOSURE_CODES])]
+    if open_rows.empty:
+        return make_exceptions(open_rows, "full_week_off_day", "warning", "")
+    week = _week_start(open_rows["attendance_date"])
+    per_week = open_rows.assign(week=week, od=open_rows["day_code"] == DayCode.OFF_DAY)
+    per_week = per_week.groupby(["site_id", "child_id", "week"], as_index=False).agg(
+        days=("od", "size"), off_days=("od", "sum")
+    )
+    site_week = open_days.assign(week=_week_start(open_days["attendance_date"]))
+    site_week = site_week.groupby(["site_id", "week"], as_index=False).size().rename(columns={"size": "open_days"})
+    per_week = per_week.merge(site_week, on=["site_id", "week"])
+    flagged = per_week[(per_week["off_days"] == per_week["days"]) & (per_week["days"] == per_week["open_days"])]
+    flagged = flagged.rename(columns={"week": "attendance_date"})
+    return make_exceptions(
+        flagged,
+        "full_week_off_day",
+        "warning",
+        "OD on all " + flagged["days"].astype(str) + " open days of the week: a full week of OD is not allowed "
+        "(check the part-time voucher's scheduled days)",
+    )
+
+
+def _week_start(dates: pd.Series) -> pd.Series:
+    """The Sunday that starts each date's week (state weeks run Sunday to Saturday)."""
+    return dates - pd.to_timedelta(dates.dt.dayofweek.add(1).mod(7), unit="D")
