@@ -27,7 +27,8 @@ Each run covers exactly one **service period** (its data interval; periods come 
    anything is stored. A vendor that fails marks only its own sites incomplete.
 3. **reconcile** — applies the provider-guide rules (`include/ccms_attendance/rules/`) and stages the
    daily attendance, the per-child absence summary and the exceptions.
-4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction.
+4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, and
+   recounts the absence limits of the children it changed (`reconciled.absence_limit_notice`).
 5. **report** — writes the period report (HTML with plots; "Period report" link on the task and tab
    on the run, served by the `ccms_ui_plugin` at `/ccms/`) next to the GX data docs.
 
@@ -37,9 +38,10 @@ ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
 **Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
 """
 
+# What a load publishes: the period's tables and the absence-limit notices it recounted.
 PERIOD_TABLES = [
     Asset(name=f"ccms_reconciled_{table}", uri=f"postgres://ccms-warehouse:5432/ccms/reconciled/{table}")
-    for table in ("daily_attendance", "absence_summary", "exception")
+    for table in ("daily_attendance", "absence_summary", "exception", "absence_limit_notice")
 ]
 
 

@@ -26,6 +26,7 @@ from ccms_attendance.demo.state import generate_state, write_state
 from ccms_attendance.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
 from ccms_attendance.paths import PROJECT_ROOT, data_docs_root, reports_root
 from ccms_attendance.periods import load_calendar
+from ccms_attendance.rules.absence_limits import NEAR_LIMIT_MARGIN, limit_parameters
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import query
@@ -46,6 +47,15 @@ def print_summary(conninfo: str, period_start: dt.date) -> None:
         _print_table("Rows loaded for the period", read_frame(conn, query("period_table_counts"), params))
         _print_table("Absences per site", read_frame(conn, query("period_site_overview"), params))
         _print_table("Exceptions by kind", read_frame(conn, query("period_exception_counts"), params))
+        _print_table("Day codes per site", read_frame(conn, query("period_day_code_counts"), params))
+        _print_table(
+            f"Children at or near an absence limit (within {NEAR_LIMIT_MARGIN} of a threshold)",
+            read_frame(
+                conn,
+                query("children_near_absence_limit"),
+                {**params, **limit_parameters(), "margin": NEAR_LIMIT_MARGIN},
+            ),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

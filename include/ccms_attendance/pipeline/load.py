@@ -3,7 +3,8 @@
 Everything happens in one transaction that holds the period's advisory lock: readers see either the
 previous version or the new one, never a mix; a failed or killed load leaves the previous version
 untouched; two runs of one period never interleave. The replaced rows move to ``history.*`` and
-``history.period_version`` records who loaded each version and which run superseded it.
+``history.period_version`` records who loaded each version and which run superseded it. The
+absence limits of the children the load changed are recounted in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ccms_attendance.pipeline.absence_limits import children_changed_by_load, refresh_absence_limits
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
@@ -44,8 +46,10 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
                 "reconciled; rerun the reconcile task before loading"
             )
         run_file(conn, "load_period", params)
+        changed = children_changed_by_load(conn, run.run_id, run.period.start)
+        limits = refresh_absence_limits(conn, run.run_id, run.period.start, changed)
         checksums = fetch_one(conn, "period_checksums", params)
-        summary = run_summary(conn, run, quarantined=staged["quarantined"])
+        summary = {**run_summary(conn, run, quarantined=staged["quarantined"]), "absence_limits": limits}
         run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
         run_file(
             conn,

@@ -90,9 +90,10 @@ CREATE TABLE reconciled.absence_tally (
     counted_through       date NOT NULL,
     computed_by_run       text NOT NULL,
     PRIMARY KEY (child_id, enrollment_year_start),
+    -- A run of consecutive absences can begin in the previous enrollment year, so it is not
+    -- bounded by this year's absences.
     CONSTRAINT tally_counts_valid
-        CHECK (0 <= consecutive_absences AND consecutive_absences <= longest_consecutive
-               AND longest_consecutive <= absences)
+        CHECK (absences >= 0 AND 0 <= consecutive_absences AND consecutive_absences <= longest_consecutive)
 );
 
 -- Every threshold crossing ever reported. A recomputation that no longer finds one withdraws it

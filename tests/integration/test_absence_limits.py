@@ -1,0 +1,308 @@
+"""Absence limits (rules.absence_limits) recounted by the real SQL against a real warehouse.
+
+Each case writes reconciled days straight into the warehouse, one letter per open weekday of a
+two-week period (A = AB, P = PR, O = OD, C = PC, . = no row), then recounts and compares the
+notices and tallies with the exact expected ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from ccms_attendance.pipeline.absence_limits import refresh_absence_limits
+
+FIRST_PERIOD = dt.date(2026, 1, 4)  # a Sunday; periods are 14 days
+CODES = {"A": ("absent", "AB"), "P": ("present", "PR"), "O": ("off_day", "OD"), "C": ("closed", "PC")}
+
+
+def period_start(n: int) -> dt.date:
+    return FIRST_PERIOD + dt.timedelta(days=14 * n)
+
+
+def open_days(n: int) -> list[dt.date]:
+    start = period_start(n)
+    return [start + dt.timedelta(days=d) for d in range(14) if (start + dt.timedelta(days=d)).isoweekday() <= 5]
+
+
+def day(n: int, k: int) -> dt.date:
+    """The k-th (1-based) open day of period n."""
+    return open_days(n)[k - 1]
+
+
+@dataclass(frozen=True)
+class Days:
+    """One child's reconciled days at one site in one period."""
+
+    child_id: str
+    period: int
+    codes: str
+    site_id: str = "S-1"
+    source: str = "PPP"
+    complete: bool = True
+
+
+def write(conn: psycopg.Connection, *days: Days, run_id: str = "run-1") -> None:
+    for n in sorted({d.period for d in days}):
+        conn.execute(
+            "INSERT INTO ref.service_period VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (period_start(n), period_start(n) + dt.timedelta(days=13)),
+        )
+    for d in days:
+        conn.execute(
+            "DELETE FROM reconciled.daily_attendance WHERE child_id = %s AND site_id = %s AND period_start = %s",
+            (d.child_id, d.site_id, period_start(d.period)),
+        )
+        conn.execute(
+            "DELETE FROM reconciled.absence_summary WHERE child_id = %s AND site_id = %s AND period_start = %s",
+            (d.child_id, d.site_id, period_start(d.period)),
+        )
+        rows = [
+            (period_start(d.period), d.site_id, d.child_id, day_, f"V-{d.child_id}-{d.site_id}", "CCDF",
+             *CODES[code], d.source, run_id)
+            for day_, code in zip(open_days(d.period), d.codes, strict=False)
+            if code != "."
+        ]  # fmt: skip
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO reconciled.daily_attendance (period_start, site_id, child_id, attendance_date, voucher_id,"
+                " program, status, day_code, basis, source, run_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                " CASE WHEN %s = 'PPP' THEN 'no_absence_entry' ELSE 'no_check_in' END, %s, %s)",
+                [(*row[:8], row[8], row[8], row[9]) for row in rows],
+            )
+        conn.execute(
+            "INSERT INTO reconciled.absence_summary (period_start, site_id, child_id, operating_days, enrolled_days,"
+            " absent_days, source, complete, run_id) VALUES (%s, %s, %s, 10, 10, %s, %s, %s, %s)",
+            (period_start(d.period), d.site_id, d.child_id, d.codes.count("A"), d.source, d.complete, run_id),
+        )
+
+
+def recount(conn: psycopg.Connection, period: int, children: list[str], run_id: str = "run-1") -> dict:
+    return refresh_absence_limits(conn, run_id, period_start(period), children)
+
+
+def current_notices(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        "SELECT child_id, limit_kind, threshold, crossed_on, period_start, action, voucher_ends_on"
+        "  FROM reconciled.absence_limit_notice WHERE withdrawn_at IS NULL"
+        " ORDER BY child_id, crossed_on, limit_kind, threshold"
+    ).fetchall()
+
+
+def tallies(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        "SELECT child_id, enrollment_year_start, absences, consecutive_absences, longest_consecutive"
+        "  FROM reconciled.absence_tally ORDER BY child_id, enrollment_year_start"
+    ).fetchall()
+
+
+def eligibility(conn: psycopg.Connection, child_id: str, start: dt.date) -> None:
+    conn.execute("INSERT INTO ref.child (child_id, eligibility_start) VALUES (%s, %s)", (child_id, start))
+
+
+YEAR = dt.date(2025, 9, 1)  # default eligibility start: every case below lies in one enrollment year
+
+
+def notice(child: str, threshold: int, n: int, k: int) -> tuple:
+    return (child, "absences_in_enrollment_year", threshold, day(n, k), period_start(n), "notice", None)
+
+
+CASES = [
+    pytest.param([Days("C1", 0, "AAAAAAAAA" + "P")], [], id="nine-absences-no-notice"),
+    pytest.param([Days("C1", 0, "A" * 10)], [notice("C1", 10, 0, 10)], id="tenth-absence-notice"),
+    pytest.param(
+        [Days("C1", 0, "AAAAAAPPPP"), Days("C1", 1, "PPPAAAAPPP")],
+        [notice("C1", 10, 1, 7)],
+        id="ten-across-two-periods",
+    ),
+    pytest.param(
+        [Days("C1", 0, "A" * 10), Days("C1", 1, "A" * 10)],
+        [
+            notice("C1", 10, 0, 10),
+            notice("C1", 20, 1, 10),
+            ("C1", "consecutive_absences", 20, day(1, 10), period_start(1), "removal", None),
+        ],
+        id="twenty-consecutive-removal",
+    ),
+    pytest.param(
+        [Days("C1", n, "AAAAAAAAAP") for n in range(5)],
+        [
+            notice("C1", 10, 1, 1),
+            notice("C1", 20, 2, 2),
+            notice("C1", 30, 3, 3),
+            notice("C1", 35, 3, 8),
+            # The 40th absence ends the voucher on the Saturday of that week.
+            (
+                "C1",
+                "absences_in_enrollment_year",
+                40,
+                day(4, 4),
+                period_start(4),
+                "voucher_ends",
+                period_start(4) + dt.timedelta(days=6),
+            ),
+        ],
+        id="notices-then-voucher-end",
+    ),
+    pytest.param(
+        [Days("C1", n, "AOAOAOAOAO") for n in range(4)],
+        [
+            notice("C1", 10, 1, 9),
+            notice("C1", 20, 3, 9),
+            ("C1", "consecutive_absences", 20, day(3, 9), period_start(3), "removal", None),
+        ],
+        id="off-days-neither-count-nor-break-a-run",
+    ),
+    pytest.param(
+        [Days("C1", 0, "AAAAACCAAA"), Days("C1", 1, "A" * 10), Days("C1", 2, "AAPPPPPPPP")],
+        [
+            notice("C1", 10, 1, 2),
+            notice("C1", 20, 2, 2),
+            ("C1", "consecutive_absences", 20, day(2, 2), period_start(2), "removal", None),
+        ],
+        id="closures-neither-count-nor-break-a-run",
+    ),
+    pytest.param(
+        [Days("C1", 0, "A" * 10), Days("C1", 1, "", complete=False), Days("C1", 2, "A" * 10)],
+        # P1 is incomplete: it adds nothing and breaks the run, so no 20-consecutive removal.
+        [notice("C1", 10, 0, 10), notice("C1", 20, 2, 10)],
+        id="incomplete-period-breaks-the-run",
+    ),
+    pytest.param(
+        [Days("C1", 0, "AAAAAAAAAP"), Days("C1", 1, "AAAAA.....", complete=False)],
+        # Nine complete absences; the incomplete period's recorded absences never push past ten.
+        [],
+        id="incomplete-period-never-pushes-over",
+    ),
+    pytest.param(
+        [Days("C1", 0, "A" * 10), Days("C1", 2, "A" * 10)],
+        # Period 1 was never loaded: unknown, so the run breaks there.
+        [notice("C1", 10, 0, 10), notice("C1", 20, 2, 10)],
+        id="unloaded-period-breaks-the-run",
+    ),
+    pytest.param(
+        [
+            Days("C1", 0, "AAAAAPAAAA", site_id="S-1", source="PPP"),
+            Days("C1", 0, "AAAAAAAAAA", site_id="S-2", source="BRIGHTWHEEL"),
+        ],
+        # Present at the PPP site on day 6: not absent that day, whatever the other site says.
+        [],
+        id="two-sites-present-at-either-is-present",
+    ),
+    pytest.param(
+        [
+            Days("C1", 0, "AAAAAAAAAA", site_id="S-1", source="PPP"),
+            Days("C1", 0, "AAAAAAAAAA", site_id="S-2", source="ALLIANCE_CORE"),
+        ],
+        # Absent at both sites on the same ten days: ten absences, not twenty.
+        [notice("C1", 10, 0, 10)],
+        id="two-sites-one-absence-per-day",
+    ),
+    pytest.param(
+        [
+            Days("C1", 0, "AAAAA.....", site_id="S-1", source="PPP"),
+            Days("C1", 0, ".....AAAAA", site_id="S-2", source="PLAYGROUND"),
+        ],
+        # Moved sites mid-period: the absences of both programs add up.
+        [notice("C1", 10, 0, 10)],
+        id="two-sites-absences-add-up",
+    ),
+]
+
+
+@pytest.mark.parametrize(("days", "expected"), CASES)
+def test_limits(conn, days, expected):
+    eligibility(conn, "C1", YEAR)
+    write(conn, *days)
+    changes = recount(conn, max(d.period for d in days), ["C1"])
+    assert current_notices(conn) == expected
+    assert changes["notices_reported"] == len(expected)
+    assert changes["notices_withdrawn"] == 0
+
+
+def test_enrollment_year_boundary_restarts_the_count(conn):
+    # Eligibility began on the Monday of period 1's second week: that day starts a new year.
+    anniversary = day(1, 6)
+    eligibility(conn, "C1", anniversary.replace(year=anniversary.year - 1))
+    write(conn, Days("C1", 0, "PPPPPPPPPP"), Days("C1", 1, "PAAAA" + "AAAAA"), Days("C1", 2, "AAAAAPPPPP"))
+    for n in range(3):  # as the three loads would
+        recount(conn, n, ["C1"])
+    # 4 absences in the old year; the new year's run of 10 reaches ten on period 2's fifth day.
+    assert current_notices(conn) == [notice("C1", 10, 2, 5)]
+    assert tallies(conn) == [
+        ("C1", anniversary.replace(year=anniversary.year - 1), 4, 4, 4),
+        ("C1", anniversary, 10, 0, 14),
+    ]
+
+
+def test_enrollment_year_defaults_to_the_first_voucher(conn):
+    conn.execute("INSERT INTO ref.provider VALUES ('P', 'P')")
+    conn.execute("INSERT INTO ref.site (site_id, provider_id, site_name, license_number) VALUES ('S-1', 'P', 'S', 'L')")
+    conn.execute("INSERT INTO ref.child (child_id) VALUES ('C1')")
+    conn.execute(
+        "INSERT INTO ref.voucher (voucher_id, child_id, site_id, program, authorized_start)"
+        " VALUES ('V', 'C1', 'S-1', 'CCDF', %s)",
+        (day(1, 1).replace(year=2025),),
+    )
+    write(conn, Days("C1", 0, "AAAAAAAAAA"), Days("C1", 1, "AAAAAPPPPP"))
+    recount(conn, 1, ["C1"])
+    # The first voucher's anniversary (period 1, day 1) starts a new year: 10 then 5, never 15.
+    assert tallies(conn)[-1] == ("C1", day(1, 1), 5, 0, 15)
+    assert current_notices(conn) == [notice("C1", 10, 0, 10)]
+
+
+def test_a_correction_withdraws_a_notice_and_keeps_what_was_reported(conn):
+    eligibility(conn, "C1", YEAR)
+    write(conn, Days("C1", 0, "A" * 10))
+    recount(conn, 0, ["C1"], run_id="run-1")
+    assert current_notices(conn) == [notice("C1", 10, 0, 10)]
+
+    # The provider corrects one absence to present: the child is back under ten.
+    write(conn, Days("C1", 0, "AAAPAAAAAA"), run_id="run-2")
+    changes = recount(conn, 0, ["C1"], run_id="run-2")
+    assert current_notices(conn) == []
+    assert changes["notices_withdrawn"] == 1
+    assert tallies(conn) == [("C1", YEAR, 9, 6, 6)]
+    reported = conn.execute(
+        "SELECT threshold, reported_by_run, withdrawn_by_run, withdrawn_at IS NOT NULL"
+        "  FROM reconciled.absence_limit_notice ORDER BY notice_id"
+    ).fetchall()
+    assert reported == [(10, "run-1", "run-2", True)]
+
+    # Corrected back: reported again as a new notice; the withdrawn one stays on record.
+    write(conn, Days("C1", 0, "A" * 10), run_id="run-3")
+    recount(conn, 0, ["C1"], run_id="run-3")
+    assert current_notices(conn) == [notice("C1", 10, 0, 10)]
+    assert conn.execute("SELECT count(*) FROM reconciled.absence_limit_notice").fetchone() == (2,)
+
+
+def test_a_correction_moves_a_crossing_to_another_day(conn):
+    eligibility(conn, "C1", YEAR)
+    write(conn, Days("C1", 0, "A" * 10), Days("C1", 1, "AAPPPPPPPP"))
+    recount(conn, 1, ["C1"])
+    write(conn, Days("C1", 0, "AAAAAAAAAP"), run_id="run-2")
+    recount(conn, 0, ["C1"], run_id="run-2")
+    # The tenth absence is now period 1's first day.
+    assert current_notices(conn) == [notice("C1", 10, 1, 1)]
+
+
+def test_recounting_unchanged_data_changes_nothing(conn):
+    eligibility(conn, "C1", YEAR)
+    write(conn, Days("C1", 0, "A" * 10), Days("C1", 1, "A" * 10))
+    recount(conn, 1, ["C1"])
+    before = conn.execute("SELECT * FROM reconciled.absence_limit_notice ORDER BY notice_id").fetchall()
+    changes = recount(conn, 1, ["C1"], run_id="run-again")
+    assert conn.execute("SELECT * FROM reconciled.absence_limit_notice ORDER BY notice_id").fetchall() == before
+    assert (changes["notices_reported"], changes["notices_withdrawn"]) == (0, 0)
+
+
+def test_only_the_given_children_are_recounted(conn):
+    eligibility(conn, "C1", YEAR)
+    eligibility(conn, "C2", YEAR)
+    write(conn, Days("C1", 0, "A" * 10), Days("C2", 0, "A" * 10))
+    recount(conn, 0, ["C1"])
+    assert [n[0] for n in current_notices(conn)] == ["C1"]
