@@ -46,11 +46,10 @@ def _rows(conn, sql):
 def _expected_daily():
     rows = []
     for day in WEEKDAYS:
-        if day != D[11]:
-            status = "absent" if day in (D[10], D[17]) else "present"
-            rows.append(("S-A", "1001", day, status))
-    for day in (D[9], D[10], D[12], D[13]):
-        rows.append(("S-A", "1002", day, "absent" if day == D[12] else "present"))
+        status = "closed" if day == D[11] else "absent" if day in (D[10], D[17]) else "present"
+        rows.append(("S-A", "1001", day, status))
+    for day in (D[9], D[10], D[11], D[12], D[13]):
+        rows.append(("S-A", "1002", day, "closed" if day == D[11] else "absent" if day == D[12] else "present"))
     rows.append(("S-B", "2001", D[9], "absent"))  # incomplete: only what was recorded
     rows += [("S-C", "3001", day, "present") for day in WEEKDAYS]
     return sorted(rows)
@@ -72,7 +71,11 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
         "SELECT DISTINCT status, basis, source, source_record_id IS NOT NULL FROM reconciled.daily_attendance"
         " WHERE period_start = %(p)s ORDER BY 1, 2",
     )
-    assert lineage == [("absent", "recorded", "PPP", True), ("present", "no_absence_entry", "PPP", False)]
+    assert lineage == [
+        ("absent", "recorded", "PPP", True),
+        ("closed", "site_closure", "PPP", False),  # the closure on the 11th: PC for both children
+        ("present", "no_absence_entry", "PPP", False),
+    ]
     summary = _rows(
         conn,
         "SELECT site_id, child_id, operating_days, enrolled_days, absent_days, absence_rate::float, source, complete"
@@ -100,9 +103,9 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
         " WHERE period_start = %(p)s ORDER BY 1, 3",
     )
     assert exceptions == [
+        ("absence_for_unenrolled_child", "warning", "S-A", "1002", D[18]),
         ("ccms_before_first_submission", "warning", "S-C", None, None),
         ("record_on_non_operating_day", "warning", "S-A", "1001", D[14]),
-        ("record_outside_enrollment", "warning", "S-A", "1002", D[18]),
         ("site_period_incomplete", "warning", "S-B", None, None),
     ]
     # The child without a voucher left no trace anywhere the pipeline writes.
