@@ -12,8 +12,17 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+from support.portal_state import PortalState
 
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.absence_limits import refresh_absence_limits
+from ccms_attendance.pipeline.extract import extract_ppp
+from ccms_attendance.pipeline.load import load_period
+from ccms_attendance.pipeline.plan import plan_period
+from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.validate import validate_source
 
 FIRST_PERIOD = dt.date(2026, 1, 4)  # a Sunday; periods are 14 days
 CODES = {"A": ("absent", "AB"), "P": ("present", "PR"), "O": ("off_day", "OD"), "C": ("closed", "PC")}
@@ -306,3 +315,59 @@ def test_only_the_given_children_are_recounted(conn):
     write(conn, Days("C1", 0, "A" * 10), Days("C2", 0, "A" * 10))
     recount(conn, 0, ["C1"])
     assert [n[0] for n in current_notices(conn)] == ["C1"]
+
+
+# --- through the real load step ----------------------------------------------------------------
+
+
+def _run_period(conn: psycopg.Connection, run_id: str) -> dict:
+    """Plan, extract, validate, reconcile and load one PPP period, as the DAG's tasks do."""
+    run = RunContext(run_id=run_id, dag_id="ccms_attendance_period", period=LOAD_PERIOD, triggered_by="test")
+    plan_period(conn, run, load_calendar(), batch_count=1)
+    extract_ppp(conn, run)
+    assert validate_source(conn, run, Source.PPP).success
+    result = reconcile_run(conn, run)
+    ensure_valid(run, validate_reconciled(conn, run, result))
+    stage_reconciled(conn, run, result)
+    return load_period(conn, run)
+
+
+LOAD_PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
+
+
+def test_the_load_reports_a_crossing_and_a_corrected_reload_withdraws_it(conn, tmp_path, monkeypatch):
+    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "data_docs"))
+    state = PortalState(LOAD_PERIOD)
+    state.site("S-A", "CC-1").submission("S-A", dt.date(2026, 10, 25)).submission("S-A", LOAD_PERIOD.start)
+    state.voucher("1001", "S-A", eligibility_start=dt.date(2026, 3, 1)).voucher("1002", "S-A")
+    weekdays = [d for d in LOAD_PERIOD.days if d.isoweekday() <= 5]
+    for d in weekdays:
+        state.absence("S-A", "1001", d)
+    state.write(conn)
+
+    first = _run_period(conn, "run-1")
+
+    assert first["summary"]["absence_limits"] == {
+        "children_recounted": 2,
+        "notices_reported": 1,
+        "notices_withdrawn": 0,
+        "notices_current": 1,
+    }
+    assert current_notices(conn) == [
+        ("1001", "absences_in_enrollment_year", 10, weekdays[-1], LOAD_PERIOD.start, "notice", None)
+    ]
+    audit = conn.execute("SELECT counts->'absence_limits' FROM reconciled.run_audit WHERE run_id = 'run-1'").fetchone()
+    assert audit[0]["notices_reported"] == 1
+
+    # A rerun on the same data changes nothing.
+    assert _run_period(conn, "run-2")["summary"]["absence_limits"]["notices_reported"] == 0
+    # The provider corrects one absence in the portal; the period is run again.
+    conn.execute("DELETE FROM portal.manual_entry WHERE child_id = '1001' AND attendance_date = %s", (weekdays[3],))
+    third = _run_period(conn, "run-3")
+
+    assert third["summary"]["absence_limits"]["notices_withdrawn"] == 1
+    assert current_notices(conn) == []
+    assert conn.execute("SELECT reported_by_run, withdrawn_by_run FROM reconciled.absence_limit_notice").fetchall() == [
+        ("run-1", "run-3")
+    ]
+    assert tallies(conn) == [("1001", dt.date(2026, 3, 1), 9, 6, 6), ("1002", dt.date(2026, 1, 1), 0, 0, 0)]
