@@ -54,8 +54,10 @@ def test_roles_exist_with_the_documented_attributes(conn):
         ("ccms_writer", False, False, False, False, False),
     ]
     members = conn.execute(
-        "SELECT pg_has_role('ccms_loader', 'ccms_writer', 'MEMBER'), pg_has_role('ccms_reporter', 'ccms_reader', 'MEMBER'),"
-        " pg_has_role('ccms_reporter', 'ccms_writer', 'MEMBER'), pg_has_role('ccms_loader', 'ccms_reader', 'MEMBER')"
+        "SELECT pg_has_role('ccms_loader', 'ccms_writer', 'MEMBER'),"
+        " pg_has_role('ccms_reporter', 'ccms_reader', 'MEMBER'),"
+        " pg_has_role('ccms_reporter', 'ccms_writer', 'MEMBER'),"
+        " pg_has_role('ccms_loader', 'ccms_reader', 'MEMBER')"
     ).fetchone()
     assert tuple(members) == (True, True, False, False)
 
