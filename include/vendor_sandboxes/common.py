@@ -298,7 +298,10 @@ async def respond(
         entry["headers"] = {}
         return result
     _mutate_records(result, records_key, applied, default_missing_field)
-    body = json.dumps(result, ensure_ascii=False).encode()
+    try:
+        body = json.dumps(result, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # an unpaired surrogate: send it as JSON allows, as a \\u escape
+        body = json.dumps(result).encode()
     entry["status"] = status_code
     entry["body"] = body.decode()
     entry["headers"] = headers
