@@ -400,6 +400,12 @@ def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
             result["log"] = list(state.log)
         return result
 
+    @app.get(f"{ADMIN_PREFIX}/tokens", include_in_schema=False)
+    async def issued_tokens(request: Request) -> dict:
+        """Every bearer token this sandbox issued: tests scan logs and reports for them."""
+        check_admin(request)
+        return {"tokens": sorted(state.extra.get("tokens", {}))}
+
     @app.post(f"{ADMIN_PREFIX}/stats/reset", include_in_schema=False)
     async def reset_stats(request: Request) -> dict:
         check_admin(request)
