@@ -26,6 +26,20 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests are deterministic (derandomized: the same examples every run, in CI too),
+# bounded, and keep no example database in the work tree.
+settings.register_profile(
+    "ccms",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=int(os.environ.get("CCMS_HYPOTHESIS_EXAMPLES", "150")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile("ccms")
 
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.warehouse.migrate import apply_migrations
@@ -87,3 +101,13 @@ def conn(warehouse: WarehouseTarget) -> Iterator[psycopg.Connection]:
     with psycopg.connect(warehouse.conninfo, autocommit=True) as connection:
         truncate_data(connection)
         yield connection
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many generated cases the property-based tests tried (docs/reliability.md)."""
+    from support.hostile_payloads import CASES
+
+    if CASES:
+        terminalreporter.write_sep("-", f"hypothesis: {CASES.total()} generated cases tried")
+        for name, count in sorted(CASES.items()):
+            terminalreporter.write_line(f"  {count:5d}  {name}")

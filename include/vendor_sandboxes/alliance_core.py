@@ -116,6 +116,7 @@ def create_app(state: SandboxState) -> FastAPI:
             events = render_events(site)
             if not state.setting("sloppy_date_filter"):
                 events = [e for e in events if start <= _parse_instant(e["occurred_at"]) < end]
+            events += site.raw_records
             window = f"{params.get('occurred_from')}|{params.get('occurred_to')}"
             offset = 0
             if params.get("cursor"):

@@ -113,6 +113,7 @@ def create_app(state: SandboxState) -> FastAPI:
             records = render_records(site)
             if not state.setting("sloppy_date_filter"):
                 records = [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
+            records += site.raw_records
             offset = 0
             if params.get("page_after"):
                 try:

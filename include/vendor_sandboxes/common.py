@@ -298,7 +298,10 @@ async def respond(
         entry["headers"] = {}
         return result
     _mutate_records(result, records_key, applied, default_missing_field)
-    body = json.dumps(result, ensure_ascii=False).encode()
+    try:
+        body = json.dumps(result, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # an unpaired surrogate: send it as JSON allows, as a \\u escape
+        body = json.dumps(result).encode()
     entry["status"] = status_code
     entry["body"] = body.decode()
     entry["headers"] = headers
@@ -396,6 +399,12 @@ def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
         if log:
             result["log"] = list(state.log)
         return result
+
+    @app.get(f"{ADMIN_PREFIX}/tokens", include_in_schema=False)
+    async def issued_tokens(request: Request) -> dict:
+        """Every bearer token this sandbox issued: tests scan logs and reports for them."""
+        check_admin(request)
+        return {"tokens": sorted(state.extra.get("tokens", {}))}
 
     @app.post(f"{ADMIN_PREFIX}/stats/reset", include_in_schema=False)
     async def reset_stats(request: Request) -> dict:

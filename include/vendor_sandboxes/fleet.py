@@ -131,6 +131,23 @@ class SandboxFleet:
     def stats(self, source: Source, *, log: bool = False) -> dict:
         return self._admin(source, "GET", "/stats", log=str(log).lower())
 
+    def issued_tokens(self, source: Source) -> list[str]:
+        """The bearer tokens ``source``'s sandbox has issued so far (none for API-key vendors)."""
+        return self._admin(source, "GET", "/tokens")["tokens"]
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret of this fleet by name: client secret, API key, password, admin token, tokens."""
+        found = {
+            "admin_token": self.credentials["admin_token"],
+            "alliance_core client_secret": self.credentials["ALLIANCE_CORE"]["client_secret"],
+            "brightwheel api_key": self.credentials["BRIGHTWHEEL"]["api_key"],
+            "playground password": self.credentials["PLAYGROUND"]["password"],
+        }
+        for source in self.endpoints:
+            for n, token in enumerate(self.issued_tokens(source)):
+                found[f"{source} token {n}"] = token
+        return found
+
     def reset_stats(self, source: Source | None = None) -> None:
         for target in self._targets(source):
             self._admin(target, "POST", "/stats/reset")

@@ -105,6 +105,7 @@ def create_app(state: SandboxState) -> FastAPI:
             rows = render_rows(site)
             if not state.setting("sloppy_date_filter"):
                 rows = [r for r in rows if body["start_date"] <= r["attendance_date"] <= body["end_date"]]
+            rows += site.raw_records
             export_id = "exp_" + secrets.token_hex(6)
             needed = int(state.setting("playground_polls_before_complete"))
             exports[export_id] = {

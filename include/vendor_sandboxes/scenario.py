@@ -75,6 +75,9 @@ class Site:
     name: str
     children: dict[str, Child]
     days: tuple[Day, ...]
+    #: Vendor-shaped records served verbatim after the rendered ones, never filtered or checked:
+    #: how tests send malformed, wrong-typed or hostile payloads over real HTTP.
+    raw_records: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ def parse_scenario(raw: dict) -> Scenario:
                     reason=raw_day.get("reason"),
                 )
             )
+        raw_records = raw_site.get("raw_records") or []
+        if not isinstance(raw_records, list):
+            raise ScenarioError(f"{where}: 'raw_records' must be a list")
         sites.append(
             Site(
                 vendor=vendor,
@@ -151,6 +157,7 @@ def parse_scenario(raw: dict) -> Scenario:
                 name=str(raw_site.get("name", f"Site {license_number}")),
                 children=children,
                 days=tuple(days),
+                raw_records=tuple(raw_records),
             )
         )
     settings = raw.get("settings") or {}

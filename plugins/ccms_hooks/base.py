@@ -20,9 +20,11 @@ lives here, once:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -570,7 +572,7 @@ class CcmsHook(HttpHook):
         kept: set[tuple[str, dt.date]] = set()
         try:
             for item in self._extract(site):
-                item = self._in_scope(site, item)
+                item = storable(site, self._in_scope(site, item))
                 if isinstance(item, AttendanceRecord):
                     key = (item.child_id, item.attendance_date)
                     if key in kept:
@@ -618,6 +620,38 @@ class CcmsHook(HttpHook):
 
     def test_connection(self) -> tuple[bool, str]:
         return False, "CCMS hooks are tested with a site and period (iter_site_period)"
+
+
+#: Text PostgreSQL cannot store: NUL, and unpaired UTF-16 surrogates (JSON's "\\u0000" / "\\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(value: str | None) -> str | None:
+    return None if value is None else _UNSTORABLE.sub("\ufffd", value)
+
+
+def storable(site: SiteRequest, item: ExtractedItem) -> ExtractedItem:
+    """Make sure the warehouse can store ``item``: a record whose identifiers hold text PostgreSQL
+    cannot store (NUL, unpaired surrogates; valid JSON, though) becomes a rejection, and a
+    rejection's own texts are cleaned (U+FFFD). Without this, one such record makes the COPY of a
+    whole batch fail, losing every site of the batch with an error naming none of them.
+    """
+    if isinstance(item, AttendanceRecord):
+        names = ("source_record_id", "child_id", "license_number", "absence_reason")
+        bad = [name for name in names if _UNSTORABLE.search(getattr(item, name) or "")]
+        if not bad:
+            return item
+        return site.reject(
+            f"unstorable character (NUL or unpaired surrogate) in {', '.join(bad)}",
+            record_id=_clean(item.source_record_id),
+            child_id=_clean(item.child_id),
+            day=item.attendance_date,
+            license_number=_clean(item.license_number),
+        )
+    texts = ("source_record_id", "child_id", "license_number", "reason")
+    if any(_UNSTORABLE.search(getattr(item, name) or "") for name in texts):
+        return dataclasses.replace(item, **{name: _clean(getattr(item, name)) for name in texts})
+    return item
 
 
 class BearerTokenHook(CcmsHook):

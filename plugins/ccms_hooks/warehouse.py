@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import psycopg
 from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+APPLICATION_NAME = "ccms-attendance"
 
 
 class WarehouseHook(PostgresHook):
@@ -24,10 +27,16 @@ class WarehouseHook(PostgresHook):
         kwargs.setdefault("postgres_conn_id", self.default_conn_name)
         super().__init__(*args, **kwargs)
 
-    def connect(self, application_name: str = "ccms-attendance") -> psycopg.Connection:
+    def connect(self, application_name: str | None = None) -> psycopg.Connection:
+        """An autocommit connection named ``ccms-attendance pid <N>`` in ``pg_stat_activity``.
+
+        The task process's pid in the name lets an operator (and the fault tests) tell which task
+        process holds a session, e.g. the one holding a period's load lock.
+        """
         conn = self.get_conn()
         if not isinstance(conn, psycopg.Connection):
             raise TypeError("WarehouseHook needs psycopg 3 (install psycopg[binary] beside SQLAlchemy 2)")
         conn.autocommit = True
-        conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
+        name = application_name or f"{APPLICATION_NAME} pid {os.getpid()}"
+        conn.execute("SELECT set_config('application_name', %s, false)", (name,))
         return conn

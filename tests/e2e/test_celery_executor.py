@@ -20,7 +20,7 @@ from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV
+from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +98,7 @@ def test_celery_executor_loads_the_same_period_as_dags_test(
 
     queue = f"ccms_{secrets.token_hex(4)}"  # a queue of its own: nothing else on this Redis takes our tasks
     env = {
-        WAREHOUSE_CONN_ENV: warehouse.airflow_uri,
+        WAREHOUSE_CONN_ENV: warehouse.as_role(LOADER_ROLE).airflow_uri,
         "CCMS_TASK_RETRIES": "0",
         **sandbox_fleet.airflow_conn_env({"max_attempts": 2, "backoff_base_seconds": 0.1}),
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",

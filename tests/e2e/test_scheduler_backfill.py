@@ -22,7 +22,7 @@ from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV
+from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -212,7 +212,7 @@ def backfilled(pg_admin, warehouse, sandbox_fleet, tmp_path_factory) -> Iterator
         portal.write(wh)
         sandbox_fleet.reload_scenario(vendors.write(folder / "scenario.json"))
         env = {
-            WAREHOUSE_CONN_ENV: warehouse.airflow_uri,
+            WAREHOUSE_CONN_ENV: warehouse.as_role(LOADER_ROLE).airflow_uri,
             "CCMS_TASK_RETRIES": "0",
             **sandbox_fleet.airflow_conn_env({"max_attempts": 2, "backoff_base_seconds": 0.1}),
         }

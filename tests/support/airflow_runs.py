@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccms_attendance.local_airflow import airflow_env, dags_test, ensure_metadata_db
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV, WarehouseTarget
+from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
 
 DAG_ID = "ccms_attendance_period"
 
@@ -19,12 +19,19 @@ class PeriodRunner:
     warehouse: WarehouseTarget
     extra_env: dict[str, str] = field(default_factory=dict)
     runs: int = 0
+    #: The DAG connects as the least-privileged loader role, as in production (migration V006).
+    dag_role: str = LOADER_ROLE
+    dag_password: str | None = None
+
+    @property
+    def dag_warehouse(self) -> WarehouseTarget:
+        return self.warehouse.as_role(self.dag_role, self.dag_password)
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return airflow_env(
             self.airflow_home,
             {
-                WAREHOUSE_CONN_ENV: self.warehouse.airflow_uri,
+                WAREHOUSE_CONN_ENV: self.dag_warehouse.airflow_uri,
                 # Tests must not wait out production retry delays.
                 "CCMS_TASK_RETRIES": "0",
                 # Keep the runs' data docs and reports out of the project's build/ folder.

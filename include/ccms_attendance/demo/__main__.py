@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +31,7 @@ from ccms_attendance.rules.absence_limits import NEAR_LIMIT_MARGIN, limit_parame
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import query
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV, configured_target, start_embedded
+from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, configured_target, start_embedded
 
 DAG_ID = "ccms_attendance_period"
 DEMO_DAY = dt.date(2026, 11, 10)
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(exist_ok=True)
     with contextlib.ExitStack() as stack:
         vendor_env = _start_sandboxes(stack, state.scenario, run_dir)
-        env = airflow_env(PROJECT_ROOT / ".airflow", {WAREHOUSE_CONN_ENV: target.airflow_uri, **vendor_env})
+        # Migrations and the demo state need the owner; the DAG runs as the least-privileged loader
+        # role (migration V006), like a deployment. Its password, if the server wants one, comes
+        # from CCMS_LOADER_PASSWORD (locally, trust/peer authentication needs none).
+        dag_target = target.as_role(LOADER_ROLE, os.environ.get("CCMS_LOADER_PASSWORD"))
+        env = airflow_env(PROJECT_ROOT / ".airflow", {WAREHOUSE_CONN_ENV: dag_target.airflow_uri, **vendor_env})
         ensure_metadata_db(env)
         log_file = run_dir / "demo-dags-test.log"
         print(f"Running `airflow dags test {DAG_ID} {args.date}` (log: {log_file}) ...")

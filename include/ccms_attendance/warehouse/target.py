@@ -19,6 +19,10 @@ from ccms_attendance.paths import PROJECT_ROOT
 WAREHOUSE_CONN_ID = "ccms_warehouse"
 WAREHOUSE_CONN_ENV = "AIRFLOW_CONN_CCMS_WAREHOUSE"
 EMBEDDED_PGDATA = PROJECT_ROOT / ".pgdata"
+#: The role the DAG connects as (migration V006): writes staging/reconciled/history, reads ref/portal.
+LOADER_ROLE = "ccms_loader"
+#: The read-only reporting role (migration V006): reads ref/reconciled/history, writes nothing.
+REPORTING_ROLE = "ccms_reporter"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class WarehouseTarget:
 
     def with_database(self, dbname: str) -> WarehouseTarget:
         return replace(self, dbname=dbname)
+
+    def as_role(self, user: str, password: str | None = None) -> WarehouseTarget:
+        """The same database as another role: migrations run as the owner, the DAG as the loader."""
+        return replace(self, user=user, password=password)
 
     def __str__(self) -> str:  # never print the password
         return f"postgresql://{self.user}@{self.host}{f':{self.port}' if self.port else ''}/{self.dbname}"

@@ -1,0 +1,197 @@
+"""Property-based tests through real HTTP and the real extract step: hostile vendor payloads end up
+staged, quarantined with a reason, counted, or as a clear error naming vendor, site and period.
+
+Every example serves generated records (``support.hostile_payloads``) from the vendor's sandbox as
+``raw_records`` of one site (small pages, so paging and cross-page de-duplication take part), runs
+the hook exactly as the extract task does, through ``extract_ccms_batch`` into the real warehouse,
+and checks:
+
+* nothing but the recorded per-site outcome comes out: no exception escapes the step;
+* a failed site carries an error that starts with "<VENDOR> site <license> period <period>";
+* otherwise every item the hook yielded is accounted for in staging: voucher children's records
+  staged with their source record id *verbatim*, their rejections quarantined with a non-empty
+  reason, everything else counted as dropped (records + rejected + dropped = items);
+* every raw record is accounted for by an item (see ``check_items``), and no name or birth date
+  reaches the hook's output or any staged row.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from support.hostile_payloads import (
+    CASES,
+    CHILD_IDS,
+    JANUARY,
+    PERIODS,
+    alliance_event,
+    brightwheel_record,
+    check_items,
+    no_personal_data,
+    playground_row,
+    with_duplicates_and_junk,
+)
+
+from ccms_attendance.canonical import AttendanceRecord, RejectedRecord, Source
+from ccms_attendance.pipeline.extract import extract_ccms_batch
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_hooks import CcmsExtractionError
+
+LICENSE = "CC-PROP-1"
+SITE_ID = "S-PROP"
+RECORDS = {
+    Source.BRIGHTWHEEL: (brightwheel_record, "id"),
+    Source.PLAYGROUND: (playground_row, "row_id"),
+    Source.ALLIANCE_CORE: (alliance_event, "event_id"),
+}
+HTTP_EXAMPLES = settings(max_examples=40)
+
+
+def run_for(source: Source, period) -> RunContext:
+    return RunContext(run_id=f"prop-{source}-{period.start}", dag_id="properties", period=period)
+
+
+@pytest.fixture
+def planned(conn: psycopg.Connection) -> psycopg.Connection:
+    """A site with voucher children, planned under every vendor for every period of the strategies."""
+    conn.execute("INSERT INTO ref.provider VALUES ('P-PROP', 'Provider')")
+    conn.execute(
+        "INSERT INTO ref.site (site_id, provider_id, site_name, license_number) VALUES (%s, 'P-PROP', 'x', %s)",
+        (SITE_ID, LICENSE),
+    )
+    for child_id in CHILD_IDS:
+        conn.execute("INSERT INTO ref.child VALUES (%s)", (child_id,))
+        conn.execute(
+            "INSERT INTO ref.voucher (voucher_id, child_id, site_id, program, authorized_start)"
+            " VALUES (%s, %s, %s, 'CCDF', '2025-01-01')",
+            (f"V-{child_id}", child_id, SITE_ID),
+        )
+    for source in RECORDS:
+        for period in PERIODS:
+            conn.execute(
+                "INSERT INTO staging.site_plan VALUES (%s, %s, %s, %s, %s, %s, NULL, 1)",
+                (run_for(source, period).run_id, period.start, SITE_ID, LICENSE, str(source), str(source)),
+            )
+    return conn
+
+
+def scenario(source: Source, raw: list) -> dict:
+    return {
+        "sites": [
+            {
+                "vendor": str(source),
+                "license_number": LICENSE,
+                "children": [{"vendor_child_key": "k-1", "state_child_id": CHILD_IDS[0], "first_name": "Zebediah"}],
+                "days": [],
+                "raw_records": raw,
+            }
+        ],
+        "settings": {"page_size": 3, "playground_polls_before_complete": 0},
+    }
+
+
+def staged(conn: psycopg.Connection, table: str, run_id: str, columns: str) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(f"SELECT {columns} FROM staging.{table} WHERE run_id = %s", (run_id,))]
+
+
+def check_example(conn, use_scenario, make_hook, source: Source, period, raw: list) -> None:
+    use_scenario(scenario(source, raw))
+    hook = make_hook(source, max_response_bytes=30_000, max_attempts=2, page_size=3)
+    run = run_for(source, period)
+    items: list = []
+
+    def extractor(license_number: str):
+        for item in hook.iter_site_period(license_number, period):  # observed, not altered
+            items.append(item)
+            yield item
+
+    try:
+        extract_ccms_batch(conn, run, source, 1, extractor, (CcmsExtractionError,))
+    finally:
+        hook.close()
+    outcome, records, dropped, rejected, error = staged(
+        conn, "site_extract", run.run_id, "outcome, records, dropped_non_voucher, rejected, error"
+    )[0]
+    if outcome == "failed":
+        assert error.startswith(f"{source} site {LICENSE} period {period}: "), error
+        assert staged(conn, "source_record", run.run_id, "1") == []
+        return
+    check_items(hook_site(source, period), raw, items, RECORDS[source][1])
+    no_personal_data(raw, items)
+    voucher = set(CHILD_IDS)
+    kept = [i for i in items if isinstance(i, AttendanceRecord) and i.child_id in voucher]
+    quarantined = [i for i in items if isinstance(i, RejectedRecord) and i.child_id in voucher]
+    assert sorted(r[0] for r in staged(conn, "source_record", run.run_id, "source_record_id")) == sorted(
+        i.source_record_id for i in kept
+    )  # verbatim, injection look-alikes and all
+    reasons = staged(conn, "quarantine", run.run_id, "reason")
+    assert len(reasons) == len(quarantined) == rejected
+    assert all(r[0].strip() for r in reasons)
+    assert records == len(kept)
+    assert records + rejected + dropped == len(items)
+    stored = json.dumps(
+        staged(conn, "source_record", run.run_id, "*")
+        + staged(conn, "quarantine", run.run_id, "*")
+        + staged(conn, "exception", run.run_id, "*"),
+        default=str,
+    )
+    assert "Zebediah" not in stored
+
+
+def hook_site(source: Source, period):
+    from ccms_hooks.base import SiteRequest
+
+    return SiteRequest(source, LICENSE, period)
+
+
+def batches(source: Source):
+    make_record = RECORDS[source][0]
+    return st.sampled_from(PERIODS).flatmap(
+        lambda period: st.tuples(st.just(period), with_duplicates_and_junk(make_record(LICENSE, period)))
+    )
+
+
+HOSTILE_IDS = [
+    "nul\x00inside",
+    "lone \ud800 surrogate",
+    "Robert'); DROP TABLE reconciled.daily_attendance;--",
+    "=cmd|' /C calc'!A0",
+]
+
+
+def _bw(record_id: str) -> dict:
+    return {
+        "id": record_id,
+        "date": "2026-01-05",
+        "status": "present",
+        "check_in_time": "07:45",
+        "school": {"license_number": LICENSE},
+        "student": {"state_child_id": CHILD_IDS[0]},
+    }
+
+
+@HTTP_EXAMPLES
+@example(case=(JANUARY, [_bw(i) for i in HOSTILE_IDS if "\ud800" not in i]))
+@example(case=(JANUARY, [_bw(i) for i in HOSTILE_IDS]))
+@given(case=batches(Source.BRIGHTWHEEL))
+def test_brightwheel_payloads_over_http(planned, use_scenario, make_hook, case):
+    CASES["http+warehouse: brightwheel"] += 1
+    check_example(planned, use_scenario, make_hook, Source.BRIGHTWHEEL, *case)
+
+
+@HTTP_EXAMPLES
+@given(case=batches(Source.PLAYGROUND))
+def test_playground_payloads_over_http(planned, use_scenario, make_hook, case):
+    CASES["http+warehouse: Playground"] += 1
+    check_example(planned, use_scenario, make_hook, Source.PLAYGROUND, *case)
+
+
+@HTTP_EXAMPLES
+@given(case=batches(Source.ALLIANCE_CORE))
+def test_alliance_core_payloads_over_http(planned, use_scenario, make_hook, case):
+    CASES["http+warehouse: Alliance CORE"] += 1
+    check_example(planned, use_scenario, make_hook, Source.ALLIANCE_CORE, *case)
