@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -55,15 +54,6 @@ def default_task_args() -> dict[str, Any]:
     retries = int(os.environ.get("CCMS_TASK_RETRIES", section.get("retries", 2)))
     delay = float(os.environ.get("CCMS_TASK_RETRY_DELAY_SECONDS", section.get("retry_delay_seconds", 60)))
     return {"retries": retries, "retry_delay": dt.timedelta(seconds=delay), "on_failure_callback": on_task_failure}
-
-
-def site_concurrency() -> int:
-    """Sites one extract task fetches at once (``pipeline.toml``; env ``CCMS_SITE_CONCURRENCY`` wins).
-
-    Calls in flight per vendor = the vendor pool's slots x this number: keep it within the vendor's limits.
-    """
-    section = load_pipeline_config().get("extraction", {})
-    return max(1, int(os.environ.get("CCMS_SITE_CONCURRENCY", section.get("site_concurrency", 1))))
 
 
 def _warehouse():
@@ -117,16 +107,15 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
 
     run = run_context(context)
     vendor = Source(source)
-    hooks = threading.local()  # a hook holds a session, a token and stats: one per extracting thread
-
-    def site_period(license_number: str):
-        if not hasattr(hooks, "hook"):
-            hooks.hook = hook_for_source(vendor)
-        return hooks.hook.iter_site_period(license_number, run.period)
-
+    hook = hook_for_source(vendor)
     with _warehouse() as conn:
         summary = extract_ccms_batch(
-            conn, run, vendor, batch_no, site_period, (CcmsExtractionError,), site_concurrency=site_concurrency()
+            conn,
+            run,
+            vendor,
+            batch_no,
+            lambda license_number: hook.iter_site_period(license_number, run.period),
+            (CcmsExtractionError,),
         )
     log.info("%s batch %d %s: %s", vendor, batch_no, run.describe(), summary.as_xcom())
     if summary.failures:

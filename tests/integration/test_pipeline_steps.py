@@ -122,33 +122,6 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
     assert _mentions(conn, "PRIVATE-PAY-7") == 0
 
 
-def _staged(conn) -> list[tuple]:
-    return [
-        conn.execute(f"SELECT {columns} FROM staging.{table} ORDER BY 1, 2, 3").fetchall()
-        for table, columns in (
-            ("source_record", "record_no, site_id, child_id, source_record_id"),
-            ("quarantine", "site_id, source_record_id, child_id, reason"),
-            ("site_extract", "site_id, outcome, records, dropped_non_voucher, rejected, error"),
-            ("exception", "site_id, kind, detail"),
-        )
-    ]
-
-
-def test_concurrent_site_fetches_stage_exactly_what_one_at_a_time_does(conn, run):
-    sequential = extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
-    first = _staged(conn)
-    concurrent = extract_ccms_batch(
-        conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,), site_concurrency=4
-    )
-    assert concurrent == sequential
-    again = _staged(conn)
-    assert again[0]  # rows were staged
-    # Same rows in the same order (record numbers grow by the rows of the retried batch).
-    offset = again[0][0][0] - first[0][0][0]
-    assert [(n - offset, *rest) for n, *rest in again[0]] == first[0]
-    assert again[1:] == first[1:]
-
-
 def test_retried_extract_replaces_its_own_rows(conn, run):
     _extract(conn, run)
     _extract(conn, run)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 import psycopg
@@ -123,18 +121,12 @@ def extract_ccms_batch(
     batch_no: int,
     site_extractor: SiteExtractor,
     failure_types: tuple[type[BaseException], ...],
-    site_concurrency: int = 1,
 ) -> ExtractSummary:
     """Pull one batch of one vendor's sites and stage the result.
 
     A site whose extraction raises one of ``failure_types`` is staged as failed with the error's
     message and the batch goes on; the summary lists the failures so the task can fail visibly
     after everything retrieved has been kept.
-
-    With ``site_concurrency`` > 1 that many sites are fetched at once (``site_extractor`` must then
-    be safe to call from several threads): a vendor call mostly waits for the vendor, and the
-    waits overlap instead of adding up. Results are still consumed in site order, so the staged
-    rows are the same as a one-at-a-time run's.
     """
     params = {
         **run.period_params,
@@ -149,40 +141,40 @@ def extract_ccms_batch(
     rejected: list[dict] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
-
-    def fetch(license_number: str) -> tuple[list[ExtractedItem], BaseException | None]:
+    for site in sites.itertuples(index=False):
+        site_records: list[dict] = []
+        site_rejected: list[dict] = []
+        unattributed: Counter[str] = Counter()
+        dropped = 0
         try:
-            return list(site_extractor(license_number)), None
+            for item in site_extractor(site.license_number):
+                if isinstance(item, AttendanceRecord) and item.license_number != site.license_number:
+                    item = _rejected(item, f"record carries license {item.license_number!r}")
+                if isinstance(item, RejectedRecord):
+                    if item.child_id in reported:
+                        site_rejected.append(_quarantine_row(site.site_id, site.license_number, item))
+                    else:
+                        unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
+                elif item.child_id not in reported:
+                    dropped += 1  # not a CCDF/OMW child: counted, never stored
+                else:
+                    site_records.append(_record_row(site.site_id, item))
         except failure_types as error:
-            return [], error
-
-    pool = ThreadPoolExecutor(max_workers=max(1, site_concurrency), thread_name_prefix=f"{source}-site")
-    try:
-        fetched = (
-            pool.map(fetch, sites["license_number"]) if site_concurrency > 1 else map(fetch, sites["license_number"])
+            summary.sites_failed += 1
+            summary.failures.append(str(error))
+            outcomes.append(_outcome(site.site_id, "failed", error=str(error)))
+            log.warning("%s", error)
+            continue
+        records.extend(site_records)
+        rejected.extend(site_rejected)
+        if unattributed:
+            exceptions.append(_unattributed_exception(site.site_id, source, unattributed))
+        summary.records += len(site_records)
+        summary.dropped_non_voucher += dropped + unattributed.total()
+        summary.quarantined += len(site_rejected)
+        outcomes.append(
+            _outcome(site.site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected))
         )
-        for site, (items, error) in zip(sites.itertuples(index=False), fetched, strict=True):
-            if error is not None:
-                summary.sites_failed += 1
-                summary.failures.append(str(error))
-                outcomes.append(_outcome(site.site_id, "failed", error=str(error)))
-                log.warning("%s", error)
-                continue
-            site_records, site_rejected, unattributed, dropped = _sort_items(site, items, reported)
-            records.extend(site_records)
-            rejected.extend(site_rejected)
-            if unattributed:
-                exceptions.append(_unattributed_exception(site.site_id, source, unattributed))
-            summary.records += len(site_records)
-            summary.dropped_non_voucher += dropped + unattributed.total()
-            summary.quarantined += len(site_rejected)
-            outcomes.append(
-                _outcome(
-                    site.site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected)
-                )
-            )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # an unexpected error stops the sites not yet started
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
@@ -211,29 +203,6 @@ def extract_ccms_batch(
             {"run_id": run.run_id, "period_start": run.period.start, "stage": extract_stage(source, batch_no)},
         )
     return summary
-
-
-def _sort_items(
-    site: Any, items: Iterable[ExtractedItem], reported: frozenset[str]
-) -> tuple[list[dict], list[dict], Counter[str], int]:
-    """One site's items -> (records to stage, quarantine rows, unattributed reasons, non-voucher drops)."""
-    site_records: list[dict] = []
-    site_rejected: list[dict] = []
-    unattributed: Counter[str] = Counter()
-    dropped = 0
-    for item in items:
-        if isinstance(item, AttendanceRecord) and item.license_number != site.license_number:
-            item = _rejected(item, f"record carries license {item.license_number!r}")
-        if isinstance(item, RejectedRecord):
-            if item.child_id in reported:
-                site_rejected.append(_quarantine_row(site.site_id, site.license_number, item))
-            else:
-                unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
-        elif item.child_id not in reported:
-            dropped += 1  # not a CCDF/OMW child: counted, never stored
-        else:
-            site_records.append(_record_row(site.site_id, item))
-    return site_records, site_rejected, unattributed, dropped
 
 
 def extract_stage(source: Source, batch_no: int) -> str:
