@@ -1,4 +1,4 @@
-"""The COPY text renderer's fast paths give exactly what COPY needs (escapes, NULLs, instants, integers)."""
+"""The COPY text renderer's fast paths give exactly what COPY needs (escapes, NULLs, instants, constants)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,9 @@ def test_instants_render_in_utc_at_full_precision_and_nulls_as_null():
 def test_integers_floats_and_booleans():
     frame = pd.DataFrame({"i": [1, -20, 300], "f": [1.0, None, 2.5], "b": [True, False, True]})
     assert rows(frame) == [["1", "1", "t"], ["-20", "\\N", "f"], ["300", "2.5", "t"]]
+
+
+def test_constants_are_appended_to_every_row_and_a_lone_empty_field_is_fine():
+    frame = pd.DataFrame({"t": ["", "x"]})
+    constants = {"run_id": "run\t1", "day": dt.date(2026, 11, 8)}
+    assert frame_to_copy_text(frame, ["t"], constants) == b"\trun\\t1\t2026-11-08\nx\trun\\t1\t2026-11-08\n"
