@@ -155,6 +155,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         sandbox_pids = {p.pid for p in fleet.processes.values()}
         log_file = work / f"dags-test-{label}.log"
         print(f"[{label}] airflow dags test {DAG_ID} {args.date} (log {log_file}) ...", flush=True)
+        loads = {"before_pipeline": _load()}
         with RssSampler(exclude=sandbox_pids) as sampler:
             wall_start = time.time()
             if args.profile:
@@ -163,6 +164,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
                 dags_test(env, DAG_ID, args.date.isoformat(), log_file=log_file)
             wall_end = time.time()
         kernel_peak = children_max_rss_bytes()
+        loads["after_pipeline"] = _load()
         pipeline_requests = {str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()}
 
         run_id, timings = task_timings(airflow_home, DAG_ID)
@@ -187,6 +189,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         floor_requests = {str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()}
     print(f"[{label}] floor: bare COPY of the same rows ...", flush=True)
     copies = copy_floor(target.conninfo, run_id, period.start)
+    loads["after_floor"] = _load()
 
     return _period_report(
         label=label,
@@ -205,7 +208,13 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         pipeline_requests=pipeline_requests,
         floor_requests=floor_requests,
         setup_seconds=setup_seconds,
+        loads=loads,
     )
+
+
+def _load() -> list[float]:
+    """The 1/5/15-minute load averages: other processes on the machine inflate every wall time."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _profiled_dags_test(env: dict[str, str], day: dt.date, profile: Path, log_file: Path) -> None:
@@ -291,6 +300,7 @@ def _period_report(**m: Any) -> dict[str, Any]:
         "period": m["period"],
         "run_id": m["run_id"],
         "setup_seconds": round(m["setup_seconds"], 1),
+        "load_average": m["loads"],
         "pipeline": {
             "wall_seconds": round(wall, 3),
             "task_seconds": round(task_seconds, 3),
@@ -429,6 +439,7 @@ def print_table(report: dict[str, Any]) -> None:
         for copy in f["copy"]:
             print(f"  COPY {copy['table']:<28}{copy['rows']:>9,} rows {copy['seconds']:>7.2f} s")
         print(f"  floor total {f['seconds']:.2f} s")
+        print(f"load averages (1/5/15 min): {run['load_average']}")
         r = run["ratios"]
         print(
             f"pipeline/floor: {r['pipeline_wall_vs_floor']} (wall), {r['pipeline_tasks_vs_floor']} (task time); "
