@@ -467,7 +467,16 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def evaluate(report: dict[str, Any]) -> dict[str, Any]:
-    main = report["runs"][0]
+    """The issue's targets, judged on the statewide run (3,000 sites, 60,000 children) when there is one."""
+    statewide = StatewideSpec()
+    main = next(
+        (
+            run
+            for run in report["runs"]
+            if (run["spec"]["sites"], run["spec"]["children"]) == (statewide.sites, statewide.children)
+        ),
+        report["runs"][0],
+    )
     values = {
         "period_wall_seconds": main["pipeline"]["wall_seconds"],
         "peak_rss_bytes": int(main["pipeline"]["peak_rss_mib"] * MIB),
@@ -483,7 +492,7 @@ def evaluate(report: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         limit = TARGETS[name]
         met = value is not None and (value >= limit if name == "load_vs_copy_throughput" else value <= limit)
-        result[name] = {"value": value, "limit": limit, "met": bool(met)}
+        result[name] = {"value": value, "limit": limit, "met": bool(met), "run": main["label"]}
     return result
 
 
