@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint format venv clean stop-warehouse
+.PHONY: demo bench test lint format venv clean stop-warehouse
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ venv: $(STAMP)
 ## One demo service period end to end (embedded PostgreSQL unless AIRFLOW_CONN_CCMS_WAREHOUSE is set).
 demo: $(STAMP)
 	$(BIN)/python -m ccms_attendance.demo $(ARGS)
+
+## Statewide benchmark: a seeded statewide period through the real DAG vs the bare floor (docs/performance.md).
+## Options via ARGS, e.g. ARGS="--scale 0.01", ARGS="--scaling 1,2,4", ARGS="--json build/bench/x.json".
+bench: $(STAMP)
+	$(BIN)/python -m ccms_attendance.bench $(ARGS)
 
 ## The whole test suite against a real PostgreSQL (see README: which server it uses).
 test: $(STAMP)

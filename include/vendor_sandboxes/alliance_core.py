@@ -15,7 +15,15 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 
-from vendor_sandboxes.common import BearerTokens, SandboxState, add_admin_routes, error, page_slice, respond
+from vendor_sandboxes.common import (
+    BearerTokens,
+    SandboxState,
+    add_admin_routes,
+    error,
+    memoized,
+    page_slice,
+    respond,
+)
 from vendor_sandboxes.scenario import Site, moment, utc_z
 
 VENDOR = "ALLIANCE_CORE"
@@ -113,11 +121,15 @@ def create_app(state: SandboxState) -> FastAPI:
             if start is None or end is None or end <= start:
                 return error(400, "invalid_request", "occurred_from and occurred_to must be RFC 3339 instants")
             size = state.page_size(params.get("limit"))
-            events = render_events(site)
-            if not state.setting("sloppy_date_filter"):
-                events = [e for e in events if start <= _parse_instant(e["occurred_at"]) < end]
-            events += site.raw_records
             window = f"{params.get('occurred_from')}|{params.get('occurred_to')}"
+            sloppy = bool(state.setting("sloppy_date_filter"))
+
+            def in_window() -> list[dict]:
+                events = render_events(site)
+                kept = events if sloppy else [e for e in events if start <= _parse_instant(e["occurred_at"]) < end]
+                return kept + site.raw_records
+
+            events = memoized(state, ("events", license_number, window, sloppy), in_window)
             offset = 0
             if params.get("cursor"):
                 offset = _decode_cursor(params["cursor"], window)

@@ -15,7 +15,15 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 
-from vendor_sandboxes.common import SandboxState, add_admin_routes, error, page_slice, respond, secret_equal
+from vendor_sandboxes.common import (
+    SandboxState,
+    add_admin_routes,
+    error,
+    memoized,
+    page_slice,
+    respond,
+    secret_equal,
+)
 from vendor_sandboxes.scenario import Site, wall_clock
 
 VENDOR = "BRIGHTWHEEL"
@@ -110,10 +118,14 @@ def create_app(state: SandboxState) -> FastAPI:
             except ValueError:
                 return error(400, "bad_request", "start_date and end_date must be YYYY-MM-DD")
             size = state.page_size(params.get("per_page"))
-            records = render_records(site)
-            if not state.setting("sloppy_date_filter"):
-                records = [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
-            records += site.raw_records
+            sloppy = bool(state.setting("sloppy_date_filter"))
+
+            def in_range() -> list[dict]:
+                records = render_records(site)
+                kept = records if sloppy else [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
+                return kept + site.raw_records
+
+            records = memoized(state, ("records", site.license_number, first, last, sloppy), in_range)
             offset = 0
             if params.get("page_after"):
                 try:

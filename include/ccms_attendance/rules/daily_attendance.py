@@ -137,11 +137,19 @@ def _collapse(records: pd.DataFrame) -> pd.DataFrame:
         [*key, "_absent", "source_record_id"]
     )
     winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source"]]
-    lineage = ordered.groupby(key, as_index=False, sort=False).agg(
-        source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
-        check_in=("check_in", "min"),
-        check_out=("check_out", "max"),
+    # Joining ids is a Python call per group: make it only for the child-days with several records
+    # (a handful); a lone record's lineage is its own id ("+".join(sorted({id})) == id).
+    several = ordered.duplicated(key, keep=False)
+    joined = (
+        ordered[several]
+        .groupby(key, as_index=False, sort=False)["source_record_id"]
+        .agg(lambda ids: "+".join(sorted(set(ids))))
     )
+    ids = pd.concat([ordered.loc[~several, [*key, "source_record_id"]], joined], ignore_index=True)
+    times = ordered.groupby(key, as_index=False, sort=False).agg(
+        check_in=("check_in", "min"), check_out=("check_out", "max")
+    )
+    lineage = ids.merge(times, on=key)[[*key, "source_record_id", "check_in", "check_out"]]
     return winners.merge(lineage, on=key)
 
 

@@ -146,6 +146,17 @@ def test_records_missing_required_fields_become_rejections(world, fleet, extract
         assert len(records) < len(world.split(baseline[source])[0])
 
 
+@pytest.mark.parametrize("source", VENDORS)
+def test_a_fault_that_edits_records_leaves_the_next_extraction_intact(world, fleet, extract, baseline, source):
+    """Sandboxes re-use a site's rendering across pages and requests; a fault must edit only its own response."""
+    for kind in ("missing_required_field", "extra_fields"):
+        fleet.set_faults(
+            [{"kind": kind, "field": MISSING[source][0][0], "times": 1, "path": DATA_PATH[source]}], source
+        )
+        extract(source, page_size=10)
+        assert extract(source, page_size=10) == baseline[source], kind
+
+
 def test_missing_state_child_id_field_becomes_a_rejection(world, fleet, extract):
     before = sum(r.reason == "missing state child id" for r in world.split(extract(Source.BRIGHTWHEEL))[1])
     fault = {"kind": "missing_required_field", "field": "student.state_child_id", "path": DATA_PATH[Source.BRIGHTWHEEL]}

@@ -1,0 +1,116 @@
+"""How the benchmark measures: memory sampling of the Airflow process, task timings from its metadata.
+
+``airflow dags test`` runs every task inside its one process (Airflow 3's in-process test
+supervisor), one task at a time. So:
+
+* a stage's **wall time** is the sum of its task instances' durations (``start_date``/``end_date``
+  in the run's metadata database), and the run's wall time is the ``dags test`` process lifetime;
+* **memory** is sampled from outside: a thread reads the RSS of the ``dags test`` process tree every
+  20 ms (psutil), and a stage's peak is the highest sample inside its task windows. Python rarely
+  returns freed memory to the OS, so a stage's peak includes what earlier stages left allocated;
+  the run's peak is also cross-checked with the kernel's own high-water mark (``ru_maxrss`` of the
+  waited-for child processes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import resource
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+
+@dataclass
+class RssSampler:
+    """Sample the summed RSS of this process's children (minus ``exclude`` pids) in a thread."""
+
+    exclude: set[int]
+    interval: float = 0.02
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _tree_rss(self) -> int:
+        total = 0
+        for child in psutil.Process().children(recursive=True):
+            if child.pid in self.exclude:
+                continue
+            try:
+                parents = {p.pid for p in child.parents()}
+                if parents & self.exclude:
+                    continue
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = self._tree_rss()
+            if rss:
+                self.samples.append((time.time(), rss))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def peak(self, start: float | None = None, end: float | None = None) -> int:
+        window = [rss for t, rss in self.samples if (start is None or t >= start) and (end is None or t <= end)]
+        return max(window, default=0)
+
+
+def children_max_rss_bytes() -> int:
+    """The kernel's peak RSS of the largest child process this process has waited for (Linux: KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+@dataclass(frozen=True)
+class TaskTiming:
+    task_id: str
+    map_index: int
+    state: str | None
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def _epoch(value: str | None) -> float:
+    if not value:
+        return 0.0
+    stamp = dt.datetime.fromisoformat(str(value))
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)  # Airflow stores UTC
+    return stamp.timestamp()
+
+
+def task_timings(airflow_home: Path, dag_id: str) -> tuple[str, list[TaskTiming]]:
+    """The latest run of ``dag_id`` in the SQLite metadata DB and its task instances' windows."""
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        row = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1",
+            (dag_id,),
+        ).fetchone()
+        if row is None:
+            raise RuntimeError(f"no run of {dag_id} in {airflow_home / 'airflow.db'}")
+        run_id = row[0]
+        rows = db.execute(
+            "SELECT task_id, map_index, state, start_date, end_date FROM task_instance"
+            " WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
+            (dag_id, run_id),
+        ).fetchall()
+    return run_id, [TaskTiming(t, m, s, _epoch(a), _epoch(b)) for t, m, s, a, b in rows]

@@ -1,0 +1,66 @@
+"""``make bench`` at a tiny scale: the report has its shape and the floor handled exactly the pipeline's rows.
+
+Timing figures come from the benchmark command, never from this test: it only checks that the
+harness measures the right things (same pages, same rows) and reports them completely.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from ccms_attendance.bench.__main__ import main
+from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def report(pg_admin, tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    database = f"ccms_bench_smoke_{secrets.token_hex(4)}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WAREHOUSE_CONN_ENV, pg_admin.airflow_uri)
+        assert main(["--scale", "0.01", "--work-dir", str(work), "--database", database]) == 0
+    yield json.loads((work / "bench.json").read_text())
+    import psycopg
+
+    with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def test_report_structure(report):
+    run = report["runs"][0]
+    assert run["shape"]["sites"] == 30
+    assert run["shape"]["children"] == 600
+    stages = {s["stage"]: s for s in run["pipeline"]["stages"]}
+    expected = {"plan", "extract PPP", "validate", "reconcile", "load", "report"}
+    expected |= {f"extract {v}" for v in ("ALLIANCE_CORE", "BRIGHTWHEEL", "PLAYGROUND")}
+    assert set(stages) == expected
+    for stage in stages.values():
+        assert stage["tasks"] >= 1
+        assert stage["seconds"] > 0
+        assert stage["peak_rss_mib"] > 0
+    assert run["pipeline"]["failed_tasks"] == []
+    assert run["pipeline"]["peak_rss_mib"] > 100  # an Airflow process: sampled, not zero
+    assert run["ratios"]["pipeline_wall_vs_floor"] > 1
+    assert set(report["targets"]) >= {"period_wall_seconds", "peak_rss_bytes", "pipeline_floor_ratio"}
+    assert report["dag_parse"]["import_errors"] == {}
+    assert report["dag_parse"]["max_task_instances_per_period"] == run["pipeline"]["task_instances"]
+
+
+def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):
+    run = report["runs"][0]
+    pipeline, floor = run["pipeline"], run["floor"]
+    assert floor["http_requests"] == pipeline["http_requests"]  # every data page, no more, no fewer
+    staged = sum(v for k, v in pipeline["rows"].items() if k.startswith("staged:"))
+    copies = {c["table"]: c["rows"] for c in floor["copy"]}
+    assert copies["staging.source_record"] == staged > 0
+    for table in ("daily_attendance", "absence_summary", "exception", "site_period"):
+        assert copies[f"reconciled.{table}"] == pipeline["rows"][f"loaded:{table}"] > 0
+    extract = {s["stage"]: s["rows"] for s in pipeline["stages"]}
+    # Alliance CORE sends two events per present day: the floor counts raw items, the pipeline records.
+    assert floor["fetch"]["BRIGHTWHEEL"]["items"] == extract["extract BRIGHTWHEEL"]
+    assert floor["fetch"]["PLAYGROUND"]["items"] == extract["extract PLAYGROUND"]
