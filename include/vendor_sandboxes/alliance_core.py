@@ -127,7 +127,7 @@ def create_app(state: SandboxState) -> FastAPI:
             def in_window() -> list[dict]:
                 events = render_events(site)
                 kept = events if sloppy else [e for e in events if start <= _parse_instant(e["occurred_at"]) < end]
-                return kept + site.raw_records
+                return [*kept, *site.raw_records]
 
             events = memoized(state, ("events", license_number, window, sloppy), in_window)
             offset = 0

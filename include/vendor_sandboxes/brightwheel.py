@@ -123,7 +123,7 @@ def create_app(state: SandboxState) -> FastAPI:
             def in_range() -> list[dict]:
                 records = render_records(site)
                 kept = records if sloppy else [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
-                return kept + site.raw_records
+                return [*kept, *site.raw_records]
 
             records = memoized(state, ("records", site.license_number, first, last, sloppy), in_range)
             offset = 0
