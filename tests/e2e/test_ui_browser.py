@@ -184,7 +184,8 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             page.get_by_role("link", name="Latest report").click()
             page.wait_for_url("**/ccms/reports/2026-11-08/latest.html")
             assert page.locator("#fig-absences").inner_text() == str(absences)
-            assert page.locator("#fig-rows").inner_text() == "14"
+            # S-A: 9 + 4 open child-days and the closure on the 11th for both children (PC); S-B: 1.
+            assert page.locator("#fig-rows").inner_text() == "16"
             assert page.locator("#fig-incomplete").inner_text() == "1"
             assert page.locator("#run-id").inner_text() == run_id
             assert page.locator("svg.chart").count() == 4
