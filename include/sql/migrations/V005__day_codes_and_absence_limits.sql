@@ -69,13 +69,16 @@ ALTER TABLE history.absence_summary
 -- by listing them explicitly in load_period.sql.
 
 -- The first day of the enrollment year that contains `day`, for a child whose eligibility began
--- on `anchor` (anniversaries; a 29 February anchor falls on 28 February in other years).
+-- on `anchor` (anniversaries; a 29 February anchor falls on 28 February in other years). One
+-- expression without FROM, so the planner inlines it (it runs once per counted child-day);
+-- date_part, not extract, whose numeric result is several times slower here.
 CREATE FUNCTION ref.enrollment_year_start(anchor date, day date) RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE WHEN (anchor + make_interval(years => y))::date <= day
-                THEN (anchor + make_interval(years => y))::date
-                ELSE (anchor + make_interval(years => y - 1))::date END
-      FROM (SELECT (extract(year FROM day) - extract(year FROM anchor))::int AS y) AS years
+    SELECT (anchor + make_interval(years => (date_part('year', day) - date_part('year', anchor))::int
+                                            - CASE WHEN (anchor + make_interval(
+                                                             years => (date_part('year', day)
+                                                                       - date_part('year', anchor))::int))::date > day
+                                                   THEN 1 ELSE 0 END))::date
 $$;
 
 -- Per child and enrollment year: what the state counts, from complete data only (an incomplete

@@ -8,6 +8,9 @@
 -- before it cannot change); consecutive runs look back %(lookback_days)s days further, so a run
 -- that began before that year is counted whole.
 DROP TABLE IF EXISTS pg_temp.limit_child, pg_temp.limit_day, pg_temp.limit_count, pg_temp.limit_crossing;
+-- The work tables are analyzed as they are made; unanalyzed, the planner guesses millions of rows
+-- and spends longer compiling (JIT) than the recount takes.
+SET LOCAL jit = off;
 
 CREATE TEMP TABLE limit_child ON COMMIT DROP AS
 WITH anchored AS (
@@ -20,6 +23,7 @@ WITH anchored AS (
 )
 SELECT child_id, anchor, ref.enrollment_year_start(anchor, %(period_start)s::date) AS recount_from
   FROM anchored;
+ANALYZE limit_child;
 
 -- One state per child-day, across every site and program: present if any site says PR, absent
 -- if the child was expected somewhere (AB) and present nowhere. OD and closures neither count nor
@@ -43,6 +47,7 @@ UNION ALL
 SELECT child_id, period_start, period_start, 'unknown'
   FROM child_period
  WHERE NOT complete;
+ANALYZE limit_day;
 
 -- Running counts: absences per enrollment year, and the current run of consecutive absences. A
 -- run also breaks where consecutive counted days lie in periods that are not adjacent (a period
@@ -72,6 +77,7 @@ SELECT r.child_id, r.attendance_date, r.period_start, r.state, r.year_start,
        count(*) FILTER (WHERE r.state = 'absent')
            OVER (PARTITION BY r.child_id, r.run_no ORDER BY r.attendance_date) AS consecutive
   FROM runs r;
+ANALYZE limit_count;
 
 -- The day each threshold was reached, within the recounted years.
 CREATE TEMP TABLE limit_crossing ON COMMIT DROP AS
@@ -94,6 +100,7 @@ SELECT c.child_id, c.year_start, 'consecutive_absences', c.consecutive::int, c.a
  WHERE c.state = 'absent'
    AND c.attendance_date >= l.recount_from
    AND c.consecutive = %(consecutive_limit)s;
+ANALYZE limit_crossing;
 
 UPDATE reconciled.absence_limit_notice n
    SET withdrawn_at = now(), withdrawn_by_run = %(run_id)s
