@@ -32,7 +32,7 @@ Each run covers exactly one **service period** (its data interval; periods come 
 5. **report** — writes the period report (HTML with plots; "Period report" link on the task and tab
    on the run, served by the `ccms_ui_plugin` at `/ccms/`) next to the GX data docs.
 
-**Rerun** a period: clear the run (all tasks) or trigger the DAG for any date inside the period; the
+**Rerun** a period: clear the run (all tasks) or trigger the DAG from the UI for any date inside the period; the
 result is identical for identical inputs. **Backfill**: `airflow backfill create --dag-id
 ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
 **Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
