@@ -43,24 +43,21 @@ settings.load_profile("ccms")
 
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.warehouse.migrate import apply_migrations
-from ccms_attendance.warehouse.target import WarehouseTarget, parse_airflow_conn, start_embedded
+from ccms_attendance.warehouse.target import (
+    MACHINE_SERVER,
+    WarehouseTarget,
+    answers,
+    parse_airflow_conn,
+    start_embedded,
+)
 
-MACHINE_SERVER = WarehouseTarget(host="127.0.0.1", port=5432, dbname="postgres", user="postgres")
 DATA_SCHEMAS = ("ref", "portal", "staging", "reconciled", "history")
-
-
-def _answers(target: WarehouseTarget) -> bool:
-    try:
-        with psycopg.connect(target.conninfo, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 def _admin_target() -> WarehouseTarget:
     if url := os.environ.get("CCMS_TEST_PG_URL"):
         return parse_airflow_conn(url)
-    if os.environ.get("CI") == "true" or _answers(MACHINE_SERVER):
+    if os.environ.get("CI") == "true" or answers(MACHINE_SERVER):
         return MACHINE_SERVER
     return start_embedded(PROJECT_ROOT / ".pgdata-test", dbname="postgres")
 
@@ -68,7 +65,7 @@ def _admin_target() -> WarehouseTarget:
 @pytest.fixture(scope="session")
 def pg_admin() -> WarehouseTarget:
     target = _admin_target()
-    if not _answers(target):
+    if not answers(target):
         pytest.fail(f"no PostgreSQL answers at {target}; see README 'Running the tests'")
     return target
 

@@ -41,12 +41,18 @@ from ccms_attendance.periods import load_calendar, load_pipeline_config
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import query
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV, WarehouseTarget, configured_target, start_embedded
+from ccms_attendance.warehouse.target import (
+    MACHINE_SERVER,
+    WAREHOUSE_CONN_ENV,
+    WarehouseTarget,
+    answers,
+    configured_target,
+    start_embedded,
+)
 
 DAG_ID = "ccms_attendance_period"
 DAG_FILE = DAGS_DIR / "ccms_attendance_period.py"
 BENCH_DIR = PROJECT_ROOT / "build" / "bench"
-MACHINE_SERVER = WarehouseTarget(host="127.0.0.1", port=5432, dbname="postgres", user="postgres")
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -63,20 +69,12 @@ TARGETS = {
 # --- the warehouse -------------------------------------------------------------------------------
 
 
-def _answers(target: WarehouseTarget) -> bool:
-    try:
-        with psycopg.connect(target.conninfo, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
 def admin_target() -> WarehouseTarget:
     """``AIRFLOW_CONN_CCMS_WAREHOUSE``'s server, else the machine's server on 127.0.0.1:5432, else embedded."""
     configured = configured_target()
     if configured is not None:
         return configured
-    if _answers(MACHINE_SERVER):
+    if answers(MACHINE_SERVER):
         return MACHINE_SERVER
     return start_embedded(dbname="postgres")
 

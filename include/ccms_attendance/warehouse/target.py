@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+import psycopg
 from psycopg.conninfo import make_conninfo
 
 from ccms_attendance.paths import PROJECT_ROOT
@@ -58,6 +59,10 @@ class WarehouseTarget:
         return f"postgresql://{self.user}@{self.host}{f':{self.port}' if self.port else ''}/{self.dbname}"
 
 
+#: The machine's own server (CI and the development VM: user postgres, trust authentication).
+MACHINE_SERVER = WarehouseTarget(host="127.0.0.1", port=5432, dbname="postgres", user="postgres")
+
+
 def parse_airflow_conn(value: str) -> WarehouseTarget:
     """Read an ``AIRFLOW_CONN_*`` value in URI or JSON form."""
     value = value.strip()
@@ -87,6 +92,15 @@ def parse_airflow_conn(value: str) -> WarehouseTarget:
         password=unquote(password) or None,
         port=int(port) if port else None,
     )
+
+
+def answers(target: WarehouseTarget) -> bool:
+    """Whether a PostgreSQL accepts a connection at ``target`` (within 3 s)."""
+    try:
+        with psycopg.connect(target.conninfo, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
 
 
 def configured_target() -> WarehouseTarget | None:
