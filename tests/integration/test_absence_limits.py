@@ -12,17 +12,12 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+from support.period_steps import run_ppp_period
 from support.portal_state import PortalState
 
-from ccms_attendance.canonical import Source
-from ccms_attendance.periods import ServicePeriod, load_calendar
+from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.absence_limits import refresh_absence_limits
-from ccms_attendance.pipeline.extract import extract_ppp
-from ccms_attendance.pipeline.load import load_period
-from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.pipeline.validate import validate_source
 
 FIRST_PERIOD = dt.date(2026, 1, 4)  # a Sunday; periods are 14 days
 CODES = {"A": ("absent", "AB"), "P": ("present", "PR"), "O": ("off_day", "OD"), "C": ("closed", "PC")}
@@ -321,15 +316,8 @@ def test_only_the_given_children_are_recounted(conn):
 
 
 def _run_period(conn: psycopg.Connection, run_id: str) -> dict:
-    """Plan, extract, validate, reconcile and load one PPP period, as the DAG's tasks do."""
     run = RunContext(run_id=run_id, dag_id="ccms_attendance_period", period=LOAD_PERIOD, triggered_by="test")
-    plan_period(conn, run, load_calendar(), batch_count=1)
-    extract_ppp(conn, run)
-    assert validate_source(conn, run, Source.PPP).success
-    result = reconcile_run(conn, run)
-    ensure_valid(run, validate_reconciled(conn, run, result))
-    stage_reconciled(conn, run, result)
-    return load_period(conn, run)
+    return run_ppp_period(conn, run)
 
 
 LOAD_PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))

@@ -8,17 +8,12 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+from support.period_steps import run_ppp_period
 from support.portal_state import PortalState, at
 
-from ccms_attendance.canonical import Source
 from ccms_attendance.paths import run_folder
-from ccms_attendance.periods import ServicePeriod, load_calendar
-from ccms_attendance.pipeline.extract import extract_ppp
-from ccms_attendance.pipeline.load import load_period
-from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.reporting import PeriodNotLoadedError, build_period_report
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
@@ -53,13 +48,7 @@ def loaded(conn, tmp_path, monkeypatch) -> RunContext:
     _state().write(conn)
     conn.execute("UPDATE ref.site SET site_name = %s WHERE site_id = 'S-C'", ("Kids <&> 'Co'",))
     run = RunContext(run_id=RUN_ID, dag_id="ccms_attendance_period", period=PERIOD, triggered_by="test")
-    plan_period(conn, run, load_calendar(), batch_count=1)
-    extract_ppp(conn, run)
-    assert validate_source(conn, run, Source.PPP).success
-    result = reconcile_run(conn, run)
-    ensure_valid(run, validate_reconciled(conn, run, result))
-    stage_reconciled(conn, run, result)
-    load_period(conn, run)
+    run_ppp_period(conn, run)
     # As the validate/reconcile tasks publish them (publish_data_docs): one folder per suite.
     for suite in ("ppp_entries", "reconciled"):
         folder = tmp_path / "build" / "data_docs" / PERIOD.start.isoformat() / run_folder(RUN_ID) / suite

@@ -1,0 +1,27 @@
+"""A PPP-only period through the pipeline's steps in DAG order, without Airflow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import load_calendar
+from ccms_attendance.pipeline.extract import extract_ppp
+from ccms_attendance.pipeline.load import load_period
+from ccms_attendance.pipeline.plan import plan_period
+from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.validate import validate_source
+
+
+def run_ppp_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
+    """Plan, extract and validate the portal's entries, reconcile and load; return the load's result."""
+    plan_period(conn, run, load_calendar(), batch_count=1)
+    extract_ppp(conn, run)
+    assert validate_source(conn, run, Source.PPP).success
+    result = reconcile_run(conn, run)
+    ensure_valid(run, validate_reconciled(conn, run, result))
+    stage_reconciled(conn, run, result)
+    return load_period(conn, run)
