@@ -28,7 +28,7 @@ class WarehouseHook(PostgresHook):
         super().__init__(*args, **kwargs)
 
     def connect(self, application_name: str | None = None) -> psycopg.Connection:
-        """An autocommit connection named ``ccms-attendance pid <N>`` in ``pg_stat_activity``.
+        """An autocommit UTC session named ``ccms-attendance pid <N>`` in ``pg_stat_activity``.
 
         The task process's pid in the name lets an operator (and the fault tests) tell which task
         process holds a session, e.g. the one holding a period's load lock.
@@ -39,4 +39,8 @@ class WarehouseHook(PostgresHook):
         conn.autocommit = True
         name = application_name or f"{APPLICATION_NAME} pid {os.getpid()}"
         conn.execute("SELECT set_config('application_name', %s, false)", (name,))
+        # Instants are compared and stored in UTC whatever the server's default zone. Spelled
+        # 'UTC' (not e.g. 'Etc/UTC'): pandas converts the resulting datetimes on a fast path,
+        # ~5x faster when reading a period's records.
+        conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
         return conn

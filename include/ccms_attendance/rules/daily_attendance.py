@@ -127,30 +127,28 @@ def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFra
     ].reset_index(drop=True)
 
 
-def _collapse(records: pd.DataFrame) -> pd.DataFrame:
+def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
     """One governing record per child-day: present if any record says present.
 
     Status, day code and source come from the winning record; lineage joins every record's id.
+    ``several`` marks the records that share their child-day with another. Almost every child-day
+    has a single record, which is its own result (its id is its lineage, its times are the
+    min/max), so only the few shared child-days are sorted and grouped.
     """
     key = ["site_id", "child_id", "attendance_date"]
-    ordered = records.assign(_absent=(records["status"] != "present")).sort_values(
-        [*key, "_absent", "source_record_id"]
-    )
+    columns = [*key, "status", "day_code", "source", "source_record_id", "check_in", "check_out"]
+    if not several.any():  # concatenating an empty frame would loosen the column dtypes
+        return records[columns]
+    shared = records.loc[several]
+    ordered = shared.assign(_absent=(shared["status"] != "present")).sort_values([*key, "_absent", "source_record_id"])
     winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source"]]
-    # Joining ids is a Python call per group: make it only for the child-days with several records
-    # (a handful); a lone record's lineage is its own id ("+".join(sorted({id})) == id).
-    several = ordered.duplicated(key, keep=False)
-    joined = (
-        ordered[several]
-        .groupby(key, as_index=False, sort=False)["source_record_id"]
-        .agg(lambda ids: "+".join(sorted(set(ids))))
+    lineage = ordered.groupby(key, as_index=False, sort=False).agg(
+        source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
+        check_in=("check_in", "min"),
+        check_out=("check_out", "max"),
     )
-    ids = pd.concat([ordered.loc[~several, [*key, "source_record_id"]], joined], ignore_index=True)
-    times = ordered.groupby(key, as_index=False, sort=False).agg(
-        check_in=("check_in", "min"), check_out=("check_out", "max")
-    )
-    lineage = ids.merge(times, on=key)[[*key, "source_record_id", "check_in", "check_out"]]
-    return winners.merge(lineage, on=key)
+    merged = winners.merge(lineage, on=key)[columns]
+    return pd.concat([records.loc[~several, columns], merged], ignore_index=True)
 
 
 def _completeness(
@@ -236,9 +234,9 @@ def reconcile(
             )
         )
     usable = located[located["_open"].notna() & located["_enrolled"].notna()]
-    governing = _collapse(usable)
-    duplicates = usable.groupby(key, as_index=False).size()
-    duplicates = duplicates[duplicates["size"] > 1]
+    several = usable.duplicated(key, keep=False)
+    governing = _collapse(usable, several)
+    duplicates = usable[several].groupby(key, as_index=False).size()
     exceptions.append(
         _exceptions(
             duplicates,
