@@ -341,3 +341,17 @@ def test_empty_frame_passes(validate, frames):
     outcome = validate("brightwheel_extract", frame)
     assert outcome.success, outcome.error_message()
     assert outcome.evaluated_rows == 0
+
+
+def test_gx_does_not_fingerprint_the_batch_but_still_judges_every_row(validate, frames):
+    """GX would hash every value of the frame (twice) only to name the batch: that is switched off."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    frame = frames.extract(Source.PLAYGROUND)
+    frame.loc[frame.index[-1], "status"] = "late"  # the very last row is still looked at
+    outcome = validate("playground_extract", frame)
+    assert pandas_execution_engine.HASH_THRESHOLD == 0  # still GX's switch (an upgrade that drops it fails here)
+    markers = outcome.gx_result["meta"].get("batch_markers") or {}
+    assert "pandas_data_fingerprint" not in markers
+    assert outcome.evaluated_rows == frames.rows
+    assert list(outcome.quarantine.index) == [frame.index[-1]]
