@@ -111,7 +111,12 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
 
 
 SiteExtractor = Callable[[str], Iterable[ExtractedItem]]
-"""Given a license number, yields the site's canonical items for the run's period."""
+"""Given a license number, the site's canonical items for the run's period, as a lazy iterable.
+
+:func:`extract_ccms_batch` calls it for every site of the batch first, in site order, and only then
+consumes the iterables in that order: an extractor may start slow vendor-side work for the later
+sites early (the Playground hook creates and polls several sites' exports together).
+"""
 
 
 def extract_ccms_batch(
@@ -137,20 +142,28 @@ def extract_ccms_batch(
     sites = read_frame(conn, query("batch_sites"), params)
     reported = reported_children(conn, run)
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
+    site_items: list[Iterable[ExtractedItem] | BaseException] = []
+    for license_number in sites["license_number"]:
+        try:
+            site_items.append(site_extractor(license_number))
+        except failure_types as error:  # an extractor that fails before yielding anything
+            site_items.append(error)
     # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (one per kept item, so
     # hundreds of thousands per batch: no dict per row).
     records: list[tuple] = []
     rejected: list[tuple] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
-    for site in sites.itertuples(index=False):
+    for site, items in zip(sites.itertuples(index=False), site_items, strict=True):
         site_id, license_number = site.site_id, site.license_number
         site_records: list[tuple] = []
         site_rejected: list[tuple] = []
         unattributed: Counter[str] = Counter()
         dropped = 0
         try:
-            for item in site_extractor(license_number):
+            if isinstance(items, BaseException):
+                raise items
+            for item in items:
                 if isinstance(item, AttendanceRecord):
                     if item.license_number != license_number:
                         item = _rejected(item, f"record carries license {item.license_number!r}")
