@@ -21,7 +21,7 @@ import psycopg
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, ExtractedItem, RejectedRecord, Source
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
-from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 log = logging.getLogger(__name__)
@@ -209,20 +209,8 @@ def extract_ccms_batch(
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
-        copy_frame(
-            conn,
-            "staging.source_record",
-            pd.DataFrame.from_records(records, columns=RECORD_COLUMNS),
-            RECORD_COLUMNS,
-            constants,
-        )
-        copy_frame(
-            conn,
-            "staging.quarantine",
-            pd.DataFrame.from_records(rejected, columns=QUARANTINE_COLUMNS),
-            QUARANTINE_COLUMNS,
-            constants,
-        )
+        copy_rows(conn, "staging.source_record", records, RECORD_COLUMNS, constants)
+        copy_rows(conn, "staging.quarantine", rejected, QUARANTINE_COLUMNS, constants)
         copy_frame(
             conn,
             "staging.site_extract",
