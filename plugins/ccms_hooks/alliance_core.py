@@ -21,13 +21,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import Source, local_day
+from ccms_attendance.canonical import Source
 from ccms_hooks.base import (
     BearerTokenHook,
     ExtractedItem,
     SiteRequest,
     expires_in_seconds,
-    parse_instant,
+    parse_instant_and_day,
     present,
     text,
 )
@@ -86,6 +86,8 @@ def pair_events(site: SiteRequest, events: Iterable[Any]) -> Iterator[ExtractedI
     """Turn check-in/check-out events into one canonical record per child per local day."""
     groups: dict[tuple, dict[str, list]] = defaultdict(lambda: {"check_in": [], "check_out": []})
     for event in events:
+        # Statewide this loop runs once per event (hundreds of thousands): instants and their local
+        # day come from parse_instant_and_day, which parses each distinct timestamp string once.
         if not isinstance(event, dict):
             yield site.reject("event is not an object")
             continue
@@ -96,12 +98,11 @@ def pair_events(site: SiteRequest, events: Iterable[Any]) -> Iterator[ExtractedI
             yield site.reject("missing event id", child_id=child_id)
             continue
         try:
-            moment = parse_instant(event.get("occurred_at"))
+            moment, day = parse_instant_and_day(event.get("occurred_at"))
         except ValueError:
             reason = "missing event timestamp" if event.get("occurred_at") is None else "unparseable event timestamp"
             yield site.reject(reason, record_id=event_id, child_id=child_id)
             continue
-        day = local_day(moment)
         if license_number is None:
             yield site.reject("missing license number", record_id=event_id, child_id=child_id, day=day)
             continue

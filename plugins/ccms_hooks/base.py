@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import random
 import re
@@ -42,6 +43,7 @@ from ccms_attendance.canonical import (
     AttendanceStatus,
     RejectedRecord,
     Source,
+    local_day,
 )
 from ccms_attendance.periods import ServicePeriod
 
@@ -570,9 +572,19 @@ class CcmsHook(HttpHook):
         site = SiteRequest(self.source, license_number, period)
         self.stats.clear()
         kept: set[tuple[str, dt.date]] = set()
+        first_day, last_day = period.start, period.end
+        counts = {"records": 0, "rejected": 0}
         try:
             for item in self._extract(site):
-                item = storable(site, self._in_scope(site, item))
+                # One pass per item; the common case (a sound record of this site and period) only
+                # compares and makes one regex scan (see _in_scope and storable for the rules).
+                if isinstance(item, AttendanceRecord):
+                    if item.license_number != license_number or not first_day <= item.attendance_date <= last_day:
+                        item = storable(site, self._in_scope(site, item))
+                    elif _UNSTORABLE.search(_record_texts(item)):
+                        item = storable(site, item)
+                else:
+                    item = storable(site, item)
                 if isinstance(item, AttendanceRecord):
                     key = (item.child_id, item.attendance_date)
                     if key in kept:
@@ -584,7 +596,7 @@ class CcmsHook(HttpHook):
                         )
                     else:
                         kept.add(key)
-                self.stats["rejected" if isinstance(item, RejectedRecord) else "records"] += 1
+                counts["rejected" if isinstance(item, RejectedRecord) else "records"] += 1
                 yield item
         except CcmsExtractionError as error:
             if error.license_number is None:
@@ -596,6 +608,8 @@ class CcmsHook(HttpHook):
             if type(error).__name__ == "AirflowNotFoundException":
                 raise site.fail(f"connection {self.http_conn_id!r} is not defined") from None
             raise
+        finally:
+            self.stats.update({name: count for name, count in counts.items() if count})
 
     def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
         raise NotImplementedError
@@ -628,6 +642,12 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def _clean(value: str | None) -> str | None:
     return None if value is None else _UNSTORABLE.sub("\ufffd", value)
+
+
+def _record_texts(record: AttendanceRecord) -> str:
+    """A record's identifier texts in one string: one regex scan instead of four (the pattern
+    matches single characters, so a hit here is a hit in one of the fields)."""
+    return f"{record.source_record_id}{record.child_id}{record.license_number}{record.absence_reason or ''}"
 
 
 def storable(site: SiteRequest, item: ExtractedItem) -> ExtractedItem:
@@ -726,6 +746,8 @@ def _describe(error: BaseException | None) -> str:
 
 def text(value: Any) -> str | None:
     """A non-empty identifier string, or None (numbers are accepted and stringified)."""
+    if type(value) is str:  # the common case first: called for every identifier of every record
+        return value.strip() or None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | str):
@@ -743,10 +765,48 @@ def field_of(record: Any, *path: str) -> Any:
     return node
 
 
+#: Vendors repeat the same dates, timestamps and clock times across thousands of records (a site's
+#: check-ins fall on a few hundred distinct minutes), so each distinct string is parsed once. The
+#: caches are bounded, and only short strings are cached: a hostile payload cannot grow them.
+_CACHE_SIZE = 16_384
+_CACHEABLE_LENGTH = 40
+
+
+def _cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` memoized for short strings (failures are not cached: they raise every time)."""
+    memo = functools.lru_cache(maxsize=_CACHE_SIZE)(parse)
+
+    def parse_text(value: str) -> Any:
+        return memo(value) if len(value) <= _CACHEABLE_LENGTH else parse(value)
+
+    return parse_text
+
+
+@_cached
+def _date_from_text(value: str) -> dt.date:
+    return dt.date.fromisoformat(value.strip())
+
+
 def parse_date(value: Any) -> dt.date | None:
     if not isinstance(value, str):
         raise ValueError("not a date string")
-    return dt.date.fromisoformat(value.strip())
+    return _date_from_text(value)
+
+
+def _instant_from_text(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.utcoffset() is None:
+        raise ValueError("timestamp has no UTC offset")
+    return moment.astimezone(dt.UTC)
+
+
+_cached_instant = _cached(_instant_from_text)
+
+
+@_cached
+def _instant_and_day_from_text(value: str) -> tuple[dt.datetime, dt.date]:
+    moment = _cached_instant(value)
+    return moment, local_day(moment)
 
 
 def parse_instant(value: Any) -> dt.datetime:
@@ -757,10 +817,29 @@ def parse_instant(value: Any) -> dt.datetime:
     """
     if not isinstance(value, str):
         raise ValueError("not a timestamp string")
-    moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if moment.utcoffset() is None:
-        raise ValueError("timestamp has no UTC offset")
-    return moment.astimezone(dt.UTC)
+    return _cached_instant(value)
+
+
+def parse_instant_and_day(value: Any) -> tuple[dt.datetime, dt.date]:
+    """:func:`parse_instant` and the state calendar day of that instant (``local_day``), together:
+    the time zone conversion is as costly as the parse, and both repeat across records."""
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp string")
+    return _instant_and_day_from_text(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _wall_clock_readings(day: dt.date, clock: dt.time) -> tuple[dt.datetime, dt.datetime | None]:
+    """The earlier (fold 0) reading of a naive wall-clock time, and the later one only when the time
+    is ambiguous (a spring-forward gap time keeps the earlier reading alone)."""
+    naive = dt.datetime.combine(day, clock)
+    earlier = naive.replace(tzinfo=STATE_TIMEZONE, fold=0).astimezone(dt.UTC)
+    later = naive.replace(tzinfo=STATE_TIMEZONE, fold=1).astimezone(dt.UTC)
+    if earlier == later:
+        return earlier, None
+    if earlier.astimezone(STATE_TIMEZONE).replace(tzinfo=None) != naive:  # in the spring-forward gap
+        return earlier, None
+    return earlier, later
 
 
 def local_wall_clock(day: dt.date, clock: dt.time, *, not_before: dt.datetime | None = None) -> dt.datetime:
@@ -774,22 +853,26 @@ def local_wall_clock(day: dt.date, clock: dt.time, *, not_before: dt.datetime | 
       (EDT), unless that would put it before ``not_before`` (a check-out before its check-in) while
       the later instant (EST) would not; then the later one is used.
     """
-    naive = dt.datetime.combine(day, clock)
-    earlier = naive.replace(tzinfo=STATE_TIMEZONE, fold=0).astimezone(dt.UTC)
-    later = naive.replace(tzinfo=STATE_TIMEZONE, fold=1).astimezone(dt.UTC)
-    if earlier == later:
-        return earlier
-    if earlier.astimezone(STATE_TIMEZONE).replace(tzinfo=None) != naive:  # in the spring-forward gap
-        return earlier
-    if not_before is not None and earlier < not_before <= later:
+    if clock.tzinfo is None and type(day) is dt.date:
+        earlier, later = _wall_clock_readings(day, clock)
+    else:  # aware times compare across offsets, so they are not cache keys
+        earlier, later = _wall_clock_readings.__wrapped__(day, clock)
+    if later is not None and not_before is not None and earlier < not_before <= later:
         return later
     return earlier
 
 
-def parse_clock(value: Any) -> dt.time:
-    if not isinstance(value, str) or len(value.strip()) not in (5, 8):
+@_cached
+def _clock_from_text(value: str) -> dt.time:
+    if len(value.strip()) not in (5, 8):
         raise ValueError("not HH:MM or HH:MM:SS")
     return dt.time.fromisoformat(value.strip())
+
+
+def parse_clock(value: Any) -> dt.time:
+    if not isinstance(value, str):
+        raise ValueError("not HH:MM or HH:MM:SS")
+    return _clock_from_text(value)
 
 
 class RecordIdentity(NamedTuple):

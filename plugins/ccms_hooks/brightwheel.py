@@ -91,11 +91,17 @@ def daily_record_items(site: SiteRequest, record: Any) -> Iterator[ExtractedItem
     if isinstance(identity, RejectedRecord):
         yield identity
         return
-    record_id, _license_number, child_id, day = identity
-    common = identity._asdict()
+    record_id, license_number, child_id, day = identity
     status = record.get("status")
     if status == "absent":
-        yield absent(site, reason=absence_reason(record.get("absence_reason"), REASONS), **common)
+        yield absent(
+            site,
+            license_number=license_number,
+            child_id=child_id,
+            day=day,
+            record_id=record_id,
+            reason=absence_reason(record.get("absence_reason"), REASONS),
+        )
         return
     if status != "present":
         yield site.reject(f"unknown status {str(status)[:40]!r}", record_id=record_id, child_id=child_id, day=day)
@@ -117,4 +123,12 @@ def daily_record_items(site: SiteRequest, record: Any) -> Iterator[ExtractedItem
     if check_in is not None and check_out is not None and check_out < check_in:
         yield site.reject("check-out before check-in", record_id=record_id, child_id=child_id, day=day)
         check_out = None
-    yield present(site, check_in=check_in, check_out=check_out, **common)
+    yield present(
+        site,
+        license_number=license_number,
+        child_id=child_id,
+        day=day,
+        record_id=record_id,
+        check_in=check_in,
+        check_out=check_out,
+    )

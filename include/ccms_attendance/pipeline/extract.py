@@ -21,7 +21,7 @@ import psycopg
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, ExtractedItem, RejectedRecord, Source
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
-from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,12 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
 
 
 SiteExtractor = Callable[[str], Iterable[ExtractedItem]]
-"""Given a license number, yields the site's canonical items for the run's period."""
+"""Given a license number, the site's canonical items for the run's period, as a lazy iterable.
+
+:func:`extract_ccms_batch` calls it for every site of the batch first, in site order, and only then
+consumes the iterables in that order: an extractor may start slow vendor-side work for the later
+sites early (the Playground hook creates and polls several sites' exports together).
+"""
 
 
 def extract_ccms_batch(
@@ -137,57 +142,75 @@ def extract_ccms_batch(
     sites = read_frame(conn, query("batch_sites"), params)
     reported = reported_children(conn, run)
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
-    records: list[dict] = []
-    rejected: list[dict] = []
+    site_items: list[Iterable[ExtractedItem] | BaseException] = []
+    for license_number in sites["license_number"]:
+        try:
+            site_items.append(site_extractor(license_number))
+        except failure_types as error:  # an extractor that fails before yielding anything
+            site_items.append(error)
+    # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (one per kept item, so
+    # hundreds of thousands per batch: no dict per row).
+    records: list[tuple] = []
+    rejected: list[tuple] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
-    for site in sites.itertuples(index=False):
-        site_records: list[dict] = []
-        site_rejected: list[dict] = []
+    for site, items in zip(sites.itertuples(index=False), site_items, strict=True):
+        site_id, license_number = site.site_id, site.license_number
+        site_records: list[tuple] = []
+        site_rejected: list[tuple] = []
         unattributed: Counter[str] = Counter()
         dropped = 0
         try:
-            for item in site_extractor(site.license_number):
-                if isinstance(item, AttendanceRecord) and item.license_number != site.license_number:
-                    item = _rejected(item, f"record carries license {item.license_number!r}")
-                if isinstance(item, RejectedRecord):
-                    if item.child_id in reported:
-                        site_rejected.append(_quarantine_row(site.site_id, site.license_number, item))
+            if isinstance(items, BaseException):
+                raise items
+            for item in items:
+                if isinstance(item, AttendanceRecord):
+                    if item.license_number != license_number:
+                        item = _rejected(item, f"record carries license {item.license_number!r}")
+                    elif item.child_id not in reported:
+                        dropped += 1  # not a CCDF/OMW child: counted, never stored
+                        continue
                     else:
-                        unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
-                elif item.child_id not in reported:
-                    dropped += 1  # not a CCDF/OMW child: counted, never stored
+                        site_records.append(
+                            (
+                                site_id,
+                                item.license_number,
+                                item.child_id,
+                                item.attendance_date,
+                                str(item.status),
+                                None,  # day_code: set by reconciliation
+                                item.check_in,
+                                item.check_out,
+                                item.absence_reason,
+                                item.source_record_id,
+                            )
+                        )
+                        continue
+                if item.child_id in reported:
+                    site_rejected.append(_quarantine_row(site_id, license_number, item))
                 else:
-                    site_records.append(_record_row(site.site_id, item))
+                    unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
         except failure_types as error:
             summary.sites_failed += 1
             summary.failures.append(str(error))
-            outcomes.append(_outcome(site.site_id, "failed", error=str(error)))
+            outcomes.append(_outcome(site_id, "failed", error=str(error)))
             log.warning("%s", error)
             continue
         records.extend(site_records)
         rejected.extend(site_rejected)
         if unattributed:
-            exceptions.append(_unattributed_exception(site.site_id, source, unattributed))
+            exceptions.append(_unattributed_exception(site_id, source, unattributed))
         summary.records += len(site_records)
         summary.dropped_non_voucher += dropped + unattributed.total()
         summary.quarantined += len(site_rejected)
         outcomes.append(
-            _outcome(site.site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected))
+            _outcome(site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected))
         )
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
-        copy_frame(
-            conn, "staging.source_record", pd.DataFrame(records, columns=RECORD_COLUMNS), RECORD_COLUMNS, constants
-        )
-        copy_frame(
-            conn,
-            "staging.quarantine",
-            pd.DataFrame(rejected, columns=QUARANTINE_COLUMNS),
-            QUARANTINE_COLUMNS,
-            constants,
-        )
+        copy_rows(conn, "staging.source_record", records, RECORD_COLUMNS, constants)
+        copy_rows(conn, "staging.quarantine", rejected, QUARANTINE_COLUMNS, constants)
         copy_frame(
             conn,
             "staging.site_extract",
@@ -234,34 +257,12 @@ def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rej
     }
 
 
-def _record_row(site_id: str, record: AttendanceRecord) -> dict:
-    return {
-        "site_id": site_id,
-        "license_number": record.license_number,
-        "child_id": record.child_id,
-        "attendance_date": record.attendance_date,
-        "status": str(record.status),
-        "day_code": None,
-        "check_in": record.check_in,
-        "check_out": record.check_out,
-        "absence_reason": record.absence_reason,
-        "source_record_id": record.source_record_id,
-    }
-
-
 def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
     return RejectedRecord(
         record.source, record.license_number, record.source_record_id, record.child_id, record.attendance_date, reason
     )
 
 
-def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord) -> dict:
+def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord) -> tuple:
     """Quarantine rows exist only for voucher children: anyone else leaves no trace but a count."""
-    return {
-        "site_id": site_id,
-        "license_number": license_number,
-        "child_id": item.child_id,
-        "attendance_date": item.attendance_date,
-        "source_record_id": item.source_record_id,
-        "reason": item.reason,
-    }
+    return (site_id, license_number, item.child_id, item.attendance_date, item.source_record_id, item.reason)

@@ -8,6 +8,7 @@ inserts.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -106,16 +107,98 @@ def copy_frame(
     if frame.empty:
         return 0
     constants = dict(constants or {})
+    return _copy_payload(conn, table, columns, constants, frame_to_copy_text(frame, columns, constants), len(frame))
+
+
+def _copy_payload(
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[str],
+    constants: Mapping[str, Any],
+    payload: bytes,
+    count: int,
+) -> int:
     schema, _, name = table.partition(".")
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, [*columns, *constants]))
     )
-    payload = frame_to_copy_text(frame, columns, constants)
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         chunk = 8 << 20
         for offset in range(0, len(payload), chunk):
             copy.write(payload[offset : offset + chunk])
-    return len(frame)
+    return count
+
+
+def _value_text(value: Any) -> str:
+    """One Python value as a COPY text field (what :func:`rows_to_copy_text` renders per value)."""
+    if value is None:
+        return _NULL
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.date):  # dates and datetimes (aware ones carry their offset)
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).translate(_ESCAPES)
+
+
+_MEMO_KINDS = (dt.date, int, str)  # dates and datetimes, ints and bools, str enums
+
+
+def _fields_of(values: list[Any]) -> list[str]:
+    """A column of Python values as COPY fields: text checked once for escapes (like
+    :func:`_escape_text`); a column of one other type rendered once per distinct value."""
+    kinds = set(map(type, values)) - {type(None)}
+    if kinds <= {str}:
+        present = [value for value in values if value is not None]
+        if any(special in "".join(present) for special in _SPECIAL):
+            return [_value_text(value) for value in values]
+        return values if len(present) == len(values) else [_NULL if v is None else v for v in values]
+    (kind,) = kinds if len(kinds) == 1 else (None,)
+    # Equal values may render differently across types (1, 1.0, True) or offsets (one instant in
+    # two zones): the per-value memo is used only for one type whose equal values render alike
+    # and, for datetimes, one offset.
+    if kind is not None and issubclass(kind, _MEMO_KINDS):
+        present = [value for value in values if value is not None]
+        if not issubclass(kind, dt.datetime) or len(set(map(dt.datetime.utcoffset, present))) <= 1:
+            memo = {value: _value_text(value) for value in set(present)}
+            memo[None] = _NULL
+            return [memo[value] for value in values]
+    return [_value_text(value) for value in values]
+
+
+def rows_to_copy_text(rows: Sequence[Sequence[Any]], constants: Mapping[str, Any] | None = None) -> bytes:
+    """Render Python row tuples (then one field per ``constants`` entry) as COPY text-format bytes.
+
+    For rows built in Python, e.g. the extract step's staged records (hundreds of thousands per
+    batch): no frame and no per-column type inference, which cost more than the rendering itself.
+    None is NULL, text is escaped, dates and datetimes are ISO 8601 (an aware datetime keeps its
+    offset: PostgreSQL reads the same instant :func:`frame_to_copy_text` spells in UTC), booleans
+    are ``t``/``f``, integral floats integers. Non-text values are rendered once per distinct value
+    (attendance dates and check-in minutes repeat across thousands of rows).
+    """
+    if not rows:
+        return b""
+    suffix = "".join(f"\t{_value_text(value)}" for value in (constants or {}).values())
+    columns = [_fields_of(list(column)) for column in zip(*rows, strict=True)]
+    end = f"{suffix}\n"
+    return "".join(["\t".join(row) + end for row in zip(*columns, strict=True)]).encode("utf-8")
+
+
+def copy_rows(
+    conn: psycopg.Connection,
+    table: str,
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+) -> int:
+    """COPY Python row tuples (in ``columns`` order) into ``schema.table``; ``constants`` as in
+    :func:`copy_frame`."""
+    if not rows:
+        return 0
+    return _copy_payload(conn, table, columns, constants or {}, rows_to_copy_text(rows, constants), len(rows))
 
 
 def read_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
