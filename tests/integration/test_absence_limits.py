@@ -7,17 +7,26 @@ notices and tallies with the exact expected ones.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.period_steps import run_ppp_period
 from support.portal_state import PortalState
 
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.absence_limits import refresh_absence_limits
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.rules.absence_limits import (
+    CONSECUTIVE_LIMIT,
+    CONSECUTIVE_LOOKBACK_DAYS,
+    NOTICE_THRESHOLDS,
+    VOUCHER_END_ABSENCES,
+)
 
 FIRST_PERIOD = dt.date(2026, 1, 4)  # a Sunday; periods are 14 days
 CODES = {"A": ("absent", "AB"), "P": ("present", "PR"), "O": ("off_day", "OD"), "C": ("closed", "PC")}
@@ -243,6 +252,65 @@ def test_enrollment_year_boundary_restarts_the_count(conn):
     ]
 
 
+def test_a_run_from_the_previous_enrollment_year_counts_whole(conn):
+    # The anniversary is period 2's first open day: the recount of period 2 starts there, and its
+    # look-back finds the run of absences that began in the previous year.
+    anniversary = day(2, 1)
+    eligibility(conn, "C1", anniversary.replace(year=anniversary.year - 1))
+    write(conn, Days("C1", 0, "PPPPPPPPPP"), Days("C1", 1, "PPPAAAAAAA"), Days("C1", 2, "A" * 10))
+    recount(conn, 1, ["C1"])
+    recount(conn, 2, ["C1"])
+    # 7 + 10 = 17 in a row: no removal yet, and the new year counts only its own 10 absences.
+    assert current_notices(conn) == [notice("C1", 10, 2, 10)]
+    write(conn, Days("C1", 3, "AAAPPPPPPP"))
+    recount(conn, 3, ["C1"])
+    assert current_notices(conn) == [
+        notice("C1", 10, 2, 10),
+        ("C1", "consecutive_absences", 20, day(3, 3), period_start(3), "removal", None),
+    ]
+    assert tallies(conn) == [
+        ("C1", anniversary.replace(year=anniversary.year - 1), 7, 7, 7),
+        ("C1", anniversary, 13, 0, 20),
+    ]
+
+
+def test_a_29_february_eligibility_starts_its_years_on_28_february(conn):
+    # Periods 3 and 4 are 2026-02-15..28 and 2026-03-01..14: the 2026 anniversary is 28 February.
+    eligibility(conn, "C1", dt.date(2024, 2, 29))
+    write(conn, Days("C1", 3, "A" * 10), Days("C1", 4, "AAAAAPPPPP"))
+    recount(conn, 3, ["C1"])
+    recount(conn, 4, ["C1"])
+    assert current_notices(conn) == [notice("C1", 10, 3, 10)]
+    assert tallies(conn) == [("C1", dt.date(2025, 2, 28), 10, 10, 10), ("C1", dt.date(2026, 2, 28), 5, 0, 15)]
+
+
+def test_reloading_an_earlier_period_recounts_the_years_after_it(conn):
+    # The anniversary falls inside period 2; periods 0-3 are loaded, then period 0 is corrected.
+    anniversary = day(2, 6)
+    eligibility(conn, "C1", anniversary.replace(year=anniversary.year - 1))
+    write(
+        conn, Days("C1", 0, "A" * 10), Days("C1", 1, "PPPPPPPPPP"), Days("C1", 2, "AAAAAAAAAA"), Days("C1", 3, "A" * 10)
+    )
+    for n in range(4):
+        recount(conn, n, ["C1"])
+    before = tallies(conn)
+    assert before == [
+        ("C1", anniversary.replace(year=anniversary.year - 1), 15, 5, 10),
+        ("C1", anniversary, 15, 20, 20),
+    ]
+    write(conn, Days("C1", 0, "PA" * 5), run_id="run-2")
+    recount(conn, 0, ["C1"], run_id="run-2")
+    assert tallies(conn) == [
+        ("C1", anniversary.replace(year=anniversary.year - 1), 10, 5, 5),
+        ("C1", anniversary, 15, 20, 20),
+    ]
+    assert current_notices(conn) == [
+        notice("C1", 10, 2, 5),
+        notice("C1", 10, 3, 5),
+        ("C1", "consecutive_absences", 20, day(3, 10), period_start(3), "removal", None),
+    ]
+
+
 def test_enrollment_year_defaults_to_the_first_voucher(conn):
     conn.execute("INSERT INTO ref.provider VALUES ('P', 'P')")
     conn.execute("INSERT INTO ref.site (site_id, provider_id, site_name, license_number) VALUES ('S-1', 'P', 'S', 'L')")
@@ -359,3 +427,86 @@ def test_the_load_reports_a_crossing_and_a_corrected_reload_withdraws_it(conn, t
         ("run-1", "run-3")
     ]
     assert tallies(conn) == [("1001", dt.date(2026, 3, 1), 9, 6, 6), ("1002", dt.date(2026, 1, 1), 0, 0, 0)]
+
+
+# --- against a plain model of the rules, on generated histories --------------------------------
+
+
+def _year_start(anchor: dt.date, d: dt.date) -> dt.date:
+    def anniversary(year: int) -> dt.date:
+        leap_day = (anchor.month, anchor.day) == (2, 29) and not calendar.isleap(year)
+        return dt.date(year, 2, 28) if leap_day else anchor.replace(year=year)
+
+    return anniversary(d.year) if anniversary(d.year) <= d else anniversary(d.year - 1)
+
+
+def _model(anchor: dt.date, days: list[Days], recount_period: int) -> tuple[list[tuple], list[tuple]]:
+    """The notices and tallies of one child recounted at `recount_period`, day by day in Python."""
+    recount_from = _year_start(anchor, period_start(recount_period))
+    counted = {
+        n for n in {d.period for d in days} if period_start(n) >= recount_from - dt.timedelta(CONSECUTIVE_LOOKBACK_DAYS)
+    }
+    states: dict[dt.date, tuple[int, str]] = {}
+    for n in sorted(counted):
+        if not all(d.complete for d in days if d.period == n):
+            states[period_start(n)] = (n, "unknown")
+            continue
+        for d in (d for d in days if d.period == n):
+            for when, code in zip(open_days(n), d.codes, strict=False):
+                if code in "AP":
+                    present = code == "P" or states.get(when, (n, "absent"))[1] == "present"
+                    states[when] = (n, "present" if present else "absent")
+    notices, tally = [], {}
+    in_year: dict[dt.date, int] = {}
+    run, previous = 0, None
+    for when in sorted(states):
+        n, state = states[when]
+        year = _year_start(anchor, when)
+        adjacent = previous is not None and previous in (n, n - 1)
+        run = run + 1 if state == "absent" and (adjacent or previous is None) else int(state == "absent")
+        if state == "absent":
+            in_year[year] = in_year.get(year, 0) + 1
+        count = in_year.get(year, 0)
+        if state == "absent" and year >= recount_from and count in (*NOTICE_THRESHOLDS, VOUCHER_END_ABSENCES):
+            ends = when + dt.timedelta(days=(5 - when.weekday()) % 7) if count == VOUCHER_END_ABSENCES else None
+            action = "voucher_ends" if ends else "notice"
+            notices.append(("C1", "absences_in_enrollment_year", count, when, period_start(n), action, ends))
+        if state == "absent" and when >= recount_from and run == CONSECUTIVE_LIMIT:
+            notices.append(("C1", "consecutive_absences", run, when, period_start(n), "removal", None))
+        if year >= recount_from:
+            longest = max(tally[year][4] if year in tally else 0, run)
+            tally[year] = ("C1", year, count, run, longest)
+        previous = n
+    order = {"absences_in_enrollment_year": 0, "consecutive_absences": 1}
+    notices.sort(key=lambda t: (t[3], order[t[1]], t[2]))
+    return notices, [tally[y] for y in sorted(tally)]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[dt.date, list[Days], int]:
+    anchor = FIRST_PERIOD + dt.timedelta(days=draw(st.integers(-420, 100)))
+    if draw(st.booleans()):
+        anchor = dt.date(2024, 2, 29)
+    days = []
+    for n in sorted(draw(st.sets(st.integers(0, 9), min_size=1, max_size=7))):
+        for site in draw(st.sampled_from([["S-1"], ["S-1", "S-2"]])):
+            codes = draw(st.text(alphabet="AAAAAAPO.C", min_size=10, max_size=10))
+            days.append(Days("C1", n, codes, site_id=site, complete=draw(st.integers(0, 9)) > 0))
+    return anchor, days, draw(st.sampled_from(sorted({d.period for d in days})))
+
+
+@settings(max_examples=80)
+@given(history=histories())
+def test_the_recount_agrees_with_a_day_by_day_model(conn, history):
+    anchor, days, recount_period = history
+    conn.execute(
+        "TRUNCATE reconciled.daily_attendance, reconciled.absence_summary, reconciled.absence_limit_notice,"
+        " reconciled.absence_tally, ref.child CASCADE"
+    )
+    eligibility(conn, "C1", anchor)
+    write(conn, *days)
+    recount(conn, recount_period, ["C1"])
+    notices, expected_tallies = _model(anchor, days, recount_period)
+    assert current_notices(conn) == notices
+    recount_from = _year_start(anchor, period_start(recount_period))
+    assert [t for t in tallies(conn) if t[1] >= recount_from] == expected_tallies

@@ -7,11 +7,14 @@
 -- Each child is recounted from the start of the enrollment year holding %(period_start)s (years
 -- before it cannot change); consecutive runs look back %(lookback_days)s days further, so a run
 -- that began before that year is counted whole.
-DROP TABLE IF EXISTS pg_temp.limit_child, pg_temp.limit_day, pg_temp.limit_count, pg_temp.limit_crossing;
--- The work tables are analyzed as they are made; unanalyzed, the planner guesses millions of rows
--- and spends longer compiling (JIT) than the recount takes.
+DROP TABLE IF EXISTS pg_temp.limit_child, pg_temp.limit_period, pg_temp.limit_count, pg_temp.limit_crossing;
+-- No JIT: compiling costs more than the recount. Sorts and hashes of a statewide period's
+-- child-days (~550k) stay in memory instead of spilling to disk at the default 4MB.
 SET LOCAL jit = off;
+SET LOCAL work_mem = '256MB';
 
+-- Per child: where the recount starts, and the enrollment years around it (computed once per
+-- distinct anchor, so the child-days below need only comparisons, not date arithmetic).
 CREATE TEMP TABLE limit_child ON COMMIT DROP AS
 WITH anchored AS (
     SELECT c.child_id,
@@ -20,64 +23,107 @@ WITH anchored AS (
                     %(period_start)s::date) AS anchor
       FROM unnest(%(children)s::text[]) AS c(child_id)
       LEFT JOIN ref.child r ON r.child_id = c.child_id
+), recount_year AS (
+    SELECT a.anchor, ref.enrollment_year_start(a.anchor, %(period_start)s::date) AS recount_from
+      FROM (SELECT DISTINCT anchor FROM anchored) a
+), years AS MATERIALIZED (
+    -- Anniversaries are 365 or 366 days apart, so the year after recount_from is the one holding
+    -- recount_from + 366. Materialized, or the planner would compute these per child after the join.
+    SELECT y.anchor, y.recount_from,
+           ref.enrollment_year_start(y.anchor, y.recount_from - 1) AS previous_year_from,
+           ref.enrollment_year_start(y.anchor, y.recount_from + 366) AS next_year_from
+      FROM recount_year y
 )
-SELECT child_id, anchor, ref.enrollment_year_start(anchor, %(period_start)s::date) AS recount_from
-  FROM anchored;
+SELECT a.child_id, a.anchor, y.recount_from, y.previous_year_from, y.next_year_from
+  FROM anchored a
+  JOIN years y ON y.anchor = a.anchor;
 ANALYZE limit_child;
 
--- One state per child-day, across every site and program: present if any site says PR, absent
--- if the child was expected somewhere (AB) and present nowhere. OD and closures neither count nor
--- break a run. Only complete child-periods count; an incomplete one leaves a single 'unknown'
--- day that breaks any run through it and adds nothing.
-CREATE TEMP TABLE limit_day ON COMMIT DROP AS
-WITH child_period AS (
-    SELECT s.child_id, s.period_start, bool_and(s.complete) AS complete
-      FROM reconciled.absence_summary s
-      JOIN limit_child l ON l.child_id = s.child_id
-     WHERE s.period_start >= l.recount_from - %(lookback_days)s::int
-     GROUP BY s.child_id, s.period_start
-)
-SELECT d.child_id, d.attendance_date, d.period_start,
-       CASE WHEN bool_or(d.day_code = 'PR') THEN 'present' ELSE 'absent' END AS state
-  FROM reconciled.daily_attendance d
-  JOIN child_period cp ON cp.child_id = d.child_id AND cp.period_start = d.period_start AND cp.complete
- WHERE d.day_code IN ('PR', 'AB')
- GROUP BY d.child_id, d.attendance_date, d.period_start
-UNION ALL
-SELECT child_id, period_start, period_start, 'unknown'
-  FROM child_period
- WHERE NOT complete;
-ANALYZE limit_day;
+-- The child-periods counted, with whether all of their sites are complete. A table of its own,
+-- analyzed: the reconciled tables' statistics predate the rows this load just wrote, and a plan
+-- that trusted them would probe the child-days one child at a time.
+CREATE TEMP TABLE limit_period ON COMMIT DROP AS
+SELECT s.child_id, s.period_start, p.period_end, l.anchor, l.recount_from, l.previous_year_from,
+       l.next_year_from, bool_and(s.complete) AS complete
+  FROM reconciled.absence_summary s
+  JOIN limit_child l ON l.child_id = s.child_id
+  JOIN ref.service_period p ON p.period_start = s.period_start
+ WHERE s.period_start >= l.recount_from - %(lookback_days)s::int
+ GROUP BY s.child_id, s.period_start, p.period_end, l.anchor, l.recount_from, l.previous_year_from,
+          l.next_year_from;
+ANALYZE limit_period;
 
--- Running counts: absences per enrollment year, and the current run of consecutive absences. A
--- run also breaks where consecutive counted days lie in periods that are not adjacent (a period
--- not loaded, or not enrolled, is unknown, not absent).
+-- Per counted child-day, in one pass sorted by child and day:
+-- * state: present if any site says PR, absent if the child was expected somewhere (AB) and
+--   present nowhere. OD and closures neither count nor break a run. Only complete child-periods
+--   count; an incomplete one leaves a single 'unknown' day that breaks any run through it and
+--   adds nothing.
+-- * absences_in_year: absences so far in the day's enrollment year; consecutive: the current run
+--   of absences, which also breaks where consecutive counted days lie in periods that are not
+--   adjacent (a period not loaded, or not enrolled, is unknown, not absent). Both are the child's
+--   running absence count minus that count where the year (or the run) began, so one sort serves
+--   all the windows; longest_in_year is the running maximum of consecutive within the year.
+-- Kept: the rows the notices and tallies need (threshold days and each year's last day).
+-- Child ids are grouped and sorted bytewise (COLLATE "C"): any order that keeps a child's days
+-- together will do, and it sorts several times faster than a linguistic one.
 CREATE TEMP TABLE limit_count ON COMMIT DROP AS
-WITH ordered AS (
-    SELECT d.child_id, d.attendance_date, d.period_start, d.state,
-           ref.enrollment_year_start(l.anchor, d.attendance_date) AS year_start,
-           lag(d.period_start) OVER w AS previous_period_start,
-           lag(p.period_end) OVER w AS previous_period_end
-      FROM limit_day d
-      JOIN limit_child l ON l.child_id = d.child_id
-      JOIN ref.service_period p ON p.period_start = d.period_start
-    WINDOW w AS (PARTITION BY d.child_id ORDER BY d.attendance_date)
-), runs AS (
-    SELECT o.*,
-           sum(CASE WHEN o.state <> 'absent' THEN 1
-                    WHEN o.previous_period_start IS NULL
-                      OR o.previous_period_start = o.period_start
-                      OR o.previous_period_end + 1 = o.period_start THEN 0
-                    ELSE 1 END) OVER (PARTITION BY o.child_id ORDER BY o.attendance_date) AS run_no
-      FROM ordered o
+WITH counted_row AS (
+    SELECT cp.child_id COLLATE "C" AS child_id, d.attendance_date, cp.period_start, cp.period_end, cp.anchor,
+           cp.recount_from, cp.previous_year_from, cp.next_year_from, d.day_code AS state
+      FROM reconciled.daily_attendance d
+      JOIN limit_period cp ON cp.child_id = d.child_id AND cp.period_start = d.period_start AND cp.complete
+     WHERE d.day_code IN ('PR', 'AB')
+    UNION ALL
+    SELECT child_id COLLATE "C", period_start, period_start, period_end, anchor, recount_from, previous_year_from,
+           next_year_from, 'unknown'
+      FROM limit_period
+     WHERE NOT complete
+), counted_day AS (
+    SELECT child_id, attendance_date, period_start, period_end, recount_from,
+           CASE WHEN attendance_date >= next_year_from THEN ref.enrollment_year_start(anchor, attendance_date)
+                WHEN attendance_date >= recount_from THEN recount_from
+                WHEN attendance_date >= previous_year_from THEN previous_year_from
+                ELSE ref.enrollment_year_start(anchor, attendance_date) END AS year_start,
+           CASE WHEN bool_or(state = 'unknown') THEN 'unknown'
+                WHEN bool_or(state = 'PR') THEN 'present' ELSE 'absent' END AS state
+      FROM counted_row
+     GROUP BY child_id, attendance_date, period_start, period_end, recount_from, year_start
+), running AS (
+    SELECT c.*, (c.state = 'absent') AS absent,
+           count(*) FILTER (WHERE c.state = 'absent') OVER w AS absences_so_far,
+           lag(c.period_start) OVER w AS previous_period_start,
+           lag(c.period_end) OVER w AS previous_period_end,
+           lag(c.year_start) OVER w AS previous_day_year_start,
+           lead(c.year_start) OVER w AS next_day_year_start
+      FROM counted_day c
+    WINDOW w AS (PARTITION BY c.child_id ORDER BY c.attendance_date ROWS UNBOUNDED PRECEDING)
+), started AS (
+    SELECT r.*,
+           r.absences_so_far
+           - max(CASE WHEN r.previous_day_year_start IS DISTINCT FROM r.year_start
+                      THEN r.absences_so_far - r.absent::int END) OVER w AS absences_in_year,
+           r.absences_so_far
+           - max(CASE WHEN r.previous_period_start IS NULL OR NOT r.absent
+                        OR (r.previous_period_start = r.period_start
+                            OR r.previous_period_end + 1 = r.period_start) IS NOT TRUE
+                      THEN r.absences_so_far - r.absent::int END) OVER w AS consecutive
+      FROM running r
+    WINDOW w AS (PARTITION BY r.child_id ORDER BY r.attendance_date ROWS UNBOUNDED PRECEDING)
+), measured AS (
+    -- Years only grow with the day: weighting each day's value by its year makes the running
+    -- maximum that of the current year.
+    SELECT s.*,
+           max((s.year_start - date '2000-01-01')::bigint * 1000000 + s.consecutive) OVER w
+           - (s.year_start - date '2000-01-01')::bigint * 1000000 AS longest_in_year
+      FROM started s
+    WINDOW w AS (PARTITION BY s.child_id ORDER BY s.attendance_date ROWS UNBOUNDED PRECEDING)
 )
-SELECT r.child_id, r.attendance_date, r.period_start, r.state, r.year_start,
-       count(*) FILTER (WHERE r.state = 'absent')
-           OVER (PARTITION BY r.child_id, r.year_start ORDER BY r.attendance_date) AS absences_in_year,
-       count(*) FILTER (WHERE r.state = 'absent')
-           OVER (PARTITION BY r.child_id, r.run_no ORDER BY r.attendance_date) AS consecutive
-  FROM runs r;
-ANALYZE limit_count;
+SELECT child_id COLLATE "default" AS child_id, attendance_date, period_start, state, year_start, recount_from,
+       absences_in_year, consecutive, longest_in_year, next_day_year_start IS DISTINCT FROM year_start AS last_of_year
+  FROM measured
+ WHERE next_day_year_start IS DISTINCT FROM year_start
+    OR (absent AND (absences_in_year = ANY (%(absence_thresholds)s::int[])
+                    OR consecutive = %(consecutive_limit)s));
 
 -- The day each threshold was reached, within the recounted years.
 CREATE TEMP TABLE limit_crossing ON COMMIT DROP AS
@@ -88,19 +134,16 @@ SELECT c.child_id, c.year_start AS enrollment_year_start, 'absences_in_enrollmen
        CASE WHEN c.absences_in_year = %(voucher_end_absences)s
             THEN c.attendance_date + (6 - extract(dow FROM c.attendance_date))::int END AS voucher_ends_on
   FROM limit_count c
-  JOIN limit_child l ON l.child_id = c.child_id
  WHERE c.state = 'absent'
-   AND c.year_start >= l.recount_from
+   AND c.year_start >= c.recount_from
    AND c.absences_in_year = ANY (%(absence_thresholds)s::int[])
 UNION ALL
 SELECT c.child_id, c.year_start, 'consecutive_absences', c.consecutive::int, c.attendance_date, c.period_start,
        'removal', NULL
   FROM limit_count c
-  JOIN limit_child l ON l.child_id = c.child_id
  WHERE c.state = 'absent'
-   AND c.attendance_date >= l.recount_from
+   AND c.attendance_date >= c.recount_from
    AND c.consecutive = %(consecutive_limit)s;
-ANALYZE limit_crossing;
 
 UPDATE reconciled.absence_limit_notice n
    SET withdrawn_at = now(), withdrawn_by_run = %(run_id)s
@@ -130,13 +173,11 @@ DELETE FROM reconciled.absence_tally t
  USING limit_child l
  WHERE t.child_id = l.child_id AND t.enrollment_year_start >= l.recount_from;
 
+-- A year's last counted day carries its totals: its running count (counts only grow within a
+-- year), its current run, and the longest run of the year.
 INSERT INTO reconciled.absence_tally
        (child_id, enrollment_year_start, absences, consecutive_absences, longest_consecutive, counted_through,
         computed_by_run)
-SELECT c.child_id, c.year_start, max(c.absences_in_year),
-       (array_agg(c.consecutive ORDER BY c.attendance_date DESC))[1], max(c.consecutive), max(c.attendance_date),
-       %(run_id)s
+SELECT c.child_id, c.year_start, c.absences_in_year, c.consecutive, c.longest_in_year, c.attendance_date, %(run_id)s
   FROM limit_count c
-  JOIN limit_child l ON l.child_id = c.child_id
- WHERE c.year_start >= l.recount_from
- GROUP BY c.child_id, c.year_start;
+ WHERE c.last_of_year AND c.year_start >= c.recount_from;
