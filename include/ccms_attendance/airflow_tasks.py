@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -107,15 +108,18 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
 
     run = run_context(context)
     vendor = Source(source)
-    hook = hook_for_source(vendor)
+    sites_in_flight = int(load_pipeline_config()["extraction"].get("sites_in_flight", {}).get(str(vendor), 1))
+    # A hook (and its HTTP session) is not shared between threads: one per thread that fetches.
+    per_thread = threading.local()
+
+    def site_items(license_number: str):
+        if not hasattr(per_thread, "hook"):
+            per_thread.hook = hook_for_source(vendor)
+        return per_thread.hook.iter_site_period(license_number, run.period)
+
     with _warehouse() as conn:
         summary = extract_ccms_batch(
-            conn,
-            run,
-            vendor,
-            batch_no,
-            lambda license_number: hook.iter_site_period(license_number, run.period),
-            (CcmsExtractionError,),
+            conn, run, vendor, batch_no, site_items, (CcmsExtractionError,), sites_in_flight=sites_in_flight
         )
     log.info("%s batch %d %s: %s", vendor, batch_no, run.describe(), summary.as_xcom())
     if summary.failures:

@@ -11,8 +11,9 @@ is missing, so that missing data never reads as absence.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -113,9 +114,11 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
 SiteExtractor = Callable[[str], Iterable[ExtractedItem]]
 """Given a license number, the site's canonical items for the run's period, as a lazy iterable.
 
-:func:`extract_ccms_batch` calls it for every site of the batch first, in site order, and only then
-consumes the iterables in that order: an extractor may start slow vendor-side work for the later
-sites early (the Playground hook creates and polls several sites' exports together).
+With one site in flight, :func:`extract_ccms_batch` calls it for every site of the batch first, in
+site order, and only then consumes the iterables in that order: an extractor may start slow
+vendor-side work for the later sites early (the Playground hook creates and polls several sites'
+exports together). With more, it is called and consumed in that many threads at once, and must be
+thread-safe (the DAG gives each thread its own hook).
 """
 
 
@@ -126,12 +129,14 @@ def extract_ccms_batch(
     batch_no: int,
     site_extractor: SiteExtractor,
     failure_types: tuple[type[BaseException], ...],
+    sites_in_flight: int = 1,
 ) -> ExtractSummary:
     """Pull one batch of one vendor's sites and stage the result.
 
     A site whose extraction raises one of ``failure_types`` is staged as failed with the error's
     message and the batch goes on; the summary lists the failures so the task can fail visibly
-    after everything retrieved has been kept.
+    after everything retrieved has been kept. ``sites_in_flight`` > 1 fetches that many sites at
+    once (see :func:`_sites_items`); the result is the same, site for site.
     """
     params = {
         **run.period_params,
@@ -142,12 +147,7 @@ def extract_ccms_batch(
     sites = read_frame(conn, query("batch_sites"), params)
     reported = reported_children(conn, run)
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
-    site_items: list[Iterable[ExtractedItem] | BaseException] = []
-    for license_number in sites["license_number"]:
-        try:
-            site_items.append(site_extractor(license_number))
-        except failure_types as error:  # an extractor that fails before yielding anything
-            site_items.append(error)
+    site_items = _sites_items(sites["license_number"].tolist(), site_extractor, failure_types, sites_in_flight)
     # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (one per kept item, so
     # hundreds of thousands per batch: no dict per row).
     records: list[tuple] = []
@@ -244,6 +244,45 @@ def _unattributed_exception(site_id: str, source: Source, reasons: Counter[str])
         "detail": f"{source} records not matching any voucher child were not kept ({detail}); "
         "if a voucher child is among them, check its Child ID in the CCMS",
     }
+
+
+def _sites_items(
+    license_numbers: list[str],
+    site_extractor: SiteExtractor,
+    failure_types: tuple[type[BaseException], ...],
+    sites_in_flight: int,
+) -> Iterator[Iterable[ExtractedItem] | BaseException]:
+    """Each site's items (or the failure it raised), in site order.
+
+    One site in flight: every extractor is called first (so it may look ahead), then consumed.
+    More: each site is fetched whole in a thread, at most ``sites_in_flight`` at once, so that
+    parsing one site overlaps the vendor preparing the next; a finished site waits for the ones
+    before it, so staging is the same as one at a time.
+    """
+    if sites_in_flight <= 1:
+        site_items: list[Iterable[ExtractedItem] | BaseException] = []
+        for license_number in license_numbers:
+            try:
+                site_items.append(site_extractor(license_number))
+            except failure_types as error:  # an extractor that fails before yielding anything
+                site_items.append(error)
+        yield from site_items
+        return
+
+    def fetch(license_number: str) -> list[ExtractedItem] | BaseException:
+        try:
+            return list(site_extractor(license_number))
+        except failure_types as error:
+            return error
+
+    with ThreadPoolExecutor(sites_in_flight, thread_name_prefix="extract-site") as pool:
+        pending: deque[Future] = deque()
+        for license_number in license_numbers:
+            pending.append(pool.submit(fetch, license_number))
+            if len(pending) > sites_in_flight:  # bounded: only a window of sites is held in memory
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rejected: int = 0, error=None) -> dict:
