@@ -13,9 +13,9 @@ rounds (one ``export_poll_interval_seconds`` wait per round, not per site). Site
 downloaded one at a time in the order they are iterated, and an export that fails or times out
 fails only its own site. The extract step announces a batch's sites before it consumes any.
 
-Rows of type ``sign_in_out``
-give present records (several rows of one child-day merge: first sign-in, last sign-out); rows of
-type ``absence`` give absent records with the reason code (ILL/VAC/FAM/OTH; unknown -> OTH).
+Rows of type ``sign_in_out`` give present records (several rows of one child-day merge: first
+sign-in, last sign-out); rows of type ``absence`` give absent records with the reason code
+(ILL/VAC/FAM/OTH; unknown -> OTH).
 """
 
 from __future__ import annotations
