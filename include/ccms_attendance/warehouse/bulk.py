@@ -24,6 +24,12 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SPECIAL = ("\\", "\t", "\n", "\r")
 
 
+def _needs_escaping(texts: list[str]) -> bool:
+    """Whether any of ``texts`` holds a character COPY text format escapes (one join, four scans)."""
+    joined = "".join(texts)
+    return any(special in joined for special in _SPECIAL)
+
+
 def _escape_text(values: pd.Series) -> pd.Series:
     """Text values escaped for COPY's text format (backslash, tab, newline, carriage return).
 
@@ -35,8 +41,7 @@ def _escape_text(values: pd.Series) -> pd.Series:
     text = values.astype("object").where(present, None)
     if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):
         text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-    joined = "".join(text[present].tolist())
-    if any(special in joined for special in _SPECIAL):
+    if _needs_escaping(text[present].tolist()):
         text = text.map(lambda v: v if v is None else v.translate(_ESCAPES))
     return text
 
@@ -139,8 +144,8 @@ def _value_text(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, dt.date):  # dates and datetimes (aware ones carry their offset)
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return _number_text(value)
     return str(value).translate(_ESCAPES)
 
 
@@ -153,7 +158,7 @@ def _fields_of(values: list[Any]) -> list[str]:
     kinds = set(map(type, values)) - {type(None)}
     if kinds <= {str}:
         present = [value for value in values if value is not None]
-        if any(special in "".join(present) for special in _SPECIAL):
+        if _needs_escaping(present):
             return [_value_text(value) for value in values]
         return values if len(present) == len(values) else [_NULL if v is None else v for v in values]
     (kind,) = kinds if len(kinds) == 1 else (None,)
