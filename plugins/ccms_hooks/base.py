@@ -572,19 +572,10 @@ class CcmsHook(HttpHook):
         site = SiteRequest(self.source, license_number, period)
         self.stats.clear()
         kept: set[tuple[str, dt.date]] = set()
-        first_day, last_day = period.start, period.end
         counts = {"records": 0, "rejected": 0}
         try:
             for item in self._extract(site):
-                # One pass per item; the common case (a sound record of this site and period) only
-                # compares and makes one regex scan (see _in_scope and storable for the rules).
-                if isinstance(item, AttendanceRecord):
-                    if item.license_number != license_number or not first_day <= item.attendance_date <= last_day:
-                        item = storable(site, self._in_scope(site, item))
-                    elif _UNSTORABLE.search(_record_texts(item)):
-                        item = storable(site, item)
-                else:
-                    item = storable(site, item)
+                item = storable(site, self._in_scope(site, item))
                 if isinstance(item, AttendanceRecord):
                     key = (item.child_id, item.attendance_date)
                     if key in kept:
@@ -657,10 +648,10 @@ def storable(site: SiteRequest, item: ExtractedItem) -> ExtractedItem:
     whole batch fail, losing every site of the batch with an error naming none of them.
     """
     if isinstance(item, AttendanceRecord):
+        if not _UNSTORABLE.search(_record_texts(item)):  # the common case: one scan, not four
+            return item
         names = ("source_record_id", "child_id", "license_number", "absence_reason")
         bad = [name for name in names if _UNSTORABLE.search(getattr(item, name) or "")]
-        if not bad:
-            return item
         return site.reject(
             f"unstorable character (NUL or unpaired surrogate) in {', '.join(bad)}",
             record_id=_clean(item.source_record_id),

@@ -171,20 +171,7 @@ def extract_ccms_batch(
                         dropped += 1  # not a CCDF/OMW child: counted, never stored
                         continue
                     else:
-                        site_records.append(
-                            (
-                                site_id,
-                                item.license_number,
-                                item.child_id,
-                                item.attendance_date,
-                                str(item.status),
-                                None,  # day_code: set by reconciliation
-                                item.check_in,
-                                item.check_out,
-                                item.absence_reason,
-                                item.source_record_id,
-                            )
-                        )
+                        site_records.append(_record_row(site_id, item))
                         continue
                 if item.child_id in reported:
                     site_rejected.append(_quarantine_row(site_id, license_number, item))
@@ -299,6 +286,22 @@ def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rej
 def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
     return RejectedRecord(
         record.source, record.license_number, record.source_record_id, record.child_id, record.attendance_date, reason
+    )
+
+
+def _record_row(site_id: str, item: AttendanceRecord) -> tuple:
+    """A staged record in RECORD_COLUMNS order; its day code is set by reconciliation."""
+    return (
+        site_id,
+        item.license_number,
+        item.child_id,
+        item.attendance_date,
+        str(item.status),
+        None,
+        item.check_in,
+        item.check_out,
+        item.absence_reason,
+        item.source_record_id,
     )
 
 
