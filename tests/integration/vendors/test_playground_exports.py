@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import psycopg
 import pytest
+from support.batch_sites import BATCH_NO, plan_batch
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.pipeline.extract import extract_ccms_batch
@@ -122,23 +123,7 @@ def test_the_extract_step_announces_a_batch_before_consuming_it(
     world, fleet, make_hook, batch_scenario, waits, conn: psycopg.Connection
 ):
     run = RunContext(run_id="playground-exports", dag_id="tests", period=world.JANUARY)
-    conn.execute("INSERT INTO ref.provider VALUES ('P-PG', 'Provider')")
-    conn.execute("INSERT INTO ref.child VALUES (%s)", (CHILD_ID,))
-    for n, number in enumerate(SITES):
-        site_id = f"S-PG-{n}"
-        conn.execute(
-            "INSERT INTO ref.site (site_id, provider_id, site_name, license_number) VALUES (%s, 'P-PG', 'x', %s)",
-            (site_id, number),
-        )
-        conn.execute(
-            "INSERT INTO ref.voucher (voucher_id, child_id, site_id, program, authorized_start)"
-            " VALUES (%s, %s, %s, 'CCDF', '2025-01-01')",
-            (f"V-{n}", CHILD_ID, site_id),
-        )
-        conn.execute(
-            "INSERT INTO staging.site_plan VALUES (%s, %s, %s, %s, 'PLAYGROUND', 'PLAYGROUND', NULL, 1)",
-            (run.run_id, run.period.start, site_id, number),
-        )
+    plan_batch(conn, run, Source.PLAYGROUND, SITES, CHILD_ID, tag="PG")
     fleet.set_faults([{"kind": "export_failed", "times": None, "license_number": SITES[2]}], Source.PLAYGROUND)
     hook = make_hook(Source.PLAYGROUND, export_concurrency=4, export_poll_interval_seconds=INTERVAL)
 
@@ -146,7 +131,7 @@ def test_the_extract_step_announces_a_batch_before_consuming_it(
         conn,
         run,
         Source.PLAYGROUND,
-        1,
+        BATCH_NO,
         lambda number: hook.iter_site_period(number, run.period),  # as airflow_tasks.extract_ccms does
         (CcmsExtractionError,),
     )

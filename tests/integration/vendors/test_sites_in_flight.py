@@ -11,6 +11,7 @@ import threading
 
 import psycopg
 import pytest
+from support.batch_sites import BATCH_NO, plan_batch
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.pipeline.extract import extract_ccms_batch
@@ -27,27 +28,6 @@ STAGED = {
     "staging.site_extract": "site_id, outcome, records, dropped_non_voucher, rejected, error",
     "staging.exception": "kind, site_id, child_id, detail",
 }
-
-
-def _warehouse_batch(conn: psycopg.Connection, run: RunContext, source: Source) -> None:
-    conn.execute("INSERT INTO ref.provider VALUES ('P-IF', 'Provider') ON CONFLICT DO NOTHING")
-    conn.execute("INSERT INTO ref.child VALUES (%s) ON CONFLICT DO NOTHING", (CHILD_ID,))
-    for n, number in enumerate(SITES):
-        site_id = f"S-IF-{n}"
-        conn.execute(
-            "INSERT INTO ref.site (site_id, provider_id, site_name, license_number) VALUES (%s, 'P-IF', 'x', %s)"
-            " ON CONFLICT DO NOTHING",
-            (site_id, number),
-        )
-        conn.execute(
-            "INSERT INTO ref.voucher (voucher_id, child_id, site_id, program, authorized_start)"
-            " VALUES (%s, %s, %s, 'CCDF', '2025-01-01') ON CONFLICT DO NOTHING",
-            (f"V-{n}", CHILD_ID, site_id),
-        )
-        conn.execute(
-            "INSERT INTO staging.site_plan VALUES (%s, %s, %s, %s, %s, %s, NULL, 1)",
-            (run.run_id, run.period.start, site_id, number, str(source), str(source)),
-        )
 
 
 def _hook_per_thread(source: Source, period, threads: set[str]):
@@ -86,13 +66,13 @@ def test_sites_in_flight_stage_exactly_what_one_at_a_time_stages(
 
     for in_flight in (1, 3):
         run = RunContext(run_id=f"in-flight-{source.lower()}-{in_flight}", dag_id="tests", period=world.JANUARY)
-        _warehouse_batch(conn, run, source)
+        plan_batch(conn, run, source, SITES, CHILD_ID, tag="IF")
 
         summary = extract_ccms_batch(
             conn,
             run,
             source,
-            1,
+            BATCH_NO,
             _hook_per_thread(source, world.JANUARY, threads),
             (CcmsExtractionError,),
             sites_in_flight=in_flight,
