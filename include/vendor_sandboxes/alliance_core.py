@@ -23,6 +23,8 @@ from vendor_sandboxes.common import (
     memoized,
     page_slice,
     respond,
+    serve_renderings,
+    site_rendering,
 )
 from vendor_sandboxes.scenario import Site, moment, utc_z
 
@@ -85,6 +87,7 @@ def _decode_cursor(cursor: str, window: str) -> int | None:
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="Alliance CORE sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
+    serve_renderings(state, render_events)
     tokens = BearerTokens(state)
 
     @app.post("/oauth/token")
@@ -125,7 +128,7 @@ def create_app(state: SandboxState) -> FastAPI:
             sloppy = bool(state.setting("sloppy_date_filter"))
 
             def in_window() -> list[dict]:
-                events = render_events(site)
+                events = site_rendering(state, site)
                 kept = events if sloppy else [e for e in events if start <= _parse_instant(e["occurred_at"]) < end]
                 return [*kept, *site.raw_records]
 

@@ -23,6 +23,8 @@ from vendor_sandboxes.common import (
     page_slice,
     respond,
     secret_equal,
+    serve_renderings,
+    site_rendering,
 )
 from vendor_sandboxes.scenario import Site, wall_clock
 
@@ -71,6 +73,7 @@ def render_records(site: Site) -> list[dict]:
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="brightwheel sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
+    serve_renderings(state, render_records)
 
     def authorized(request: Request) -> bool:
         return secret_equal(request.headers.get("X-Api-Key"), state.credentials.get("api_key"))
@@ -121,7 +124,7 @@ def create_app(state: SandboxState) -> FastAPI:
             sloppy = bool(state.setting("sloppy_date_filter"))
 
             def in_range() -> list[dict]:
-                records = render_records(site)
+                records = site_rendering(state, site)
                 kept = records if sloppy else [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
                 return [*kept, *site.raw_records]
 

@@ -12,7 +12,16 @@ import secrets
 
 from fastapi import FastAPI, Request
 
-from vendor_sandboxes.common import BearerTokens, SandboxState, add_admin_routes, error, page_slice, respond
+from vendor_sandboxes.common import (
+    BearerTokens,
+    SandboxState,
+    add_admin_routes,
+    error,
+    page_slice,
+    respond,
+    serve_renderings,
+    site_rendering,
+)
 from vendor_sandboxes.scenario import Site, local_iso
 
 VENDOR = "PLAYGROUND"
@@ -59,6 +68,7 @@ def render_rows(site: Site) -> list[dict]:
 def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="Playground sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
+    serve_renderings(state, render_rows)
     tokens = BearerTokens(state)
     exports: dict[str, dict] = state.extra.setdefault("exports", {})
     authorized = tokens.accept
@@ -102,10 +112,10 @@ def create_app(state: SandboxState) -> FastAPI:
             site = state.scenario.sites_for(VENDOR).get(str(license_number))
             if site is None:
                 return error(404, "center_not_found", "No center with that license number")
-            rows = render_rows(site)
+            rows = site_rendering(state, site)
             if not state.setting("sloppy_date_filter"):
                 rows = [r for r in rows if body["start_date"] <= r["attendance_date"] <= body["end_date"]]
-            rows += site.raw_records
+            rows = [*rows, *site.raw_records]  # a new list: the rendering is shared
             export_id = "exp_" + secrets.token_hex(6)
             needed = int(state.setting("playground_polls_before_complete"))
             exports[export_id] = {
