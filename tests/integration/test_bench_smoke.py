@@ -49,6 +49,9 @@ def test_report_structure(report):
     assert set(report["targets"]) >= {"period_wall_seconds", "peak_rss_bytes", "pipeline_floor_ratio"}
     assert report["dag_parse"]["import_errors"] == {}
     assert report["dag_parse"]["max_task_instances_per_period"] == run["pipeline"]["task_instances"]
+    # The sandboxes served the pages in both runs: their CPU is measured, not zero.
+    assert run["pipeline"]["sandbox_cpu_seconds"] > 0
+    assert all(fetch["sandbox_cpu_seconds"] > 0 for fetch in run["floor"]["fetch"].values())
 
 
 def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):

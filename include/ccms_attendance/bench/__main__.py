@@ -31,7 +31,7 @@ import psutil
 import psycopg
 
 from ccms_attendance.bench.floor import copy_floor, fetch_floor
-from ccms_attendance.bench.measure import RssSampler, children_max_rss_bytes, task_timings
+from ccms_attendance.bench.measure import RssSampler, SandboxCpu, children_max_rss_bytes, task_timings
 from ccms_attendance.bench.statewide import StatewideSpec, describe, generate_statewide
 from ccms_attendance.canonical import Source
 from ccms_attendance.demo.state import write_state
@@ -151,17 +151,20 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         ensure_metadata_db(env)
         fleet.reset_stats()
         sandbox_pids = {p.pid for p in fleet.processes.values()}
+        sandbox_cpu = SandboxCpu(fleet.processes)
         log_file = work / f"dags-test-{label}.log"
         print(f"[{label}] airflow dags test {DAG_ID} {args.date} (log {log_file}) ...", flush=True)
         loads = {"before_pipeline": _load()}
         kernel_before = children_max_rss_bytes()
         with RssSampler(exclude=sandbox_pids) as sampler:
             wall_start = time.time()
+            sandbox_cpu.mark("pipeline")
             if args.profile:
                 _profiled_dags_test(env, args.date, work / f"profile-{label}.txt", log_file)
             else:
                 dags_test(env, DAG_ID, args.date.isoformat(), log_file=log_file)
             wall_end = time.time()
+            sandbox_cpu.mark("pipeline")
         # The kernel's figure is a high-water mark over every child waited for so far: it belongs to
         # this dags test only if it rose during it (otherwise an earlier, bigger child holds it).
         kernel_after = children_max_rss_bytes()
@@ -184,9 +187,11 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         fleet.reset_stats()
         fetches = {}
         for source in Source.ccms():
+            sandbox_cpu.mark(f"floor {source}")
             fetched = fetch_floor(
                 source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
             )
+            sandbox_cpu.mark(f"floor {source}")
             fetches[str(source)] = fetched
         floor_requests = {str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()}
     print(f"[{label}] floor: bare COPY of the same rows ...", flush=True)
@@ -211,6 +216,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         floor_requests=floor_requests,
         setup_seconds=setup_seconds,
         loads=loads,
+        sandbox_cpu=sandbox_cpu.seconds,
     )
 
 
@@ -314,6 +320,7 @@ def _period_report(**m: Any) -> dict[str, Any]:
             "failed_tasks": sorted({t.task_id for t in timings if t.state != "success"}),
             "stages": stages,
             "http_requests": m["pipeline_requests"],
+            "sandbox_cpu_seconds": m["sandbox_cpu"].get("pipeline"),
             "rows": {k: int(v) for k, v in rows.items()},
         },
         "floor": {
@@ -326,6 +333,7 @@ def _period_report(**m: Any) -> dict[str, Any]:
                     "mib": round(f.bytes / MIB, 1),
                     "seconds": round(f.seconds, 3),
                     "requests_per_second": _rate(f.requests, f.seconds),
+                    "sandbox_cpu_seconds": m["sandbox_cpu"].get(f"floor {s}"),
                 }
                 for s, f in fetches.items()
             },
@@ -432,11 +440,13 @@ def print_table(report: dict[str, Any]) -> None:
             f"{p['peak_rss_mib']:>14,.0f}   (tasks {p['task_seconds']:.2f} s, "
             f"Airflow {p['airflow_overhead_seconds']:.2f} s)"
         )
+        print(f"  of which the vendor sandboxes' own CPU: {p['sandbox_cpu_seconds']} s (their processes, all vendors)")
         print("floor:")
         for source, fetch in f["fetch"].items():
             print(
                 f"  fetch {source:<16}{f['http_requests'][source]:>8} requests {fetch['seconds']:>8.2f} s"
-                f"  ({fetch['items']:,} items, {fetch['mib']} MiB; the pipeline made {p['http_requests'][source]})"
+                f"  ({fetch['items']:,} items, {fetch['mib']} MiB; the pipeline made {p['http_requests'][source]};"
+                f" sandbox CPU {fetch['sandbox_cpu_seconds']} s)"
             )
         for copy in f["copy"]:
             print(f"  COPY {copy['table']:<28}{copy['rows']:>9,} rows {copy['seconds']:>7.2f} s")
