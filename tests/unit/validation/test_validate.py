@@ -355,3 +355,17 @@ def test_gx_does_not_fingerprint_the_batch_but_still_judges_every_row(validate, 
     assert "pandas_data_fingerprint" not in markers
     assert outcome.evaluated_rows == frames.rows
     assert list(outcome.quarantine.index) == [frame.index[-1]]
+
+
+def test_importing_gx_does_not_flood_the_task_log():
+    """GX logs ~200 docs-registry lines at INFO on import; under Airflow's logging they reach the task log."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, airflow.sdk; logging.getLogger().setLevel(logging.INFO);"
+        "from ccms_attendance.validation.engine import _gx; _gx(); print('imported')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "imported" in done.stdout
+    assert "Skipping registering" not in done.stdout + done.stderr
