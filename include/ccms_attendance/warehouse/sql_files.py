@@ -22,20 +22,31 @@ def query(name: str) -> str:
 
 @cache
 def statements(name: str) -> tuple[str, ...]:
-    """The statements of a multi-statement file (each ends with ``;`` at the end of a line).
+    """The statements of a multi-statement file (see :func:`split_statements`).
 
     Parameterized statements go one at a time over the extended protocol, so a file of several is
     split here rather than sent as one string.
     """
-    parts, current = [], []
-    for line in query(name).splitlines():
-        if line.lstrip().startswith("--") and not current:
+    return split_statements(query(name))
+
+
+def split_statements(text: str) -> tuple[str, ...]:
+    """Statements of ``text``: each ends with ``;`` at the end of a line that is not a comment.
+
+    A comment line never ends a statement, even when its prose ends with ``;`` (it would otherwise
+    cut the statement it sits in). Comment lines before a statement are dropped.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        comment = line.lstrip().startswith("--")
+        if comment and not current:
             continue
         current.append(line)
-        if line.rstrip().endswith(";"):
+        if not comment and line.rstrip().endswith(";"):
             parts.append("\n".join(current))
             current = []
-    if "".join(current).strip():
+    if any(line.strip() and not line.lstrip().startswith("--") for line in current):
         parts.append("\n".join(current))
     return tuple(parts)
 

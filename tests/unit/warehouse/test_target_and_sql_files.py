@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccms_attendance.warehouse.sql_files import query, statements
+from ccms_attendance.warehouse.sql_files import query, split_statements, statements
 from ccms_attendance.warehouse.target import WarehouseTarget, parse_airflow_conn
 
 
@@ -39,6 +39,36 @@ def test_multi_statement_files_split_into_statements():
     parts = statements("clear_run_staging")
     assert len(parts) == query("clear_run_staging").count(";")
     assert all(part.strip().upper().startswith("DELETE") for part in parts)
+
+
+def test_a_comment_ending_in_a_semicolon_does_not_cut_a_statement():
+    text = (
+        "-- Leading comment;\n"
+        "SELECT 1\n"
+        "  -- a note in the middle that ends like a statement;\n"
+        "  FROM t;\n"
+        "-- trailing comment between statements;\n"
+        "DELETE FROM u\n"
+        " WHERE x = %(x)s;\n"
+        "-- a comment after the last statement;\n"
+    )
+    assert split_statements(text) == (
+        "SELECT 1\n  -- a note in the middle that ends like a statement;\n  FROM t;",
+        "DELETE FROM u\n WHERE x = %(x)s;",
+    )
+
+
+def test_a_last_statement_without_a_semicolon_is_kept():
+    assert split_statements("SELECT 1;\nSELECT 2\n") == ("SELECT 1;", "SELECT 2")
+
+
+def test_every_query_file_splits_into_statements_that_are_not_only_comments():
+    from ccms_attendance.paths import SQL_DIR
+
+    for path in sorted((SQL_DIR / "queries").glob("*.sql")):
+        for part in statements(path.stem):
+            code = [line for line in part.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+            assert code, f"{path.name}: a statement with no SQL in it"
 
 
 def test_missing_sql_file_is_a_clear_error():
