@@ -54,10 +54,10 @@ SELECT s.child_id, s.period_start, p.period_end, l.anchor, l.recount_from, l.pre
 ANALYZE limit_period;
 
 -- Per counted child-day, in one pass sorted by child and day:
--- * state: present if any site says PR, absent if the child was expected somewhere (AB) and
---   present nowhere. OD and closures neither count nor break a run. Only complete child-periods
---   count; an incomplete one leaves a single 'unknown' day that breaks any run through it and
---   adds nothing.
+-- * absent: the child was expected somewhere (AB) and present (PR) nowhere, i.e. every row of the
+--   day is AB. OD and closures neither count nor break a run. Only complete child-periods count:
+--   an incomplete one leaves a single day (its first) that is not absent, so it breaks any run
+--   through it and adds nothing. A boolean, not a text state: cheaper to aggregate and test.
 -- * absences_in_year: absences so far in the day's enrollment year; consecutive: the current run
 --   of absences, which also breaks where consecutive counted days lie in periods that are not
 --   adjacent (a period not loaded, or not enrolled, is unknown, not absent). Both are the child's
@@ -69,13 +69,13 @@ ANALYZE limit_period;
 CREATE TEMP TABLE limit_count ON COMMIT DROP AS
 WITH counted_row AS (
     SELECT cp.child_id COLLATE "C" AS child_id, d.attendance_date, cp.period_start, cp.period_end, cp.anchor,
-           cp.recount_from, cp.previous_year_from, cp.next_year_from, d.day_code AS state
+           cp.recount_from, cp.previous_year_from, cp.next_year_from, d.day_code = 'AB' AS absent
       FROM reconciled.daily_attendance d
       JOIN limit_period cp ON cp.child_id = d.child_id AND cp.period_start = d.period_start AND cp.complete
      WHERE d.day_code IN ('PR', 'AB')
     UNION ALL
     SELECT child_id COLLATE "C", period_start, period_start, period_end, anchor, recount_from, previous_year_from,
-           next_year_from, 'unknown'
+           next_year_from, false
       FROM limit_period
      WHERE NOT complete
 ), counted_day AS (
@@ -84,13 +84,12 @@ WITH counted_row AS (
                 WHEN attendance_date >= recount_from THEN recount_from
                 WHEN attendance_date >= previous_year_from THEN previous_year_from
                 ELSE ref.enrollment_year_start(anchor, attendance_date) END AS year_start,
-           CASE WHEN bool_or(state = 'unknown') THEN 'unknown'
-                WHEN bool_or(state = 'PR') THEN 'present' ELSE 'absent' END AS state
+           bool_and(absent) AS absent
       FROM counted_row
      GROUP BY child_id, attendance_date, period_start, period_end, recount_from, year_start
 ), running AS (
-    SELECT c.*, (c.state = 'absent') AS absent,
-           count(*) FILTER (WHERE c.state = 'absent') OVER w AS absences_so_far,
+    SELECT c.*,
+           count(*) FILTER (WHERE c.absent) OVER w AS absences_so_far,
            lag(c.period_start) OVER w AS previous_period_start,
            lag(c.period_end) OVER w AS previous_period_end,
            lag(c.year_start) OVER w AS previous_day_year_start,
@@ -118,7 +117,7 @@ WITH counted_row AS (
       FROM started s
     WINDOW w AS (PARTITION BY s.child_id ORDER BY s.attendance_date ROWS UNBOUNDED PRECEDING)
 )
-SELECT child_id COLLATE "default" AS child_id, attendance_date, period_start, state, year_start, recount_from,
+SELECT child_id COLLATE "default" AS child_id, attendance_date, period_start, absent, year_start, recount_from,
        absences_in_year, consecutive, longest_in_year, next_day_year_start IS DISTINCT FROM year_start AS last_of_year
   FROM measured
  WHERE next_day_year_start IS DISTINCT FROM year_start
@@ -134,14 +133,14 @@ SELECT c.child_id, c.year_start AS enrollment_year_start, 'absences_in_enrollmen
        CASE WHEN c.absences_in_year = %(voucher_end_absences)s
             THEN c.attendance_date + (6 - extract(dow FROM c.attendance_date))::int END AS voucher_ends_on
   FROM limit_count c
- WHERE c.state = 'absent'
+ WHERE c.absent
    AND c.year_start >= c.recount_from
    AND c.absences_in_year = ANY (%(absence_thresholds)s::int[])
 UNION ALL
 SELECT c.child_id, c.year_start, 'consecutive_absences', c.consecutive::int, c.attendance_date, c.period_start,
        'removal', NULL
   FROM limit_count c
- WHERE c.state = 'absent'
+ WHERE c.absent
    AND c.attendance_date >= c.recount_from
    AND c.consecutive = %(consecutive_limit)s;
 
