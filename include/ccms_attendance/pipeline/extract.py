@@ -296,7 +296,7 @@ def _threaded_sites_items(
                 mine[index] = site_extractor(license_numbers[index])
             except failure_types as error:
                 mine[index] = error
-            except BaseException as error:  # noqa: BLE001 - raised in the consuming thread, in order
+            except BaseException as error:  # raised in the consuming thread, in its turn
                 mine[index] = _Crash(error)
         for index in range(first, count, sites_in_flight):
             with turn:
@@ -310,7 +310,7 @@ def _threaded_sites_items(
                     items = list(items)
                 except failure_types as error:
                     items = error
-                except BaseException as error:  # noqa: BLE001 - raised in the consuming thread, in order
+                except BaseException as error:  # raised in the consuming thread, in its turn
                     items = _Crash(error)
             with turn:
                 results[index] = items
