@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
+import msgspec
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
@@ -200,6 +201,20 @@ class Reply:
     url: str
 
 
+def decode_json(body: bytes) -> Any:
+    """``json.loads(body)``, the same value or the same error, about twice as fast on vendor pages.
+
+    msgspec decodes what it can (plain UTF-8 JSON: every page a vendor normally sends); whatever it
+    refuses — lone surrogate escapes, NaN, numbers beyond a double, a BOM, other encodings, invalid
+    JSON — is decoded (or rejected) by ``json.loads`` exactly as before. Where msgspec succeeds it
+    gives the value ``json.loads`` gives (``tests/unit/vendors/test_decode_json.py``).
+    """
+    try:
+        return msgspec.json.decode(body)
+    except Exception:  # anything msgspec refuses is json.loads's to decode or to reject, as before
+        return json.loads(body)
+
+
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a requests setting (proxies are a dict)."""
     return tuple(sorted(value.items())) if isinstance(value, dict) else value
@@ -356,7 +371,7 @@ class CcmsHook(HttpHook):
         finally:
             response.close()
         try:
-            response._ccms_payload = json.loads(body)  # type: ignore[attr-defined]
+            response._ccms_payload = decode_json(body)  # type: ignore[attr-defined]
         except ValueError:
             raise _BadJson() from None
 
