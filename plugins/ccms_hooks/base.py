@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
+import msgspec
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
@@ -200,6 +201,71 @@ class Reply:
     url: str
 
 
+def decode_json(body: bytes) -> Any:
+    """``json.loads(body)``, the same value or the same error, about twice as fast on vendor pages.
+
+    msgspec decodes what it can (plain UTF-8 JSON: every page a vendor normally sends); whatever it
+    refuses — lone surrogate escapes, NaN, numbers beyond a double, a BOM, other encodings, invalid
+    JSON — is decoded (or rejected) by ``json.loads`` exactly as before. Where msgspec succeeds it
+    gives the value ``json.loads`` gives (``tests/unit/vendors/test_decode_json.py``).
+    """
+    try:
+        return msgspec.json.decode(body)
+    except Exception:  # anything msgspec refuses is json.loads's to decode or to reject, as before
+        return json.loads(body)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a requests setting (proxies are a dict)."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _environment_read_once(session: requests.Session) -> Callable[..., dict]:
+    """``session.merge_environment_settings``, memoized for the session's life.
+
+    With ``trust_env`` (the default), requests reads the proxy variables (``HTTP(S)_PROXY``,
+    ``NO_PROXY`` ..., scanning all of ``os.environ`` twice) and the CA-bundle variables for every
+    request, about 0.3 ms each: the largest client-side cost of a request. The result depends only
+    on the URL's scheme and host (the proxy bypass is decided by host and port) and on the settings passed
+    in, so it is computed once per such key; a task's environment does not change while it runs.
+    Connection extras (``proxies``, ``verify``, ``trust_env``: false ...) are part of the key, so they
+    apply exactly as before. requests also copies the environment's proxies into the ``proxies``
+    dict it is given (Airflow passes the session's own); a cached call does the same.
+    """
+    merge = session.merge_environment_settings
+    cache: dict[tuple, tuple[dict, dict | None]] = {}
+
+    def merge_environment_settings(url, proxies, stream, verify, cert) -> dict:
+        parts = urlsplit(url)
+        key = (
+            parts.scheme,
+            parts.netloc,
+            _frozen(proxies),
+            stream,
+            verify,
+            cert,
+            session.trust_env,
+            _frozen(session.proxies),
+            session.stream,
+            session.verify,
+            session.cert,
+        )
+        try:
+            known = cache.get(key)
+        except TypeError:  # an unhashable setting: not memoized
+            return merge(url, proxies, stream, verify, cert)
+        if known is None:
+            settings = merge(url, proxies, stream, verify, cert)
+            known = cache[key] = (settings, dict(proxies) if proxies is not None else None)
+        settings, proxies_after = known
+        if proxies is not None and proxies_after is not None:
+            for name, value in proxies_after.items():
+                proxies.setdefault(name, value)
+        return {name: dict(value) if isinstance(value, dict) else value for name, value in settings.items()}
+
+    return merge_environment_settings
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -272,9 +338,13 @@ class CcmsHook(HttpHook):
         return session
 
     def get_conn(self, headers: dict | None = None, extra_options: dict | None = None) -> requests.Session:
-        """One session per hook (connection pooling); per-request headers go on each request."""
+        """One session per hook (connection pooling); per-request headers go on each request. The
+        session reads the environment's proxy and CA-bundle settings once per origin, not per request
+        (:func:`_environment_read_once`)."""
         if self._session is None:
-            self._session = super().get_conn(None, extra_options)
+            session = super().get_conn(None, extra_options)
+            session.merge_environment_settings = _environment_read_once(session)  # type: ignore[method-assign]
+            self._session = session
         return self._session
 
     def close(self) -> None:
@@ -301,7 +371,7 @@ class CcmsHook(HttpHook):
         finally:
             response.close()
         try:
-            response._ccms_payload = json.loads(body)  # type: ignore[attr-defined]
+            response._ccms_payload = decode_json(body)  # type: ignore[attr-defined]
         except ValueError:
             raise _BadJson() from None
 

@@ -11,9 +11,9 @@ is missing, so that missing data never reads as absence.
 from __future__ import annotations
 
 import logging
-from collections import Counter, deque
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -117,8 +117,9 @@ SiteExtractor = Callable[[str], Iterable[ExtractedItem]]
 With one site in flight, :func:`extract_ccms_batch` calls it for every site of the batch first, in
 site order, and only then consumes the iterables in that order: an extractor may start slow
 vendor-side work for the later sites early (the Playground hook creates and polls several sites'
-exports together). With more, it is called and consumed in that many threads at once, and must be
-thread-safe (the DAG gives each thread its own hook).
+exports together). With ``n`` in flight, ``n`` threads each do the same for every ``n``-th site
+(thread ``k``: sites ``k``, ``k + n`` ...), so the extractor must be thread-safe (the DAG gives each
+thread its own hook, and so each thread its own look-ahead).
 """
 
 
@@ -242,9 +243,8 @@ def _sites_items(
     """Each site's items (or the failure it raised), in site order.
 
     One site in flight: every extractor is called first (so it may look ahead), then consumed.
-    More: each site is fetched whole in a thread, at most ``sites_in_flight`` at once, so that
-    parsing one site overlaps the vendor preparing the next; a finished site waits for the ones
-    before it, so staging is the same as one at a time.
+    More: see :func:`_threaded_sites_items`; a finished site waits for the ones before it, so
+    staging is the same as one at a time.
     """
     if sites_in_flight <= 1:
         site_items: list[Iterable[ExtractedItem] | BaseException] = []
@@ -255,21 +255,90 @@ def _sites_items(
                 site_items.append(error)
         yield from site_items
         return
+    yield from _threaded_sites_items(license_numbers, site_extractor, failure_types, sites_in_flight)
 
-    def fetch(license_number: str) -> list[ExtractedItem] | BaseException:
-        try:
-            return list(site_extractor(license_number))
-        except failure_types as error:
-            return error
 
-    with ThreadPoolExecutor(sites_in_flight, thread_name_prefix="extract-site") as pool:
-        pending: deque[Future] = deque()
-        for license_number in license_numbers:
-            pending.append(pool.submit(fetch, license_number))
-            if len(pending) > sites_in_flight:  # bounded: only a window of sites is held in memory
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+@dataclass
+class _Crash:
+    """An unexpected error of one site's thread, raised when that site's turn comes."""
+
+    error: BaseException
+
+
+#: How many sites (per thread in flight) may be fetched ahead of the one being staged.
+_SITES_AHEAD_PER_THREAD = 2
+
+
+def _threaded_sites_items(
+    license_numbers: list[str],
+    site_extractor: SiteExtractor,
+    failure_types: tuple[type[BaseException], ...],
+    sites_in_flight: int,
+) -> Iterator[Iterable[ExtractedItem] | BaseException]:
+    """``sites_in_flight`` threads; thread ``k`` owns sites ``k``, ``k + n``, ``k + 2n`` ... and, like
+    one site in flight, calls the extractor for all of them first (in site order, so that its hook
+    may look ahead: Playground creates a window of exports) and then fetches them whole, in that
+    order. Parsing one site thus overlaps the vendor preparing another. A thread does not start a
+    site more than ``_SITES_AHEAD_PER_THREAD * sites_in_flight`` places ahead of the site being
+    consumed, so only a window of sites is held in memory; the site being consumed is never held
+    back (its thread has finished every earlier site of its own), so the threads cannot deadlock.
+    """
+    count = len(license_numbers)
+    window = _SITES_AHEAD_PER_THREAD * sites_in_flight
+    results: dict[int, list[ExtractedItem] | BaseException | _Crash] = {}
+    turn = threading.Condition()
+    state = {"consumed": 0, "stop": False}
+
+    def work(first: int) -> None:
+        mine: dict[int, Iterable[ExtractedItem] | BaseException | _Crash] = {}
+        for index in range(first, count, sites_in_flight):  # announce all, in order, before fetching
+            try:
+                mine[index] = site_extractor(license_numbers[index])
+            except failure_types as error:
+                mine[index] = error
+            except BaseException as error:  # raised in the consuming thread, in its turn
+                mine[index] = _Crash(error)
+        for index in range(first, count, sites_in_flight):
+            with turn:
+                while not state["stop"] and index >= state["consumed"] + window:
+                    turn.wait()
+                if state["stop"]:
+                    return
+            items = mine.pop(index)
+            if not isinstance(items, BaseException | _Crash):
+                try:
+                    items = list(items)
+                except failure_types as error:
+                    items = error
+                except BaseException as error:  # raised in the consuming thread, in its turn
+                    items = _Crash(error)
+            with turn:
+                results[index] = items
+                turn.notify_all()
+
+    threads = [
+        threading.Thread(target=work, args=(first,), name=f"extract-site-{first}", daemon=True)
+        for first in range(min(sites_in_flight, count))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for index in range(count):
+            with turn:
+                while index not in results:
+                    turn.wait()
+                result = results.pop(index)
+                state["consumed"] = index + 1
+                turn.notify_all()
+            if isinstance(result, _Crash):
+                raise result.error
+            yield result
+    finally:
+        with turn:
+            state["stop"] = True
+            turn.notify_all()
+        for thread in threads:
+            thread.join()
 
 
 def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rejected: int = 0, error=None) -> dict:

@@ -11,6 +11,7 @@ Sites are still consumed in order with the same items, and a failed export fails
 from __future__ import annotations
 
 import math
+import threading
 import time
 from types import SimpleNamespace
 
@@ -21,7 +22,7 @@ from support.batch_sites import BATCH_NO, plan_batch
 from ccms_attendance.canonical import Source
 from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_hooks import CcmsExtractionError
+from ccms_hooks import CcmsExtractionError, hook_for_source
 
 SITES = [f"CC-3{n:04d}-{n}" for n in range(1, 8)]  # seven sites: windows of 3 leave a partial one
 POLLS = 3
@@ -145,3 +146,41 @@ def test_the_extract_step_announces_a_batch_before_consuming_it(
     assert [row[1] for row in outcomes] == ["retrieved"] * 2 + ["failed"] + ["retrieved"] * 4
     assert outcomes[2][3].startswith(f"PLAYGROUND site {SITES[2]} period {run.period}: the export failed")
     assert all(row[2] > 0 for row in outcomes if row[1] == "retrieved")
+
+
+def test_sites_in_flight_each_look_ahead_with_their_own_hook(
+    world, fleet, make_hook, batch_scenario, waits, conn: psycopg.Connection
+):
+    """Two threads, a hook each (as ``airflow_tasks.extract_ccms`` builds them): thread 0 owns sites
+    0, 2, 4, 6 and thread 1 sites 1, 3, 5, and each announces its sites before consuming them, so
+    each polls a window of two exports together: 2 + 2 windows of POLLS waits, not one per site."""
+    make_hook(Source.PLAYGROUND, export_concurrency=2, export_poll_interval_seconds=INTERVAL)
+    per_thread = threading.local()
+    hooks = []
+
+    def site_items(number: str):
+        if not hasattr(per_thread, "hook"):
+            per_thread.hook = hook_for_source(Source.PLAYGROUND)
+            hooks.append(per_thread.hook)
+        return per_thread.hook.iter_site_period(number, world.JANUARY)
+
+    staged = {}
+    for in_flight in (1, 2):
+        waits.clear()
+        run = RunContext(run_id=f"playground-in-flight-{in_flight}", dag_id="tests", period=world.JANUARY)
+        plan_batch(conn, run, Source.PLAYGROUND, SITES, CHILD_ID, tag="PGF")
+        summary = extract_ccms_batch(
+            conn, run, Source.PLAYGROUND, BATCH_NO, site_items, (CcmsExtractionError,), sites_in_flight=in_flight
+        )
+        assert (summary.sites, summary.sites_failed) == (len(SITES), 0)
+        staged[in_flight] = conn.execute(
+            "SELECT site_id, child_id, attendance_date, status, check_in, check_out, source_record_id"
+            " FROM staging.source_record WHERE run_id = %s ORDER BY 1, 2, 3, 7",
+            (run.run_id,),
+        ).fetchall()
+        if in_flight == 2:
+            assert len(waits) == POLLS * (2 + 2)  # sites 0+2, 4+6 | 1+3, 5: 12 waits, not 21
+            assert len(hooks) == 3  # the main thread's (one in flight), then one per thread
+
+    assert staged[2] == staged[1]
+    assert staged[1]

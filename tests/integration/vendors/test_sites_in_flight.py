@@ -52,7 +52,7 @@ def _staged(conn: psycopg.Connection, run: RunContext) -> dict[str, list[tuple]]
     }
 
 
-@pytest.mark.parametrize("source", [Source.ALLIANCE_CORE, Source.BRIGHTWHEEL])
+@pytest.mark.parametrize("source", [Source.ALLIANCE_CORE, Source.BRIGHTWHEEL, Source.PLAYGROUND])
 def test_sites_in_flight_stage_exactly_what_one_at_a_time_stages(
     world, fleet, make_hook, use_scenario, conn: psycopg.Connection, source
 ):
@@ -64,7 +64,7 @@ def test_sites_in_flight_stage_exactly_what_one_at_a_time_stages(
     staged: dict[int, dict[str, list[tuple]]] = {}
     threads: set[str] = set()
 
-    for in_flight in (1, 3):
+    for in_flight in (1, 2, 3):
         run = RunContext(run_id=f"in-flight-{source.lower()}-{in_flight}", dag_id="tests", period=world.JANUARY)
         plan_batch(conn, run, source, SITES, CHILD_ID, tag="IF")
 
@@ -82,6 +82,7 @@ def test_sites_in_flight_stage_exactly_what_one_at_a_time_stages(
         assert FAILING in summary.failures[0]
         staged[in_flight] = _staged(conn, run)
 
+    assert staged[2] == staged[1]
     assert staged[3] == staged[1]
     outcomes = staged[1]["staging.site_extract"]
     assert [row[1] for row in outcomes] == ["retrieved"] * 4 + ["failed"] + ["retrieved"] * 2
