@@ -184,6 +184,7 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
         "run_id": run.run_id,
         **{k: v for k, v in loaded.items() if isinstance(v, int)},
         **loaded["summary"],
+        "load_step_seconds": loaded["timings"],
     }
     # One structured line an engineer (or a log search) can read the whole run from.
     log.info("Period loaded: %s", json.dumps(summary, sort_keys=True))

@@ -52,6 +52,7 @@ def test_report_structure(report):
     # The sandboxes served the pages in both runs: their CPU is measured, not zero.
     assert run["pipeline"]["sandbox_cpu_seconds"] > 0
     assert all(fetch["sandbox_cpu_seconds"] > 0 for fetch in run["floor"]["fetch"].values())
+    assert {"swap_rows", "absence_limits", "checksums"} <= set(run["pipeline"]["load_step_seconds"])
 
 
 def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):

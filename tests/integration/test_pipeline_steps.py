@@ -166,6 +166,16 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
     assert {"portal_entry_while_ccms", "source_disagreement", "site_period_incomplete"} <= kinds
 
 
+def test_the_load_records_where_its_time_went(conn, run):
+    _stage_and_reconcile(conn, run)
+    loaded = load_period(conn, run)
+    steps = {"lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit"}
+    assert set(loaded["timings"]) == steps
+    assert all(seconds >= 0 for seconds in loaded["timings"].values())
+    audited = conn.execute("SELECT timings FROM reconciled.run_audit WHERE run_id = %s", (run.run_id,)).fetchone()[0]
+    assert audited == loaded["timings"]
+
+
 def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, run):
     _stage_and_reconcile(conn, run)
     load_period(conn, run)

@@ -40,7 +40,7 @@ from ccms_attendance.paths import DAGS_DIR, PROJECT_ROOT
 from ccms_attendance.periods import load_calendar, load_pipeline_config
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
-from ccms_attendance.warehouse.sql_files import query
+from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import (
     MACHINE_SERVER,
     WAREHOUSE_CONN_ENV,
@@ -175,6 +175,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         run_id, timings = task_timings(airflow_home, DAG_ID)
         with psycopg.connect(target.conninfo) as conn:
             rows = dict(read_frame(conn, query("bench_run_rows"), {"run_id": run_id}).itertuples(index=False))
+            load_steps = fetch_one(conn, "bench_load_steps", {"run_id": run_id})["timings"] or {}
             extracted = read_frame(conn, query("run_extract_counts"), {"run_id": run_id})
             called = {
                 source: read_frame(conn, query("bench_called_sites"), {"run_id": run_id, "source": str(source)})[
@@ -217,6 +218,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         setup_seconds=setup_seconds,
         loads=loads,
         sandbox_cpu=sandbox_cpu.seconds,
+        load_steps=load_steps,
     )
 
 
@@ -321,6 +323,7 @@ def _period_report(**m: Any) -> dict[str, Any]:
             "stages": stages,
             "http_requests": m["pipeline_requests"],
             "sandbox_cpu_seconds": m["sandbox_cpu"].get("pipeline"),
+            "load_step_seconds": m["load_steps"],
             "rows": {k: int(v) for k, v in rows.items()},
         },
         "floor": {
@@ -440,6 +443,8 @@ def print_table(report: dict[str, Any]) -> None:
             f"{p['peak_rss_mib']:>14,.0f}   (tasks {p['task_seconds']:.2f} s, "
             f"Airflow {p['airflow_overhead_seconds']:.2f} s)"
         )
+        steps = ", ".join(f"{name} {seconds:.2f}" for name, seconds in p["load_step_seconds"].items())
+        print(f"  load steps (s): {steps}")
         print(f"  of which the vendor sandboxes' own CPU: {p['sandbox_cpu_seconds']} s (their processes, all vendors)")
         print("floor:")
         for source, fetch in f["fetch"].items():

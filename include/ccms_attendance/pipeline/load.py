@@ -9,7 +9,10 @@ absence limits of the children the load changed are recounted in the same transa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -31,40 +34,52 @@ def period_lock_key(period_start: dt.date) -> int:
     return period_start.toordinal()
 
 
-def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, float] | None = None) -> dict[str, Any]:
-    """Swap the run's staged rows in for its period and record the audit; return the checksums."""
+def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
+    """Swap the run's staged rows in for its period and record the audit; return the checksums.
+
+    How long each step took is recorded in the audit (``reconciled.run_audit.timings``) and
+    returned under ``timings``: a slow load says where its time went.
+    """
     params = {**run.period_params, "full_period": run.scope.is_full_period}
+    timings: dict[str, float] = {}
+    step = _Stopwatch(timings)
     with conn.transaction():
         conn.execute("SET LOCAL TimeZone = 'UTC'")
         # A statewide period's sorts and hashes (changed children, the recount) fit in memory
         # instead of spilling to disk at the default 4MB; only for this transaction.
         conn.execute("SET LOCAL work_mem = '256MB'")
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", (_PERIOD_LOCK_NAMESPACE, period_lock_key(run.period.start))
-        )
+        with step("lock"):
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (_PERIOD_LOCK_NAMESPACE, period_lock_key(run.period.start))
+            )
         staged = fetch_one(conn, "run_staging_counts", params)
         if staged["reconciled_sites"] != staged["planned_sites"]:
             raise NothingToLoadError(
                 f"{run.describe()}: {staged['planned_sites']} sites planned but {staged['reconciled_sites']} "
                 "reconciled; rerun the reconcile task before loading"
             )
-        run_file(conn, "load_period", params)
-        changed = children_changed_by_load(conn, run.run_id, run.period.start)
-        limits = refresh_absence_limits(conn, run.run_id, run.period.start, changed)
-        checksums = fetch_one(conn, "period_checksums", params)
-        summary = {**run_summary(conn, run, quarantined=staged["quarantined"]), "absence_limits": limits}
-        run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
-        run_file(
-            conn,
-            "record_period_version",
-            {
-                **params,
-                "dag_id": run.dag_id,
-                "loaded_by": run.triggered_by,
-                "scope": Jsonb(run.scope.as_json()),
-                "checksum": checksums["daily_attendance"],
-            },
-        )
+        with step("swap_rows"):
+            run_file(conn, "load_period", params)
+        with step("changed_children"):
+            changed = children_changed_by_load(conn, run.run_id, run.period.start)
+        with step("absence_limits"):
+            limits = refresh_absence_limits(conn, run.run_id, run.period.start, changed)
+        with step("checksums"):
+            checksums = fetch_one(conn, "period_checksums", params)
+        with step("audit"):
+            summary = {**run_summary(conn, run, quarantined=staged["quarantined"]), "absence_limits": limits}
+            run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
+            run_file(
+                conn,
+                "record_period_version",
+                {
+                    **params,
+                    "dag_id": run.dag_id,
+                    "loaded_by": run.triggered_by,
+                    "scope": Jsonb(run.scope.as_json()),
+                    "checksum": checksums["daily_attendance"],
+                },
+            )
         run_file(
             conn,
             "finish_run_audit",
@@ -73,10 +88,25 @@ def load_period(conn: psycopg.Connection, run: RunContext, timings: dict[str, fl
                 "status": "loaded",
                 "counts": Jsonb({**{k: v for k, v in checksums.items() if isinstance(v, int)}, **summary}),
                 "checksums": Jsonb({k: v for k, v in checksums.items() if isinstance(v, str)}),
-                "timings": Jsonb(timings or {}),
+                "timings": Jsonb(timings),
             },
         )
-    return {**checksums, "summary": summary}
+    return {**checksums, "summary": summary, "timings": timings}
+
+
+class _Stopwatch:
+    """``with step("name"):`` adds the block's seconds to ``timings["name"]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._timings[name] = round(self._timings.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
 def run_summary(conn: psycopg.Connection, run: RunContext, quarantined: int) -> dict[str, Any]:
