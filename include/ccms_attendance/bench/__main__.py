@@ -443,9 +443,9 @@ def print_table(report: dict[str, Any]) -> None:
             f"{p['peak_rss_mib']:>14,.0f}   (tasks {p['task_seconds']:.2f} s, "
             f"Airflow {p['airflow_overhead_seconds']:.2f} s)"
         )
+        print(f"  of which the vendor sandboxes' own CPU: {p['sandbox_cpu_seconds']} s (their processes, all vendors)")
         steps = ", ".join(f"{name} {seconds:.2f}" for name, seconds in p["load_step_seconds"].items())
         print(f"  load steps (s): {steps}")
-        print(f"  of which the vendor sandboxes' own CPU: {p['sandbox_cpu_seconds']} s (their processes, all vendors)")
         print("floor:")
         for source, fetch in f["fetch"].items():
             print(
