@@ -97,6 +97,11 @@ class _Codes:
         return codes
 
 
+#: Column in which the big frames (records, enrolled and daily child-days) carry their site-child
+#: code from the start, so that it is looked up once rather than at every merge.
+_CHILD_CODE = "_child_code"
+
+
 @dataclass(frozen=True)
 class _KeyCodes:
     """Codes for site_id, child_id and attendance_date, combined into one int64 per site-day,
@@ -118,20 +123,24 @@ class _KeyCodes:
         return keys
 
     def site(self, frame: pd.DataFrame) -> np.ndarray:
+        if _CHILD_CODE in frame:
+            return frame[_CHILD_CODE].to_numpy() // self.children.size
         return self.sites(frame["site_id"])
 
     def site_day(self, frame: pd.DataFrame) -> np.ndarray:
         return self.site(frame) * self.days.size + self.days(frame["attendance_date"])
 
     def child(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.site(frame) * self.children.size + self.children(frame["child_id"])
+        if _CHILD_CODE in frame:
+            return frame[_CHILD_CODE].to_numpy()
+        return self.sites(frame["site_id"]) * self.children.size + self.children(frame["child_id"])
+
+    def with_child_code(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame with its site-child codes in a ``_CHILD_CODE`` column (dropped from the results)."""
+        return frame.assign(**{_CHILD_CODE: self.child(frame)})
 
     def child_day(self, frame: pd.DataFrame) -> np.ndarray:
         return self.child(frame) * self.days.size + self.days(frame["attendance_date"])
-
-    def combine(self, site: pd.Series, child: pd.Series, day: pd.Series) -> np.ndarray:
-        """The child-day code of already coded site, child and day columns."""
-        return (site.to_numpy() * self.children.size + child.to_numpy()) * self.days.size + day.to_numpy()
 
 
 def _merge(
@@ -145,11 +154,15 @@ def _merge(
     both to object; codes would not, so that merge is left to pandas.
     """
     strings = [column for column in ("site_id", "child_id") if column in on]
+    right_code = right[_CHILD_CODE].to_numpy() if _CHILD_CODE in right else None
+    right = right.drop(columns=[_CHILD_CODE], errors="ignore")  # the left frame's rows keep theirs
     if any(left[column].dtype != right[column].dtype for column in strings):
         return left.merge(right, on=on, how=how, **kwargs)
     code = keys.child if "child_id" in strings else keys.site
     others = [column for column in on if column not in strings]
-    right = right.drop(columns=strings).assign(_key=code(right))
+    if right_code is not None:
+        right_code = right_code if "child_id" in strings else right_code // keys.children.size
+    right = right.drop(columns=strings).assign(_key=code(right) if right_code is None else right_code)
     return left.assign(_key=code(left)).merge(right, on=["_key", *others], how=how, **kwargs).drop(columns="_key")
 
 
@@ -208,24 +221,26 @@ def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFra
     ``scheduled`` says whether the voucher expects the child that day (see day_codes.is_scheduled).
     """
     reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
-    keys = _KeyCodes.of(sites=[open_days, reported], children=[reported], days=[open_days])
-    voucher_ids = _Codes(reported["voucher_id"])
+    keys = _KeyCodes.of(sites=[open_days, reported], children=[], days=[open_days])
     # Every open day of the site times every voucher there (~600k rows statewide): joined on codes.
     left = open_days.assign(_site=keys.site(open_days), _day=keys.days(open_days["attendance_date"]))
-    right = reported.assign(
-        _child=keys.children(reported["child_id"]),
-        _voucher=voucher_ids(reported["voucher_id"]),
-        _weekdays=weekday_masks(reported),
-    )
-    joined = _merge(left, right, ["site_id"], "inner", keys)
+    joined = _merge(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
     end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
     joined = joined[(joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)]
+    # Only the vouchers covering an open day are coded (on closure days, a handful of them).
+    row = joined["_voucher_row"].to_numpy()
+    used = reported.iloc[np.unique(row)]
+    child_ids, voucher_ids = _Codes(used["child_id"]), _Codes(used["voucher_id"])
+    by_row = np.zeros((3, len(reported)), dtype=np.int64)
+    by_row[:, np.unique(row)] = [child_ids(used["child_id"]), voucher_ids(used["voucher_id"]), weekday_masks(used)]
+    child, voucher, weekdays = by_row[:, row]
+    site, day = joined["_site"].to_numpy(), joined["_day"].to_numpy()
     # Sorted by site, child, day and voucher_id; then the first row of each child-day wins.
-    order = np.lexsort([joined[c].to_numpy() for c in ("_voucher", "_day", "_child", "_site")])
-    joined = joined.take(order)
-    child_day = keys.combine(joined["_site"], joined["_child"], joined["_day"])
-    joined = joined[_first_of_runs(child_day)]
-    joined["scheduled"] = is_scheduled(joined, joined["_weekdays"].to_numpy())
+    order = np.lexsort((voucher, day, child, site))
+    joined, weekdays = joined.take(order), weekdays[order]
+    first = _first_of_runs(((site * child_ids.size + child) * keys.days.size + day)[order])
+    joined, weekdays = joined[first], weekdays[first]
+    joined["scheduled"] = is_scheduled(joined, weekdays)
     return joined[
         ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
     ].reset_index(drop=True)
@@ -240,12 +255,13 @@ def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
     min/max), so only the few shared child-days are sorted and grouped.
     """
     key = ["site_id", "child_id", "attendance_date"]
-    columns = [*key, "status", "day_code", "source", "source_record_id", "check_in", "check_out"]
+    carried = [_CHILD_CODE] if _CHILD_CODE in records else []
+    columns = [*key, "status", "day_code", "source", "source_record_id", "check_in", "check_out", *carried]
     if not several.any():  # concatenating an empty frame would loosen the column dtypes
         return records[columns]
     shared = records.loc[several]
     ordered = shared.assign(_absent=(shared["status"] != "present")).sort_values([*key, "_absent", "source_record_id"])
-    winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source"]]
+    winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source", *carried]]
     lineage = ordered.groupby(key, as_index=False, sort=False).agg(
         source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
         check_in=("check_in", "min"),
@@ -306,16 +322,18 @@ def reconcile(
         days=[open_days, closed, records, *quarantine],
     )
 
-    records = _merge(records, plan[["site_id", "governing_source"]], ["site_id"], "inner", keys)
+    records = _merge(keys.with_child_code(records), plan[["site_id", "governing_source"]], ["site_id"], "inner", keys)
+    enrolled = keys.with_child_code(enrolled)
     is_governing = records["source"] == records["governing_source"]
     governing_all, others = records[is_governing], records[~is_governing]
 
     # Rule 6/7: governing records must fall on an enrolled operating day to be used.
-    located = _merge(governing_all, enrolled[key].assign(_enrolled=True), key, "left", keys)
+    located = _merge(governing_all, enrolled[[*key, _CHILD_CODE]].assign(_enrolled=True), key, "left", keys)
     located = _merge(located, open_days.assign(_open=True), ["site_id", "attendance_date"], "left", keys)
     # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
     site_day = ["site_id", "attendance_date"]
-    on_closure = _merge(located[site_day], closed[site_day].assign(_closure=True), site_day, "left", keys)["_closure"]
+    located_days = located[[*site_day, _CHILD_CODE]]
+    on_closure = _merge(located_days, closed[site_day].assign(_closure=True), site_day, "left", keys)["_closure"]
     agrees_with_closure = on_closure.notna().to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
     closed_day = located[located["_open"].isna() & ~agrees_with_closure]
     exceptions.append(
@@ -363,7 +381,7 @@ def reconcile(
     # Build daily rows: complete sites get every enrolled day; incomplete ones only recorded days.
     daily = _merge(enrolled, site_state[["site_id", "governing_source", "complete"]], ["site_id"], "inner", keys)
     daily = _merge(daily, governing, key, "left", keys)
-    daily = daily[daily["complete"] | daily["status"].notna()].copy()
+    daily = daily[daily["complete"] | daily["status"].notna()]
     daily, withheld = _withhold_quarantined(daily, quarantined, plan, keys)
     exceptions.append(withheld)
     daily, missing = _withhold_children_missing_from_ccms(daily, keys)
@@ -372,11 +390,13 @@ def reconcile(
     exceptions += code_exceptions
     closure_rows, closure_exceptions = _closure_rows(closed, planned_vouchers, site_state, daily)
     exceptions += closure_exceptions
-    daily = pd.concat([daily, closure_rows], ignore_index=True) if len(closure_rows) else daily
+    if len(closure_rows):
+        daily = pd.concat([daily, keys.with_child_code(closure_rows)], ignore_index=True)
     daily["source"] = daily["governing_source"]
-    daily = daily[DAILY_COLUMNS]
-    daily = daily.take(np.argsort(keys.child_day(daily), kind="stable")).reset_index(drop=True)
-    exceptions.append(full_weeks_off(daily, open_days, _exceptions))
+    # Sorted by site_id, child_id and attendance_date; the steps below still use the codes.
+    coded = daily.take(np.argsort(keys.child_day(daily), kind="stable")).reset_index(drop=True)
+    daily = coded[DAILY_COLUMNS]
+    exceptions.append(full_weeks_off(coded, open_days, _exceptions, keys.child(coded)))
 
     # Rules 4 and 8: other sources are reported, never used.
     portal_while_ccms = others[(others["source"] == Source.PPP.value)]
@@ -392,8 +412,9 @@ def reconcile(
             + " governs this site",
         )
     )
-    attended = daily[daily["status"].isin(["present", "absent"])]
-    compared = _merge(others, attended[[*key, "status", "source"]], key, "inner", keys, suffixes=("", "_governing"))
+    attended = coded[coded["status"].isin(["present", "absent"])]
+    attended = attended[[*key, "status", "source", _CHILD_CODE]]
+    compared = _merge(others, attended, key, "inner", keys, suffixes=("", "_governing"))
     disagree = compared[compared["status"] != compared["status_governing"]]
     exceptions.append(
         _exceptions(
@@ -413,7 +434,7 @@ def reconcile(
     incomplete = site_state[~site_state["complete"]]
     exceptions.append(_exceptions(incomplete, "site_period_incomplete", "warning", incomplete["incomplete_reason"]))
 
-    summary = _summarize(open_days, enrolled, daily, site_state, keys)
+    summary = _summarize(open_days, enrolled, coded, site_state, keys)
     all_exceptions = pd.concat([e for e in exceptions if len(e)] or [pd.DataFrame(columns=EXCEPTION_COLUMNS)])
     all_exceptions = all_exceptions.sort_values(["kind", "site_id", "child_id", "attendance_date", "detail"])
     return ReconciledPeriod(
