@@ -166,6 +166,23 @@ def _merge(
     return left.assign(_key=code(left)).merge(right, on=["_key", *others], how=how, **kwargs).drop(columns="_key")
 
 
+def _with_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str], flag: str, keys: _KeyCodes) -> pd.DataFrame:
+    """``left.merge(right[on].assign(flag=True), on=on, how="left")``: ``flag`` is True where left's key is in right.
+
+    When right's keys are unique and of the same dtypes as left's, that merge only adds the flag,
+    so it is a look-up of codes; otherwise (it may repeat rows or cast keys) it is the merge.
+    """
+    carried = [_CHILD_CODE] if _CHILD_CODE in right else []
+    if all(left[column].dtype == right[column].dtype for column in on):
+        code = keys.child_day if "child_id" in on else keys.site_day
+        right_codes = pd.Index(code(right))
+        if right_codes.is_unique:
+            values = np.full(len(left), np.nan, dtype=object)
+            values[right_codes.get_indexer(code(left)) >= 0] = True
+            return left.assign(**{flag: values}).reset_index(drop=True)
+    return _merge(left, right[[*on, *carried]].assign(**{flag: True}), on, "left", keys)
+
+
 def _first_of_runs(keys: np.ndarray) -> np.ndarray:
     """Which rows of key-sorted rows are the first of their key (``drop_duplicates(keep="first")``)."""
     first = np.ones(len(keys), dtype=bool)
@@ -221,29 +238,34 @@ def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFra
     ``scheduled`` says whether the voucher expects the child that day (see day_codes.is_scheduled).
     """
     reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
-    keys = _KeyCodes.of(sites=[open_days, reported], children=[], days=[open_days])
+    keys = _KeyCodes.of(sites=[open_days, reported], children=[reported], days=[open_days])
+    return _enrolled_days(open_days, vouchers, keys).drop(columns=_CHILD_CODE)
+
+
+def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: _KeyCodes) -> pd.DataFrame:
+    """``enrolled_days``, its rows carrying their site-child codes (``_CHILD_CODE``)."""
+    reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
     # Every open day of the site times every voucher there (~600k rows statewide): joined on codes.
-    left = open_days.assign(_site=keys.site(open_days), _day=keys.days(open_days["attendance_date"]))
+    left = open_days.assign(_day=keys.days(open_days["attendance_date"]))
     joined = _merge(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
     end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
     joined = joined[(joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)]
     # Only the vouchers covering an open day are coded (on closure days, a handful of them).
     row = joined["_voucher_row"].to_numpy()
-    used = reported.iloc[np.unique(row)]
-    child_ids, voucher_ids = _Codes(used["child_id"]), _Codes(used["voucher_id"])
+    used_rows = np.flatnonzero(np.bincount(row, minlength=len(reported)))
+    used = reported.iloc[used_rows]
     by_row = np.zeros((3, len(reported)), dtype=np.int64)
-    by_row[:, np.unique(row)] = [child_ids(used["child_id"]), voucher_ids(used["voucher_id"]), weekday_masks(used)]
-    child, voucher, weekdays = by_row[:, row]
-    site, day = joined["_site"].to_numpy(), joined["_day"].to_numpy()
+    by_row[:, used_rows] = [keys.child(used), _Codes(used["voucher_id"])(used["voucher_id"]), weekday_masks(used)]
+    child, voucher, weekdays = by_row[:, row]  # child: the site-child code
+    day = joined["_day"].to_numpy()
     # Sorted by site, child, day and voucher_id; then the first row of each child-day wins.
-    order = np.lexsort((voucher, day, child, site))
-    joined, weekdays = joined.take(order), weekdays[order]
-    first = _first_of_runs(((site * child_ids.size + child) * keys.days.size + day)[order])
-    joined, weekdays = joined[first], weekdays[first]
+    order = np.lexsort((voucher, day, child))
+    joined, child, weekdays = joined.take(order), child[order], weekdays[order]
+    first = _first_of_runs(child * keys.days.size + day[order])
+    joined, child, weekdays = joined[first], child[first], weekdays[first]
     joined["scheduled"] = is_scheduled(joined, weekdays)
-    return joined[
-        ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
-    ].reset_index(drop=True)
+    columns = ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
+    return joined[columns].assign(**{_CHILD_CODE: child}).reset_index(drop=True)
 
 
 def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
@@ -311,9 +333,7 @@ def reconcile(
     planned_sites = sites[sites["site_id"].isin(plan["site_id"])]
     planned_vouchers = vouchers[vouchers["site_id"].isin(plan["site_id"])]
     open_days = operating_days(period, planned_sites, closures)
-    enrolled = enrolled_days(open_days, planned_vouchers)
     closed = closure_days(period, planned_sites, closures)
-    exceptions: list[pd.DataFrame] = []
     # Every frame below is made of these frames' rows: their keys' codes stand in for the strings.
     quarantine = [quarantined] if quarantined is not None else []
     keys = _KeyCodes.of(
@@ -321,19 +341,19 @@ def reconcile(
         children=[vouchers, records, *quarantine],
         days=[open_days, closed, records, *quarantine],
     )
+    enrolled = _enrolled_days(open_days, planned_vouchers, keys)
+    exceptions: list[pd.DataFrame] = []
 
     records = _merge(keys.with_child_code(records), plan[["site_id", "governing_source"]], ["site_id"], "inner", keys)
-    enrolled = keys.with_child_code(enrolled)
     is_governing = records["source"] == records["governing_source"]
     governing_all, others = records[is_governing], records[~is_governing]
 
     # Rule 6/7: governing records must fall on an enrolled operating day to be used.
-    located = _merge(governing_all, enrolled[[*key, _CHILD_CODE]].assign(_enrolled=True), key, "left", keys)
-    located = _merge(located, open_days.assign(_open=True), ["site_id", "attendance_date"], "left", keys)
-    # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
     site_day = ["site_id", "attendance_date"]
-    located_days = located[[*site_day, _CHILD_CODE]]
-    on_closure = _merge(located_days, closed[site_day].assign(_closure=True), site_day, "left", keys)["_closure"]
+    located = _with_match(governing_all, enrolled, key, "_enrolled", keys)
+    located = _with_match(located, open_days, site_day, "_open", keys)
+    # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
+    on_closure = _with_match(located[[*site_day, _CHILD_CODE]], closed, site_day, "_closure", keys)["_closure"]
     agrees_with_closure = on_closure.notna().to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
     closed_day = located[located["_open"].isna() & ~agrees_with_closure]
     exceptions.append(
@@ -388,7 +408,7 @@ def reconcile(
     exceptions.append(missing)
     daily, code_exceptions = code_open_days(daily, _exceptions)
     exceptions += code_exceptions
-    closure_rows, closure_exceptions = _closure_rows(closed, planned_vouchers, site_state, daily)
+    closure_rows, closure_exceptions = _closure_rows(closed, planned_vouchers, site_state, daily, keys)
     exceptions += closure_exceptions
     if len(closure_rows):
         daily = pd.concat([daily, keys.with_child_code(closure_rows)], ignore_index=True)
@@ -446,7 +466,7 @@ def reconcile(
 
 
 def _closure_rows(
-    closed: pd.DataFrame, vouchers: pd.DataFrame, site_state: pd.DataFrame, daily: pd.DataFrame
+    closed: pd.DataFrame, vouchers: pd.DataFrame, site_state: pd.DataFrame, daily: pd.DataFrame, keys: _KeyCodes
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """PC/NP rows for every child enrolled on a registered closure day, at complete and incomplete sites.
 
@@ -454,7 +474,7 @@ def _closure_rows(
     not make them unknown.
     """
     coded, exceptions = code_closures(closed, _exceptions)
-    enrolled = enrolled_days(closed[["site_id", "attendance_date"]], vouchers)
+    enrolled = _enrolled_days(closed[["site_id", "attendance_date"]], vouchers, keys)
     rows = enrolled.merge(coded[["site_id", "attendance_date", "day_code"]], on=["site_id", "attendance_date"])
     rows = rows.merge(site_state[["site_id", "governing_source"]], on="site_id")
     rows["status"] = "closed"
@@ -543,8 +563,10 @@ def _summarize(
         # Open days that got a status: every code but the closures.
         "statused": [DayCode.PRESENT, DayCode.ABSENT, DayCode.OFF_DAY],
     }
+    day_code, day_codes = pd.factorize(daily["day_code"])  # -1: no code
     for column, codes in counted.items():
-        per_child[column] = days_per_child(daily_child[daily["day_code"].isin([str(c) for c in codes]).to_numpy()])
+        wanted = day_codes.get_indexer([str(c) for c in codes])
+        per_child[column] = days_per_child(daily_child[np.isin(day_code, wanted[wanted >= 0])])
     per_site = np.bincount(keys.site(open_days), minlength=keys.sites.size)
     per_child["operating_days"] = per_site[child // keys.children.size].astype(int)
     per_child = _merge(per_child, site_state[["site_id", "governing_source", "complete"]], ["site_id"], "inner", keys)

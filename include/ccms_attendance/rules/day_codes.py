@@ -123,7 +123,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     plain_absence = absent & ~closure_entry & ~off_day_entry
 
     # The cases below never overlap, so each row gets at most one code (none: a closure entry).
-    code = np.full(len(daily), None, dtype=object)
+    code = np.empty(len(daily), dtype=object)  # all None
     code[(status == "present").to_numpy()] = DayCode.PRESENT.value
     code[plain_absence & scheduled] = DayCode.ABSENT.value
     code[plain_absence & ~scheduled] = DayCode.OFF_DAY.value
@@ -182,7 +182,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
         basis=pd.Series(basis, index=daily.index, dtype="object"),
     )
     coded["status"] = coded["day_code"].map({str(k): v for k, v in STATUS_BY_CODE.items()})
-    return coded[~closure_entry], exceptions
+    return (coded[~closure_entry] if closure_entry.any() else coded), exceptions
 
 
 def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
