@@ -432,8 +432,8 @@ def reconcile(
             + " governs this site",
         )
     )
-    attended = coded[coded["status"].isin(["present", "absent"])]
-    attended = attended[[*key, "status", "source", _CHILD_CODE]]
+    attended = coded[[*key, "status", "source", _CHILD_CODE]]
+    attended = attended[attended["status"].isin(["present", "absent"])]
     compared = _merge(others, attended, key, "inner", keys, suffixes=("", "_governing"))
     disagree = compared[compared["status"] != compared["status_governing"]]
     exceptions.append(
@@ -534,7 +534,7 @@ def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: _KeyCodes) -
         + " sent no record for this voucher child all period (is the Child ID keyed in the CCMS?);"
         + " no absences inferred",
     )
-    return daily[~silent], exceptions
+    return (daily[~silent] if silent.any() else daily), exceptions
 
 
 def _summarize(

@@ -133,7 +133,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     code[~recorded & scheduled & ~is_ppp] = DayCode.ABSENT.value
     code[~recorded & ~scheduled] = DayCode.OFF_DAY.value
 
-    basis = np.full(len(daily), "recorded", dtype=object)
+    basis = np.array(["recorded"], dtype=object).repeat(len(daily))  # (np.full is slow for objects)
     basis[~recorded & scheduled & is_ppp] = "no_absence_entry"
     basis[~recorded & scheduled & ~is_ppp] = "no_check_in"
     basis[~recorded & ~scheduled] = "unscheduled_day"
