@@ -522,8 +522,11 @@ def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: _KeyCodes) -
     """
     is_ccms = daily["governing_source"] != Source.PPP.value
     recorded = daily["status"].notna()
-    child = pd.Series(keys.child(daily), index=daily.index)
-    has_record = child.isin(child[recorded])
+    if daily[["site_id", "child_id"]].isna().any(axis=None):  # grouping leaves those rows out: keep its outcome
+        has_record = recorded.groupby([daily["site_id"], daily["child_id"]]).transform("any")
+    else:
+        child = pd.Series(keys.child(daily), index=daily.index)
+        has_record = child.isin(child[recorded])
     silent = is_ccms & ~has_record
     children = daily[silent].drop_duplicates(["site_id", "child_id"])
     exceptions = _exceptions(
@@ -543,7 +546,7 @@ def _summarize(
     """One row per child and site: its days by code, its absence rate and whether its period is complete."""
     key = ["site_id", "child_id"]
     key_columns = [*(frame[c] for frame in (enrolled, daily) for c in key), open_days["site_id"], site_state["site_id"]]
-    if any(column.dtype != "str" for column in key_columns):
+    if any(column.dtype != "str" or column.hasnans for column in key_columns):
         return _summarize_on_strings(open_days, enrolled, daily, site_state)
     enrolled_child, daily_child = keys.child(enrolled), keys.child(daily)
     # One row per child, in key order. Children enrolled only on closure days get one too (with
@@ -582,6 +585,12 @@ def _summarize(
 def _summarize_on_strings(
     open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
 ) -> pd.DataFrame:
+    """``_summarize`` by grouping and merging on the strings themselves.
+
+    Used when the key columns are not all ``str`` or have missing values: pandas' merges then cast
+    mismatched key dtypes (e.g. object against str) to object and grouping leaves missing keys
+    out, and this keeps exactly those outcomes.
+    """
     key = ["site_id", "child_id"]
     per_child = enrolled.groupby(key, as_index=False).size()
     per_child = per_child.rename(columns={"size": "enrolled_days"})
