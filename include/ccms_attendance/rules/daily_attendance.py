@@ -139,6 +139,11 @@ class _KeyCodes:
         """The frame with its site-child codes in a ``_CHILD_CODE`` column (dropped from the results)."""
         return frame.assign(**{_CHILD_CODE: self.child(frame)})
 
+    def any_missing(self, child_codes: np.ndarray) -> bool:
+        """Whether any of these site-child codes stands for a missing site_id or child_id."""
+        site, child = np.divmod(child_codes, self.children.size)
+        return bool(((site == self.sites.size - 1) | (child == self.children.size - 1)).any())
+
     def child_day(self, frame: pd.DataFrame) -> np.ndarray:
         return self.child(frame) * self.days.size + self.days(frame["attendance_date"])
 
@@ -167,7 +172,8 @@ def _merge(
 
 
 def _with_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str], flag: str, keys: _KeyCodes) -> pd.DataFrame:
-    """``left.merge(right[on].assign(flag=True), on=on, how="left")``: ``flag`` is True where left's key is in right.
+    """``left.merge(right[on], on=on, how="left", indicator=flag)``, the indicator as a bool: True where
+    left's key is in right.
 
     When right's keys are unique and of the same dtypes as left's, that merge only adds the flag,
     so it is a look-up of codes; otherwise (it may repeat rows or cast keys) it is the merge.
@@ -177,10 +183,9 @@ def _with_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str], flag: st
         code = keys.child_day if "child_id" in on else keys.site_day
         right_codes = pd.Index(code(right))
         if right_codes.is_unique:
-            values = np.full(len(left), np.nan, dtype=object)
-            values[right_codes.get_indexer(code(left)) >= 0] = True
-            return left.assign(**{flag: values}).reset_index(drop=True)
-    return _merge(left, right[[*on, *carried]].assign(**{flag: True}), on, "left", keys)
+            return left.assign(**{flag: right_codes.get_indexer(code(left)) >= 0}).reset_index(drop=True)
+    merged = _merge(left, right[[*on, *carried]].assign(**{flag: True}), on, "left", keys)
+    return merged.assign(**{flag: merged[flag].notna()})
 
 
 def _first_of_runs(keys: np.ndarray) -> np.ndarray:
@@ -249,20 +254,20 @@ def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: _KeyCo
     left = open_days.assign(_day=keys.days(open_days["attendance_date"]))
     joined = _merge(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
     end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
-    joined = joined[(joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)]
+    authorized = (joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)
+    covered = np.flatnonzero(authorized.to_numpy())
     # Only the vouchers covering an open day are coded (on closure days, a handful of them).
-    row = joined["_voucher_row"].to_numpy()
+    row = joined["_voucher_row"].to_numpy()[covered]
     used_rows = np.flatnonzero(np.bincount(row, minlength=len(reported)))
     used = reported.iloc[used_rows]
     by_row = np.zeros((3, len(reported)), dtype=np.int64)
     by_row[:, used_rows] = [keys.child(used), _Codes(used["voucher_id"])(used["voucher_id"]), weekday_masks(used)]
     child, voucher, weekdays = by_row[:, row]  # child: the site-child code
-    day = joined["_day"].to_numpy()
+    day = joined["_day"].to_numpy()[covered]
     # Sorted by site, child, day and voucher_id; then the first row of each child-day wins.
     order = np.lexsort((voucher, day, child))
-    joined, child, weekdays = joined.take(order), child[order], weekdays[order]
-    first = _first_of_runs(child * keys.days.size + day[order])
-    joined, child, weekdays = joined[first], child[first], weekdays[first]
+    kept = order[_first_of_runs((child * keys.days.size + day)[order])]
+    joined, child, weekdays = joined.take(covered[kept]), child[kept], weekdays[kept]
     joined["scheduled"] = is_scheduled(joined, weekdays)
     columns = ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
     return joined[columns].assign(**{_CHILD_CODE: child}).reset_index(drop=True)
@@ -354,8 +359,8 @@ def reconcile(
     located = _with_match(located, open_days, site_day, "_open", keys)
     # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
     on_closure = _with_match(located[[*site_day, _CHILD_CODE]], closed, site_day, "_closure", keys)["_closure"]
-    agrees_with_closure = on_closure.notna().to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
-    closed_day = located[located["_open"].isna() & ~agrees_with_closure]
+    agrees_with_closure = on_closure.to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
+    closed_day = located[~located["_open"] & ~agrees_with_closure]
     exceptions.append(
         _exceptions(
             closed_day,
@@ -364,7 +369,7 @@ def reconcile(
             closed_day["source"] + " record " + closed_day["source_record_id"] + " is for a day the site is not open",
         )
     )
-    not_enrolled = located[located["_open"].notna() & located["_enrolled"].isna()]
+    not_enrolled = located[located["_open"] & ~located["_enrolled"]]
     unenrolled_absence = not_enrolled["status"] == "absent"
     for rows, kind, what in (
         (not_enrolled[unenrolled_absence], "absence_for_unenrolled_child", " records an absence on"),
@@ -382,7 +387,7 @@ def reconcile(
                 + " a day the child has no CCDF/OMW voucher authorized at this site",
             )
         )
-    usable = located[located["_open"].notna() & located["_enrolled"].notna()]
+    usable = located[located["_open"] & located["_enrolled"]]
     several = pd.Series(keys.child_day(usable), index=usable.index).duplicated(keep=False)
     governing = _collapse(usable, several)
     duplicates = usable[several].groupby(key, as_index=False).size()
@@ -522,10 +527,10 @@ def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: _KeyCodes) -
     """
     is_ccms = daily["governing_source"] != Source.PPP.value
     recorded = daily["status"].notna()
-    if daily[["site_id", "child_id"]].isna().any(axis=None):  # grouping leaves those rows out: keep its outcome
+    child = pd.Series(keys.child(daily), index=daily.index)
+    if keys.any_missing(child.to_numpy()):  # grouping leaves those rows out: keep its outcome
         has_record = recorded.groupby([daily["site_id"], daily["child_id"]]).transform("any")
     else:
-        child = pd.Series(keys.child(daily), index=daily.index)
         has_record = child.isin(child[recorded])
     silent = is_ccms & ~has_record
     children = daily[silent].drop_duplicates(["site_id", "child_id"])
@@ -546,9 +551,10 @@ def _summarize(
     """One row per child and site: its days by code, its absence rate and whether its period is complete."""
     key = ["site_id", "child_id"]
     key_columns = [*(frame[c] for frame in (enrolled, daily) for c in key), open_days["site_id"], site_state["site_id"]]
-    if any(column.dtype != "str" or column.hasnans for column in key_columns):
-        return _summarize_on_strings(open_days, enrolled, daily, site_state)
     enrolled_child, daily_child = keys.child(enrolled), keys.child(daily)
+    missing = keys.any_missing(enrolled_child) or keys.any_missing(daily_child)
+    if missing or any(column.dtype != "str" for column in key_columns):
+        return _summarize_on_strings(open_days, enrolled, daily, site_state)
     # One row per child, in key order. Children enrolled only on closure days get one too (with
     # no open enrolled days). Each child's site_id and child_id come from its first row.
     child, first = np.unique(np.concatenate([enrolled_child, daily_child]), return_index=True)
@@ -587,7 +593,7 @@ def _summarize_on_strings(
 ) -> pd.DataFrame:
     """``_summarize`` by grouping and merging on the strings themselves.
 
-    Used when the key columns are not all ``str`` or have missing values: pandas' merges then cast
+    Used when the key columns are not all ``str`` or a child's keys are missing: pandas' merges then cast
     mismatched key dtypes (e.g. object against str) to object and grouping leaves missing keys
     out, and this keeps exactly those outcomes.
     """
