@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
 PAID_CLOSURE_DAYS_PER_YEAR = 16
@@ -57,19 +58,57 @@ CLOSURE_CODES = (str(DayCode.PAID_CLOSURE), str(DayCode.UNPAID_CLOSURE))
 ExceptionMaker = Callable[[pd.DataFrame, str, str, "pd.Series | str"], pd.DataFrame]
 
 
-def is_scheduled(enrolled: pd.DataFrame) -> pd.Series:
+_EVERY_DAY = sum(1 << d for d in range(1, 8))
+_UNKNOWN = -1
+_REREADABLE = (list, tuple, set, frozenset, str, np.ndarray)
+
+
+def weekday_masks(vouchers: pd.DataFrame) -> np.ndarray:
+    """Per row, the weekdays a voucher expects the child as bits (bit ``d`` for ISO weekday ``d``).
+
+    Full-time: every day. Part-time: its ``scheduled_weekdays`` (none if it has no list). Computed
+    once per voucher, so that its ~10 enrolled days are then checked without Python loops. A list
+    that cannot be read in advance (a one-pass iterable, or one whose values are not weekdays) is
+    ``-1``: ``is_scheduled`` reads it on each day, as ever, failing there if it fails.
+    """
+    part_time = (vouchers["schedule"] == "part_time").to_numpy()
+    masks = np.where(part_time, 0, _EVERY_DAY).astype(np.int64)
+    lists = vouchers["scheduled_weekdays"].to_numpy()
+    for row in np.flatnonzero(part_time):
+        days = lists[row]
+        if not hasattr(days, "__iter__"):
+            continue  # no list: never expected
+        if not isinstance(days, _REREADABLE):
+            masks[row] = _UNKNOWN
+            continue
+        try:
+            weekdays = {int(d) for d in days}
+        except (TypeError, ValueError, OverflowError):
+            masks[row] = _UNKNOWN
+            continue
+        masks[row] = sum(1 << d for d in range(1, 8) if d in weekdays)
+    return masks
+
+
+def is_scheduled(enrolled: pd.DataFrame, masks: np.ndarray | None = None) -> pd.Series:
     """Whether the child is expected on each enrolled day: always for full-time vouchers.
 
     ``enrolled`` has ``attendance_date``, ``schedule`` and ``scheduled_weekdays`` (ISO weekdays of
-    a part-time voucher).
+    a part-time voucher); ``masks`` are its rows' ``weekday_masks`` if already known.
     """
     weekday = enrolled["attendance_date"].dt.isocalendar().day.astype(int).to_numpy()
-    part_time = (enrolled["schedule"] == "part_time").to_numpy()
-    on_schedule = [
-        not part or (hasattr(days, "__iter__") and int(wd) in {int(d) for d in days})
-        for part, days, wd in zip(part_time, enrolled["scheduled_weekdays"], weekday, strict=True)
-    ]
+    masks = weekday_masks(enrolled) if masks is None else masks
+    on_schedule = ((masks >> weekday) & 1) == 1
+    lists = enrolled["scheduled_weekdays"].to_numpy()
+    for row in np.flatnonzero(masks == _UNKNOWN):
+        days = lists[row]
+        on_schedule[row] = hasattr(days, "__iter__") and int(weekday[row]) in {int(d) for d in days}
     return pd.Series(on_schedule, index=enrolled.index, dtype=bool)
+
+
+def _equals(column: pd.Series, value: str) -> np.ndarray:
+    """``(column == value).to_numpy()``; a ``str`` column's Python strings are compared directly (twice as fast)."""
+    return column.to_numpy() == value if column.dtype == "str" else (column == value).to_numpy()
 
 
 def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -79,16 +118,18 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     (both missing when nothing was recorded), ``governing_source`` and ``scheduled``. Rows whose
     portal entry claims a closure the site never registered are dropped: their status is unknown.
     """
-    status, entry_code, scheduled = daily["status"], daily["day_code"], daily["scheduled"]
-    recorded = status.notna()
-    is_ppp = daily["governing_source"] == "PPP"
-    absent = status == "absent"
-    closure_entry = absent & entry_code.isin(CLOSURE_CODES)
-    off_day_entry = absent & (entry_code == DayCode.OFF_DAY)
+    # Boolean numpy arrays, one per row (``scheduled`` is a bool column from enrolled_days).
+    status, entry_code, scheduled = daily["status"], daily["day_code"], daily["scheduled"].to_numpy()
+    recorded = status.notna().to_numpy()
+    is_ppp = _equals(daily["governing_source"], "PPP")
+    absent = _equals(status, "absent")
+    closure_entry = absent & entry_code.isin(CLOSURE_CODES).to_numpy()
+    off_day_entry = absent & _equals(entry_code, DayCode.OFF_DAY.value)
     plain_absence = absent & ~closure_entry & ~off_day_entry
 
-    code = pd.Series(None, index=daily.index, dtype="object")
-    code[status == "present"] = DayCode.PRESENT.value
+    # The cases below never overlap, so each row gets at most one code (none: a closure entry).
+    code = np.empty(len(daily), dtype=object)  # all None
+    code[_equals(status, "present")] = DayCode.PRESENT.value
     code[plain_absence & scheduled] = DayCode.ABSENT.value
     code[plain_absence & ~scheduled] = DayCode.OFF_DAY.value
     code[off_day_entry & ~scheduled] = DayCode.OFF_DAY.value
@@ -97,13 +138,14 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     code[~recorded & scheduled & ~is_ppp] = DayCode.ABSENT.value
     code[~recorded & ~scheduled] = DayCode.OFF_DAY.value
 
-    basis = pd.Series("recorded", index=daily.index, dtype="object")
+    basis = np.array(["recorded"], dtype=object).repeat(len(daily))  # (np.full is slow for objects)
     basis[~recorded & scheduled & is_ppp] = "no_absence_entry"
     basis[~recorded & scheduled & ~is_ppp] = "no_check_in"
     basis[~recorded & ~scheduled] = "unscheduled_day"
 
     exceptions = []
-    full_time_od = daily[off_day_entry & scheduled & (daily["schedule"] == "full_time")]
+    scheduled_entries = daily[off_day_entry & scheduled]
+    full_time_od = scheduled_entries[scheduled_entries["schedule"] == "full_time"]
     exceptions.append(
         make_exceptions(
             full_time_od,
@@ -112,7 +154,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
             "portal entry OD on a full-time voucher: a full-time child's missed day is AB, counted as AB",
         )
     )
-    scheduled_od = daily[off_day_entry & scheduled & (daily["schedule"] != "full_time")]
+    scheduled_od = scheduled_entries[scheduled_entries["schedule"] != "full_time"]
     exceptions.append(
         make_exceptions(
             scheduled_od,
@@ -140,9 +182,12 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
             "this day; no status inferred (register the closure or correct the entry)",
         )
     )
-    coded = daily.assign(day_code=code.astype("object"), basis=basis)
+    coded = daily.assign(
+        day_code=pd.Series(code, index=daily.index, dtype="object"),
+        basis=pd.Series(basis, index=daily.index, dtype="object"),
+    )
     coded["status"] = coded["day_code"].map({str(k): v for k, v in STATUS_BY_CODE.items()})
-    return coded[~closure_entry], exceptions
+    return (coded[~closure_entry] if closure_entry.any() else coded), exceptions
 
 
 def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -185,24 +230,44 @@ def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tu
     return coded, exceptions
 
 
-def full_weeks_off(daily: pd.DataFrame, open_days: pd.DataFrame, make_exceptions: ExceptionMaker) -> pd.DataFrame:
+def full_weeks_off(
+    daily: pd.DataFrame,
+    open_days: pd.DataFrame,
+    make_exceptions: ExceptionMaker,
+    child_codes: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Report each child-week (Sunday to Saturday) coded OD on every day the site was open.
 
     Only weeks in which the child has a code on all of the site's open days count: a child
     enrolled mid-week, or with a withheld day, is not flagged on partial evidence.
+    ``child_codes`` are integer codes of daily's (site_id, child_id) pairs, if the caller has them.
     """
-    open_rows = daily[daily["day_code"].isin([str(c) for c in DayCode if str(c) not in CLOSURE_CODES])]
-    if open_rows.empty:
-        return make_exceptions(open_rows, "full_week_off_day", "warning", "")
-    week = _week_start(open_rows["attendance_date"])
-    per_week = open_rows.assign(week=week, od=open_rows["day_code"] == DayCode.OFF_DAY)
-    per_week = per_week.groupby(["site_id", "child_id", "week"], as_index=False).agg(
-        days=("od", "size"), off_days=("od", "sum")
+    key = ["site_id", "child_id", "attendance_date"]
+    open_rows = daily["day_code"].isin([str(c) for c in DayCode if str(c) not in CLOSURE_CODES]).to_numpy()
+    # Grouping drops rows with a missing key.
+    keyed = open_rows & daily[key].notna().all(axis=1).to_numpy()
+    if not keyed.any():
+        return make_exceptions(daily.iloc[0:0], "full_week_off_day", "warning", "")
+    if child_codes is None:
+        child_codes = daily.groupby(["site_id", "child_id"], sort=False).ngroup().to_numpy()
+    rows = daily[[*key, "day_code"]][keyed]
+    week = _week_start(rows["attendance_date"])
+    # Child-weeks, grouped on integer codes (grouping ~600k rows on the strings is slow).
+    week_code, weeks = pd.factorize(week)
+    child_week = child_codes[keyed] * len(weeks) + week_code
+    _, first, group = np.unique(child_week, return_index=True, return_inverse=True)
+    days = np.bincount(group)
+    off_days = np.bincount(group, weights=(rows["day_code"] == DayCode.OFF_DAY).to_numpy()).astype(np.int64)
+    all_off = off_days == days
+    per_week = (
+        rows[["site_id", "child_id"]]
+        .iloc[first[all_off]]
+        .assign(week=week.iloc[first[all_off]].to_numpy(), days=days[all_off])
     )
     site_week = open_days.assign(week=_week_start(open_days["attendance_date"]))
     site_week = site_week.groupby(["site_id", "week"], as_index=False).size().rename(columns={"size": "open_days"})
     per_week = per_week.merge(site_week, on=["site_id", "week"])
-    flagged = per_week[(per_week["off_days"] == per_week["days"]) & (per_week["days"] == per_week["open_days"])]
+    flagged = per_week[per_week["days"] == per_week["open_days"]]
     flagged = flagged.rename(columns={"week": "attendance_date"})
     return make_exceptions(
         flagged,
