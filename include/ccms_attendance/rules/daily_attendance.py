@@ -50,6 +50,7 @@ from ccms_attendance.rules.day_codes import (
     is_scheduled,
     weekday_masks,
 )
+from ccms_attendance.rules.key_codes import CHILD_CODE, Codes, KeyCodes, first_of_runs, merge_on_codes, with_match
 
 EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 DAILY_COLUMNS = [
@@ -69,130 +70,6 @@ class ReconciledPeriod:
     summary: pd.DataFrame
     site_period: pd.DataFrame
     exceptions: pd.DataFrame
-
-
-class _Codes:
-    """Integer codes for one key's values (site_id, child_id, a day, a voucher_id), shared across frames.
-
-    Merging, sorting and grouping ~600k rows on Python strings dominated reconcile's run time; on
-    int64 codes the same operations are several times faster. Codes follow the values' sort order,
-    missing values last and all under one code: that is how ``sort_values`` orders and ``merge``
-    matches the values themselves, so the same rows come out in the same order.
-    """
-
-    def __init__(self, *columns: pd.Series) -> None:
-        # Empty columns add no values (and might carry a looser dtype, e.g. object for no dates).
-        present = [column.reset_index(drop=True) for column in columns if len(column)]
-        values = pd.concat(present, ignore_index=True) if present else pd.Series([], dtype=object)
-        self.values = pd.Index(values.dropna().unique()).sort_values()
-        self.size = len(self.values) + 1  # the last code is for missing values
-
-    def __call__(self, column: pd.Series) -> np.ndarray:
-        codes = self.values.get_indexer(column).astype(np.int64)
-        unknown = codes < 0
-        if unknown.any():
-            if not column[unknown].isna().all():
-                raise ValueError(f"{column.name} has values that were not coded")
-            codes[unknown] = self.size - 1
-        return codes
-
-
-#: Column in which the big frames (records, enrolled and daily child-days) carry their site-child
-#: code from the start, so that it is looked up once rather than at every merge.
-_CHILD_CODE = "_child_code"
-
-
-@dataclass(frozen=True)
-class _KeyCodes:
-    """Codes for site_id, child_id and attendance_date, combined into one int64 per site-day,
-    site-child or child-day (site major, then child, then day: the frames' sort order)."""
-
-    sites: _Codes
-    children: _Codes
-    days: _Codes
-
-    @classmethod
-    def of(cls, sites: list[pd.DataFrame], children: list[pd.DataFrame], days: list[pd.DataFrame]) -> _KeyCodes:
-        """Codes for every site_id, child_id and attendance_date in these frames (and frames made of them)."""
-        keys = cls(
-            _Codes(*(frame["site_id"] for frame in sites)),
-            _Codes(*(frame["child_id"] for frame in children)),
-            _Codes(*(frame["attendance_date"] for frame in days)),
-        )
-        assert keys.sites.size * keys.children.size * keys.days.size < 2**62, "child-day codes would overflow"
-        return keys
-
-    def site(self, frame: pd.DataFrame) -> np.ndarray:
-        if _CHILD_CODE in frame:
-            return frame[_CHILD_CODE].to_numpy() // self.children.size
-        return self.sites(frame["site_id"])
-
-    def site_day(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.site(frame) * self.days.size + self.days(frame["attendance_date"])
-
-    def child(self, frame: pd.DataFrame) -> np.ndarray:
-        if _CHILD_CODE in frame:
-            return frame[_CHILD_CODE].to_numpy()
-        return self.sites(frame["site_id"]) * self.children.size + self.children(frame["child_id"])
-
-    def with_child_code(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The frame with its site-child codes in a ``_CHILD_CODE`` column (dropped from the results)."""
-        return frame.assign(**{_CHILD_CODE: self.child(frame)})
-
-    def any_missing(self, child_codes: np.ndarray) -> bool:
-        """Whether any of these site-child codes stands for a missing site_id or child_id."""
-        site, child = np.divmod(child_codes, self.children.size)
-        return bool(((site == self.sites.size - 1) | (child == self.children.size - 1)).any())
-
-    def child_day(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.child(frame) * self.days.size + self.days(frame["attendance_date"])
-
-
-def _merge(
-    left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: str, keys: _KeyCodes, **kwargs: object
-) -> pd.DataFrame:
-    """``left.merge(right, on=on, how=how)``, matching site_id (and child_id) by their int64 codes.
-
-    Same rows, order, columns and dtypes as the merge on the strings: the left frame's key columns
-    are kept, and attendance_date stays a merge key (so pandas' rules for dates of different
-    resolutions still apply). Where a string key's dtype differs between the frames, pandas casts
-    both to object; codes would not, so that merge is left to pandas.
-    """
-    strings = [column for column in ("site_id", "child_id") if column in on]
-    right_code = right[_CHILD_CODE].to_numpy() if _CHILD_CODE in right else None
-    right = right.drop(columns=[_CHILD_CODE], errors="ignore")  # the left frame's rows keep theirs
-    if any(left[column].dtype != right[column].dtype for column in strings):
-        return left.merge(right, on=on, how=how, **kwargs)
-    code = keys.child if "child_id" in strings else keys.site
-    others = [column for column in on if column not in strings]
-    if right_code is not None:
-        right_code = right_code if "child_id" in strings else right_code // keys.children.size
-    right = right.drop(columns=strings).assign(_key=code(right) if right_code is None else right_code)
-    return left.assign(_key=code(left)).merge(right, on=["_key", *others], how=how, **kwargs).drop(columns="_key")
-
-
-def _with_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str], flag: str, keys: _KeyCodes) -> pd.DataFrame:
-    """``left.merge(right[on], on=on, how="left", indicator=flag)``, the indicator as a bool: True where
-    left's key is in right.
-
-    When right's keys are unique and of the same dtypes as left's, that merge only adds the flag,
-    so it is a look-up of codes; otherwise (it may repeat rows or cast keys) it is the merge.
-    """
-    carried = [_CHILD_CODE] if _CHILD_CODE in right else []
-    if all(left[column].dtype == right[column].dtype for column in on):
-        code = keys.child_day if "child_id" in on else keys.site_day
-        right_codes = pd.Index(code(right))
-        if right_codes.is_unique:
-            return left.assign(**{flag: right_codes.get_indexer(code(left)) >= 0}).reset_index(drop=True)
-    merged = _merge(left, right[[*on, *carried]].assign(**{flag: True}), on, "left", keys)
-    return merged.assign(**{flag: merged[flag].notna()})
-
-
-def _first_of_runs(keys: np.ndarray) -> np.ndarray:
-    """Which rows of key-sorted rows are the first of their key (``drop_duplicates(keep="first")``)."""
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    return first
 
 
 def _exceptions(frame: pd.DataFrame, kind: str, severity: str, detail: pd.Series | str) -> pd.DataFrame:
@@ -243,16 +120,16 @@ def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFra
     ``scheduled`` says whether the voucher expects the child that day (see day_codes.is_scheduled).
     """
     reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
-    keys = _KeyCodes.of(sites=[open_days, reported], children=[reported], days=[open_days])
-    return _enrolled_days(open_days, vouchers, keys).drop(columns=_CHILD_CODE)
+    keys = KeyCodes.of(sites=[open_days, reported], children=[reported], days=[open_days])
+    return _enrolled_days(open_days, vouchers, keys).drop(columns=CHILD_CODE)
 
 
-def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: _KeyCodes) -> pd.DataFrame:
-    """``enrolled_days``, its rows carrying their site-child codes (``_CHILD_CODE``)."""
+def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: KeyCodes) -> pd.DataFrame:
+    """``enrolled_days``, its rows carrying their site-child codes (``CHILD_CODE``)."""
     reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
     # Every open day of the site times every voucher there (~600k rows statewide): joined on codes.
     left = open_days.assign(_day=keys.days(open_days["attendance_date"]))
-    joined = _merge(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
+    joined = merge_on_codes(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
     end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
     authorized = (joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)
     covered = np.flatnonzero(authorized.to_numpy())
@@ -261,16 +138,16 @@ def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: _KeyCo
     used_rows = np.flatnonzero(np.bincount(row, minlength=len(reported)))
     used = reported.iloc[used_rows]
     by_row = np.zeros((3, len(reported)), dtype=np.int64)
-    by_row[:, used_rows] = [keys.child(used), _Codes(used["voucher_id"])(used["voucher_id"]), weekday_masks(used)]
+    by_row[:, used_rows] = [keys.child(used), Codes(used["voucher_id"])(used["voucher_id"]), weekday_masks(used)]
     child, voucher, weekdays = by_row[:, row]  # child: the site-child code
     day = joined["_day"].to_numpy()[covered]
     # Sorted by site, child, day and voucher_id; then the first row of each child-day wins.
     order = np.lexsort((voucher, day, child))
-    kept = order[_first_of_runs((child * keys.days.size + day)[order])]
+    kept = order[first_of_runs((child * keys.days.size + day)[order])]
     joined, child, weekdays = joined.take(covered[kept]), child[kept], weekdays[kept]
     joined["scheduled"] = is_scheduled(joined, weekdays)
     columns = ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
-    return joined[columns].assign(**{_CHILD_CODE: child}).reset_index(drop=True)
+    return joined[columns].assign(**{CHILD_CODE: child}).reset_index(drop=True)
 
 
 def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
@@ -282,7 +159,7 @@ def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
     min/max), so only the few shared child-days are sorted and grouped.
     """
     key = ["site_id", "child_id", "attendance_date"]
-    carried = [_CHILD_CODE] if _CHILD_CODE in records else []
+    carried = [CHILD_CODE] if CHILD_CODE in records else []
     columns = [*key, "status", "day_code", "source", "source_record_id", "check_in", "check_out", *carried]
     if not several.any():  # concatenating an empty frame would loosen the column dtypes
         return records[columns]
@@ -341,7 +218,7 @@ def reconcile(
     closed = closure_days(period, planned_sites, closures)
     # Every frame below is made of these frames' rows: their keys' codes stand in for the strings.
     quarantine = [quarantined] if quarantined is not None else []
-    keys = _KeyCodes.of(
+    keys = KeyCodes.of(
         sites=[plan, vouchers, records, open_days, closed, *quarantine],
         children=[vouchers, records, *quarantine],
         days=[open_days, closed, records, *quarantine],
@@ -349,16 +226,17 @@ def reconcile(
     enrolled = _enrolled_days(open_days, planned_vouchers, keys)
     exceptions: list[pd.DataFrame] = []
 
-    records = _merge(keys.with_child_code(records), plan[["site_id", "governing_source"]], ["site_id"], "inner", keys)
+    governed_by = plan[["site_id", "governing_source"]]
+    records = merge_on_codes(keys.with_child_code(records), governed_by, ["site_id"], "inner", keys)
     is_governing = records["source"] == records["governing_source"]
     governing_all, others = records[is_governing], records[~is_governing]
 
     # Rule 6/7: governing records must fall on an enrolled operating day to be used.
     site_day = ["site_id", "attendance_date"]
-    located = _with_match(governing_all, enrolled, key, "_enrolled", keys)
-    located = _with_match(located, open_days, site_day, "_open", keys)
+    located = with_match(governing_all, enrolled, key, "_enrolled", keys)
+    located = with_match(located, open_days, site_day, "_open", keys)
     # A portal PC/NP entry on a registered closure day agrees with the register: nothing to report.
-    on_closure = _with_match(located[[*site_day, _CHILD_CODE]], closed, site_day, "_closure", keys)["_closure"]
+    on_closure = with_match(located[[*site_day, CHILD_CODE]], closed, site_day, "_closure", keys)["_closure"]
     agrees_with_closure = on_closure.to_numpy() & located["day_code"].isin(CLOSURE_CODES).to_numpy()
     closed_day = located[~located["_open"] & ~agrees_with_closure]
     exceptions.append(
@@ -404,8 +282,9 @@ def reconcile(
     site_state = plan[["site_id", "governing_source", "selected_method"]].merge(completeness, on="site_id")
 
     # Build daily rows: complete sites get every enrolled day; incomplete ones only recorded days.
-    daily = _merge(enrolled, site_state[["site_id", "governing_source", "complete"]], ["site_id"], "inner", keys)
-    daily = _merge(daily, governing, key, "left", keys)
+    site_states = site_state[["site_id", "governing_source", "complete"]]
+    daily = merge_on_codes(enrolled, site_states, ["site_id"], "inner", keys)
+    daily = merge_on_codes(daily, governing, key, "left", keys)
     daily = daily[daily["complete"] | daily["status"].notna()]
     daily, withheld = _withhold_quarantined(daily, quarantined, plan, keys)
     exceptions.append(withheld)
@@ -437,9 +316,9 @@ def reconcile(
             + " governs this site",
         )
     )
-    attended = coded[[*key, "status", "source", _CHILD_CODE]]
+    attended = coded[[*key, "status", "source", CHILD_CODE]]
     attended = attended[attended["status"].isin(["present", "absent"])]
-    compared = _merge(others, attended, key, "inner", keys, suffixes=("", "_governing"))
+    compared = merge_on_codes(others, attended, key, "inner", keys, suffixes=("", "_governing"))
     disagree = compared[compared["status"] != compared["status_governing"]]
     exceptions.append(
         _exceptions(
@@ -459,7 +338,7 @@ def reconcile(
     incomplete = site_state[~site_state["complete"]]
     exceptions.append(_exceptions(incomplete, "site_period_incomplete", "warning", incomplete["incomplete_reason"]))
 
-    summary = _summarize(open_days, enrolled, coded, site_state, keys)
+    summary = _summarize(open_days, enrolled, coded, site_state)
     all_exceptions = pd.concat([e for e in exceptions if len(e)] or [pd.DataFrame(columns=EXCEPTION_COLUMNS)])
     all_exceptions = all_exceptions.sort_values(["kind", "site_id", "child_id", "attendance_date", "detail"])
     return ReconciledPeriod(
@@ -471,7 +350,7 @@ def reconcile(
 
 
 def _closure_rows(
-    closed: pd.DataFrame, vouchers: pd.DataFrame, site_state: pd.DataFrame, daily: pd.DataFrame, keys: _KeyCodes
+    closed: pd.DataFrame, vouchers: pd.DataFrame, site_state: pd.DataFrame, daily: pd.DataFrame, keys: KeyCodes
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """PC/NP rows for every child enrolled on a registered closure day, at complete and incomplete sites.
 
@@ -491,7 +370,7 @@ def _closure_rows(
 
 
 def _withhold_quarantined(
-    daily: pd.DataFrame, quarantined: pd.DataFrame | None, plan: pd.DataFrame, keys: _KeyCodes
+    daily: pd.DataFrame, quarantined: pd.DataFrame | None, plan: pd.DataFrame, keys: KeyCodes
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Never infer a status where the governing source sent a record we could not use.
 
@@ -505,8 +384,8 @@ def _withhold_quarantined(
     undated = governing[governing["attendance_date"].isna()][["site_id", "child_id"]].drop_duplicates()
     dated = governing[governing["attendance_date"].notna()][["site_id", "child_id", "attendance_date"]]
     dated = dated.drop_duplicates()
-    flagged = _merge(daily, dated.assign(_day=True), ["site_id", "child_id", "attendance_date"], "left", keys)
-    flagged = _merge(flagged, undated.assign(_child=True), ["site_id", "child_id"], "left", keys)
+    flagged = merge_on_codes(daily, dated.assign(_day=True), ["site_id", "child_id", "attendance_date"], "left", keys)
+    flagged = merge_on_codes(flagged, undated.assign(_child=True), ["site_id", "child_id"], "left", keys)
     blocked = flagged["status"].isna() & (flagged["_day"].notna() | flagged["_child"].notna())
     withheld = flagged[blocked]
     exceptions = _exceptions(
@@ -518,7 +397,7 @@ def _withhold_quarantined(
     return flagged[~blocked].drop(columns=["_day", "_child"]), exceptions
 
 
-def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: _KeyCodes) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: KeyCodes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A voucher child the vendor sent nothing about all period is a roster mismatch, not absences.
 
     CCMS records carry the Child ID the provider keyed in; a missing or wrong one leaves the child
@@ -546,57 +425,9 @@ def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: _KeyCodes) -
 
 
 def _summarize(
-    open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame, keys: _KeyCodes
-) -> pd.DataFrame:
-    """One row per child and site: its days by code, its absence rate and whether its period is complete."""
-    key = ["site_id", "child_id"]
-    key_columns = [*(frame[c] for frame in (enrolled, daily) for c in key), open_days["site_id"], site_state["site_id"]]
-    enrolled_child, daily_child = keys.child(enrolled), keys.child(daily)
-    missing = keys.any_missing(enrolled_child) or keys.any_missing(daily_child)
-    if missing or any(column.dtype != "str" for column in key_columns):
-        return _summarize_on_strings(open_days, enrolled, daily, site_state)
-    # One row per child, in key order. Children enrolled only on closure days get one too (with
-    # no open enrolled days). Each child's site_id and child_id come from its first row.
-    child, first = np.unique(np.concatenate([enrolled_child, daily_child]), return_index=True)
-    per_child = pd.concat([enrolled[key], daily[key]], ignore_index=True).take(first).reset_index(drop=True)
-
-    def days_per_child(rows: np.ndarray) -> np.ndarray:
-        return np.bincount(np.searchsorted(child, rows), minlength=len(child)).astype(int)
-
-    per_child["enrolled_days"] = days_per_child(enrolled_child)
-    counted = {
-        "absent_days": [DayCode.ABSENT],
-        "off_days": [DayCode.OFF_DAY],
-        "paid_closure_days": [DayCode.PAID_CLOSURE],
-        "unpaid_closure_days": [DayCode.UNPAID_CLOSURE],
-        # Open days that got a status: every code but the closures.
-        "statused": [DayCode.PRESENT, DayCode.ABSENT, DayCode.OFF_DAY],
-    }
-    day_code, day_codes = pd.factorize(daily["day_code"])  # -1: no code
-    for column, codes in counted.items():
-        wanted = day_codes.get_indexer([str(c) for c in codes])
-        per_child[column] = days_per_child(daily_child[np.isin(day_code, wanted[wanted >= 0])])
-    per_site = np.bincount(keys.site(open_days), minlength=keys.sites.size)
-    per_child["operating_days"] = per_site[child // keys.children.size].astype(int)
-    per_child = _merge(per_child, site_state[["site_id", "governing_source", "complete"]], ["site_id"], "inner", keys)
-    # A child's period is complete when its site's is and every enrolled open day got a status.
-    per_child["complete"] = per_child["complete"] & (per_child["statused"] == per_child["enrolled_days"])
-    per_child["source"] = per_child["governing_source"]
-    rate = per_child["absent_days"] / per_child["enrolled_days"].where(per_child["enrolled_days"] > 0)
-    per_child["absence_rate"] = rate.round(4)
-    order = np.argsort(keys.child(per_child), kind="stable")
-    return per_child[SUMMARY_COLUMNS].take(order).reset_index(drop=True)
-
-
-def _summarize_on_strings(
     open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
 ) -> pd.DataFrame:
-    """``_summarize`` by grouping and merging on the strings themselves.
-
-    Used when the key columns are not all ``str`` or a child's keys are missing: pandas' merges then cast
-    mismatched key dtypes (e.g. object against str) to object and grouping leaves missing keys
-    out, and this keeps exactly those outcomes.
-    """
+    """One row per child and site: its days by code, its absence rate and whether its period is complete."""
     key = ["site_id", "child_id"]
     per_child = enrolled.groupby(key, as_index=False).size()
     per_child = per_child.rename(columns={"size": "enrolled_days"})
