@@ -53,6 +53,13 @@ def test_report_structure(report):
     assert run["pipeline"]["sandbox_cpu_seconds"] > 0
     assert all(fetch["sandbox_cpu_seconds"] > 0 for fetch in run["floor"]["fetch"].values())
     assert {"swap_rows", "absence_limits", "checksums"} <= set(run["pipeline"]["load_step_seconds"])
+    # Airflow's own start and end, read from the run's log, and the GX import: positive, and Airflow's
+    # inside the dags test's wall time.
+    phases = run["pipeline"]["airflow_phases_seconds"]
+    assert set(phases) == {"start_to_first_log", "first_log_to_first_task", "first_task_start", "after_last_task"}
+    assert all(seconds is not None and seconds > 0 for seconds in phases.values())
+    assert sum(phases.values()) < run["pipeline"]["wall_seconds"]
+    assert report["gx_import_seconds"] > 0
 
 
 def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):

@@ -31,7 +31,13 @@ import psutil
 import psycopg
 
 from ccms_attendance.bench.floor import copy_floor, fetch_floor
-from ccms_attendance.bench.measure import RssSampler, SandboxCpu, children_max_rss_bytes, task_timings
+from ccms_attendance.bench.measure import (
+    RssSampler,
+    SandboxCpu,
+    airflow_phases,
+    children_max_rss_bytes,
+    task_timings,
+)
 from ccms_attendance.bench.statewide import StatewideSpec, describe, generate_statewide
 from ccms_attendance.canonical import Source
 from ccms_attendance.demo.state import write_state
@@ -219,6 +225,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         loads=loads,
         sandbox_cpu=sandbox_cpu.seconds,
         load_steps=load_steps,
+        airflow_phases=airflow_phases(log_file, wall_start, wall_end),
     )
 
 
@@ -324,6 +331,7 @@ def _period_report(**m: Any) -> dict[str, Any]:
             "http_requests": m["pipeline_requests"],
             "sandbox_cpu_seconds": m["sandbox_cpu"].get("pipeline"),
             "load_step_seconds": m["load_steps"],
+            "airflow_phases_seconds": m["airflow_phases"],
             "rows": {k: int(v) for k, v in rows.items()},
         },
         "floor": {
@@ -412,6 +420,32 @@ def dag_parse(env: dict[str, str], repeats: int = 3) -> dict[str, Any]:
     }
 
 
+# --- fixed costs ---------------------------------------------------------------------------------
+
+# Importing Great Expectations, which the first validate task of any run pays (Airflow, pandas and
+# the project already imported), timed in a fresh process. Airflow's own start is read from each
+# run's log (measure.airflow_phases).
+_GX_IMPORT_SNIPPET = """
+import time
+import airflow.sdk, pandas, ccms_attendance.airflow_tasks  # noqa: F401
+from ccms_attendance.validation.engine import _gx
+started = time.perf_counter()
+_gx()
+print(time.perf_counter() - started)
+"""
+
+
+def gx_import_seconds(env: dict[str, str], repeats: int = 3) -> float:
+    """Median seconds of importing Great Expectations over ``repeats`` fresh processes."""
+    command = [sys.executable, "-c", _GX_IMPORT_SNIPPET]
+    runs = [
+        subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+        for _ in range(repeats)
+    ]
+    seconds = sorted(float(run.stdout.split()[-1]) for run in runs)
+    return round(seconds[len(seconds) // 2], 3)
+
+
 # --- output --------------------------------------------------------------------------------------
 
 
@@ -446,6 +480,11 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"  of which the vendor sandboxes' own CPU: {p['sandbox_cpu_seconds']} s (their processes, all vendors)")
         steps = ", ".join(f"{name} {seconds:.2f}" for name, seconds in p["load_step_seconds"].items())
         print(f"  load steps (s): {steps}")
+        phases = p["airflow_phases_seconds"]
+        print(
+            "  Airflow's own start and end (from its log, s): "
+            + ", ".join(f"{name} {seconds}" for name, seconds in phases.items())
+        )
         print("floor:")
         for source, fetch in f["fetch"].items():
             print(
@@ -456,6 +495,11 @@ def print_table(report: dict[str, Any]) -> None:
         for copy in f["copy"]:
             print(f"  COPY {copy['table']:<28}{copy['rows']:>9,} rows {copy['seconds']:>7.2f} s")
         print(f"  floor total {f['seconds']:.2f} s")
+        fixed = sum(v for v in phases.values() if v is not None) + report.get("gx_import_seconds", 0.0)
+        print(
+            f"  before any pipeline work: the floor plus Airflow's start and end plus the GX import = "
+            f"{f['seconds'] + fixed:.1f} s"
+        )
         print(f"load averages (1/5/15 min): {run['load_average']}")
         r = run["ratios"]
         print(
@@ -474,6 +518,8 @@ def print_table(report: dict[str, Any]) -> None:
         f"\nDAG parse: {parse['seconds']} s (median of {parse['all_seconds']}); {parse['tasks']} tasks, at most "
         f"{parse['max_task_instances_per_period']} task instances per period whatever the site count"
     )
+    gx_import = report["gx_import_seconds"]
+    print(f"Great Expectations import (fresh process, median of 3): {gx_import} s")
     print("\ntargets:")
     for name, target in report["targets"].items():
         print(f"  {'MET ' if target['met'] else 'MISS'} {name}: {target['value']} (limit {target['limit']})")
@@ -562,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
             for factor, run in zip(factors, report["runs"], strict=True)
         ]
     report["dag_parse"] = dag_parse(airflow_env(args.work_dir / "airflow"))
+    report["gx_import_seconds"] = gx_import_seconds(airflow_env(args.work_dir / "airflow"))
     report["targets"] = evaluate(report)
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.json.parent.mkdir(parents=True, exist_ok=True)

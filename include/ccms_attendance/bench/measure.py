@@ -15,6 +15,7 @@ supervisor), one task at a time. So:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import resource
 import sqlite3
 import threading
@@ -140,3 +141,42 @@ def task_timings(airflow_home: Path, dag_id: str) -> tuple[str, list[TaskTiming]
             (dag_id, run_id),
         ).fetchall()
     return run_id, [TaskTiming(t, m, s, _epoch(a), _epoch(b)) for t, m, s, a, b in rows]
+
+
+_LOG_INSTANT = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z ")
+
+
+def airflow_phases(log_file: Path, wall_start: float, wall_end: float) -> dict[str, float | None]:
+    """Where Airflow's own time went in one ``dags test`` (seconds), from the timestamps of its log.
+
+    * ``start_to_first_log``: the process starting, importing Airflow and its CLI;
+    * ``first_log_to_first_task``: DAG bundles, parsing and serializing the DAG, creating the run;
+    * ``first_task_start``: from ``dags test`` starting the first task instance to the in-process
+      execution API answering its "task started" (``dags test`` builds that API then: every run pays it);
+    * ``after_last_task``: from the last task's end to the process exiting.
+
+    A phase whose log line is not found (another Airflow version's wording) is None, not a guess.
+    """
+    first_log = first_running = first_started = last_end = None
+    for line in log_file.read_text(errors="replace").splitlines():
+        match = _LOG_INSTANT.match(line)
+        if not match:
+            continue
+        instant = dt.datetime.fromisoformat(match.group(1)).replace(tzinfo=dt.UTC).timestamp()
+        first_log = first_log if first_log is not None else instant
+        if first_running is None and "[DAG TEST] running task" in line:
+            first_running = instant
+        elif first_running is not None and first_started is None and "Task started" in line:
+            first_started = instant
+        elif "[DAG TEST] end task" in line:
+            last_end = instant
+
+    def span(start: float | None, end: float | None) -> float | None:
+        return round(end - start, 3) if start is not None and end is not None else None
+
+    return {
+        "start_to_first_log": span(wall_start, first_log),
+        "first_log_to_first_task": span(first_log, first_running),
+        "first_task_start": span(first_running, first_started),
+        "after_last_task": span(last_end, wall_end),
+    }
