@@ -247,15 +247,20 @@ def _sites_items(
     staging is the same as one at a time.
     """
     if sites_in_flight <= 1:
-        site_items: list[Iterable[ExtractedItem] | BaseException] = []
-        for license_number in license_numbers:
-            try:
-                site_items.append(site_extractor(license_number))
-            except failure_types as error:  # an extractor that fails before yielding anything
-                site_items.append(error)
-        yield from site_items
+        yield from [_announce(site_extractor, number, failure_types) for number in license_numbers]
         return
     yield from _threaded_sites_items(license_numbers, site_extractor, failure_types, sites_in_flight)
+
+
+def _announce(
+    site_extractor: SiteExtractor, license_number: str, failure_types: tuple[type[BaseException], ...]
+) -> Iterable[ExtractedItem] | BaseException:
+    """Call the extractor for one site (before any site is consumed, so it may look ahead); a
+    failure of ``failure_types`` raised already there is that site's result."""
+    try:
+        return site_extractor(license_number)
+    except failure_types as error:  # an extractor that fails before yielding anything
+        return error
 
 
 @dataclass
@@ -293,9 +298,7 @@ def _threaded_sites_items(
         mine: dict[int, Iterable[ExtractedItem] | BaseException | _Crash] = {}
         for index in range(first, count, sites_in_flight):  # announce all, in order, before fetching
             try:
-                mine[index] = site_extractor(license_numbers[index])
-            except failure_types as error:
-                mine[index] = error
+                mine[index] = _announce(site_extractor, license_numbers[index], failure_types)
             except BaseException as error:  # raised in the consuming thread, in its turn
                 mine[index] = _Crash(error)
         for index in range(first, count, sites_in_flight):

@@ -18,10 +18,9 @@ import pandas as pd
 class Codes:
     """Integer codes for one key's values (site_id, child_id, a day, a voucher_id), shared across frames.
 
-    Merging, sorting and grouping ~600k rows on Python strings dominated reconcile's run time; on
-    int64 codes the same operations are several times faster. Codes follow the values' sort order,
-    missing values last and all under one code: that is how ``sort_values`` orders and ``merge``
-    matches the values themselves, so the same rows come out in the same order.
+    Codes follow the values' sort order, missing values last and all under one code: that is how
+    ``sort_values`` orders and ``merge`` matches the values themselves, so the same rows come out in
+    the same order.
     """
 
     def __init__(self, *columns: pd.Series) -> None:
