@@ -500,9 +500,19 @@ class CcmsHook(HttpHook):
             if isinstance(error, requests.exceptions.SSLError):
                 raise site.fail(f"TLS verification failed ({what}); check the certificate or 'verify'") from None
             plural = "s" if attempts != 1 else ""
-            raise site.fail(
-                f"{_describe(error)} after {attempts} attempt{plural} in {elapsed:.1f} s ({what})"
-            ) from None
+            # The elapsed time goes to the log only: the message becomes a site's incomplete
+            # reason, and a rerun against the same outage must store the same text.
+            self.log.warning(
+                "%s site %s period %s: %s gave up after %d attempt%s in %.1f s",
+                site.source,
+                site.license_number,
+                site.period,
+                what,
+                attempts,
+                plural,
+                elapsed,
+            )
+            raise site.fail(f"{_describe(error)} after {attempts} attempt{plural} ({what})") from None
         self.stats["requests"] += 1
         return Reply(response._ccms_payload, response.headers, response.links, response.url)
 
