@@ -6,30 +6,32 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+# devtools/ (demo, bench, sandboxes) is imported from the checkout; the product is the installed package.
+export PYTHONPATH := $(CURDIR)
 export GX_ANALYTICS_ENABLED := false
 
 .PHONY: demo bench test lint format venv clean stop-warehouse
 
-$(STAMP): requirements.txt constraints.txt
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 venv: $(STAMP)
 
 ## One demo service period end to end (embedded PostgreSQL unless AIRFLOW_CONN_CCMS_WAREHOUSE is set).
 demo: $(STAMP)
-	$(BIN)/python -m ccms_attendance.demo $(ARGS)
+	$(BIN)/python -m devtools.demo $(ARGS)
 
 ## Statewide benchmark: a seeded statewide period through the real DAG vs the bare floor (docs/performance.md).
 ## Options via ARGS, e.g. ARGS="--scale 0.01", ARGS="--scaling 1,2,4", ARGS="--json build/bench/x.json".
 bench: $(STAMP)
-	$(BIN)/python -m ccms_attendance.bench $(ARGS)
+	$(BIN)/python -m devtools.bench $(ARGS)
 
 ## The whole test suite against a real PostgreSQL (see README: which server it uses).
 test: $(STAMP)
-	bash scripts/ensure-chromium.sh
+	bash devtools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(ARGS)

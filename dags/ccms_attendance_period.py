@@ -8,14 +8,14 @@ from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 
 from ccms_attendance import airflow_tasks
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
-from ccms_ui_links import PeriodReportLink
-from service_period_timetable import ServicePeriodTimetable
+from ccms_attendance.timetables import ServicePeriodTimetable
+from ccms_attendance.ui.links import PeriodReportLink
 
 DOC_MD = """
 ### CCMS attendance — one service period
 
 Each run covers exactly one **service period** (its data interval; periods come from
-`include/config/pipeline.toml`). A run:
+`src/ccms_attendance/config/pipeline.toml`). A run:
 
 1. **plan_period** — reads the portal as it was at the period start (Data Entry Settings history,
    first portal submission, license linkage) and decides per site which source governs: PPP or one of
@@ -25,12 +25,12 @@ Each run covers exactly one **service period** (its data interval; periods come 
    Expectations suite (`validate`): bad rows are quarantined with their reason, a critical failure makes
    the source's sites incomplete. Children without a CCDF or On My Way Pre-K voucher are dropped before
    anything is stored. A vendor that fails marks only its own sites incomplete.
-3. **reconcile** — applies the provider-guide rules (`include/ccms_attendance/rules/`) and stages the
+3. **reconcile** — applies the provider-guide rules (`src/ccms_attendance/rules/`) and stages the
    daily attendance, the per-child absence summary and the exceptions.
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, and
    recounts the absence limits of the children it changed (`reconciled.absence_limit_notice`).
 5. **report** — writes the period report (HTML with plots; "Period report" link on the task and tab
-   on the run, served by the `ccms_ui_plugin` at `/ccms/`) next to the GX data docs.
+   on the run, served by `plugins/ccms_plugin.py` at `/ccms/`) next to the GX data docs.
 
 **Rerun** a period: clear the run (all tasks) or trigger the DAG from the UI for any date inside the period; the
 result is identical for identical inputs. **Backfill**: `airflow backfill create --dag-id

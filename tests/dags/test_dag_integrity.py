@@ -77,9 +77,9 @@ def test_timetable_is_registered_and_round_trips_through_serialization(dag):
     from airflow import plugins_manager
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from service_period_timetable import ServicePeriodTimetable
+    from ccms_attendance.timetables import ServicePeriodTimetable
 
-    assert "service_period_timetable.ServicePeriodTimetable" in plugins_manager.get_timetables_plugins()
+    assert "ccms_attendance.timetables.ServicePeriodTimetable" in plugins_manager.get_timetables_plugins()
     restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
     assert isinstance(restored.timetable, ServicePeriodTimetable)
     assert restored.timetable == dag.timetable
@@ -88,7 +88,7 @@ def test_timetable_is_registered_and_round_trips_through_serialization(dag):
 def test_vendor_extracts_run_in_their_own_pools(dag):
     import json
 
-    from ccms_attendance.local_airflow import POOLS_FILE
+    from devtools.local_airflow import POOLS_FILE
 
     pools = json.loads(POOLS_FILE.read_text())
     for source in Source.ccms():

@@ -5,7 +5,7 @@ import json
 import pytest
 from support.airflow_runs import PeriodRunner
 
-from vendor_sandboxes import launch
+from devtools.vendor_sandboxes import launch
 
 
 @pytest.fixture(scope="session")

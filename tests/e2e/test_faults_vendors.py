@@ -35,7 +35,7 @@ from support.vendor_scenario import VendorScenario
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
-from vendor_sandboxes import CONN_IDS
+from devtools.vendor_sandboxes import CONN_IDS
 
 pytestmark = pytest.mark.e2e
 

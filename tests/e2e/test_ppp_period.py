@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from support.portal_state import PortalState, at
 
-from ccms_attendance.local_airflow import AirflowCommandError
 from ccms_attendance.periods import ServicePeriod
+from devtools.local_airflow import AirflowCommandError
 
 pytestmark = pytest.mark.e2e
 

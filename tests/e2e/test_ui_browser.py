@@ -24,11 +24,11 @@ from types import SimpleNamespace
 import pytest
 from support.portal_state import PortalState
 
-from ccms_attendance.local_airflow import AIRFLOW_BIN
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.reporting import report_path
-from ccms_ui_links import PeriodReportLink
+from ccms_attendance.ui.links import PeriodReportLink
+from devtools.local_airflow import AIRFLOW_BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import secrets
 
 import pytest
 
-from ccms_attendance.bench.__main__ import main
 from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV
+from devtools.bench.__main__ import main
 
 pytestmark = pytest.mark.e2e
 

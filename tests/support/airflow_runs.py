@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccms_attendance.local_airflow import airflow_env, dags_test, ensure_metadata_db
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
+from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
 
 DAG_ID = "ccms_attendance_period"
 

@@ -37,9 +37,9 @@ import psycopg
 import requests
 from psycopg.rows import dict_row
 
-from ccms_attendance.local_airflow import AIRFLOW_BIN, POOLS_FILE, airflow_env, run_airflow
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.warehouse.target import WarehouseTarget
+from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, airflow_env, run_airflow
 
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 DEFAULT_TIMEOUT = 240.0

@@ -22,8 +22,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, Source
+from ccms_attendance.hooks.base import text
 from ccms_attendance.periods import ServicePeriod
-from ccms_hooks.base import text
 
 #: Examples tried per property test (name -> count), reported in the terminal summary.
 CASES: Counter[str] = Counter()

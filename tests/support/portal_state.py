@@ -8,8 +8,8 @@ import pandas as pd
 import psycopg
 
 from ccms_attendance.canonical import STATE_TIMEZONE
-from ccms_attendance.demo.state import REFERENCE_TABLES, GeneratedState, write_state
 from ccms_attendance.periods import ServicePeriod
+from devtools.demo.state import REFERENCE_TABLES, GeneratedState, write_state
 
 
 def at(day: dt.date, hour: int = 9, minute: int = 0) -> dt.datetime:

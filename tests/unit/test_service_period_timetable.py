@@ -11,7 +11,7 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import PeriodCalendar, ServicePeriod, load_calendar
-from service_period_timetable import ServicePeriodTimetable
+from ccms_attendance.timetables import ServicePeriodTimetable
 
 D = dt.date.fromisoformat
 GRACE = dt.timedelta(hours=24)

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
 from ccms_attendance.periods import ServicePeriod
-from ccms_hooks import CcmsExtractionError, hook_for_source
 
 PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
 
@@ -123,7 +123,7 @@ def test_verify_false_is_the_opt_out_for_test_endpoints(monkeypatch, https_vendo
 
 def test_sandbox_connections_do_not_opt_out():
     """The connections the fleet hands out keep verification on (they are plain http anyway)."""
-    from vendor_sandboxes.fleet import SandboxFleet
+    from devtools.vendor_sandboxes.fleet import SandboxFleet
 
     fleet = SandboxFleet(
         endpoints={source: "http://127.0.0.1:1" for source in Source.ccms()},

@@ -213,7 +213,7 @@ def base_scenario_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def fleet(base_scenario_file, tmp_path_factory):
-    from vendor_sandboxes import launch
+    from devtools.vendor_sandboxes import launch
 
     with launch(base_scenario_file, state_dir=tmp_path_factory.mktemp("sandbox-state")) as running:
         yield running
@@ -249,8 +249,8 @@ def use_scenario(fleet, tmp_path) -> Callable[[dict], Path]:
 @pytest.fixture
 def make_hook(fleet, monkeypatch) -> Callable[..., Any]:
     """``make_hook(source, **extra)``: a fresh hook whose connection has ``extra`` overrides."""
-    from ccms_hooks import hook_for_source
-    from vendor_sandboxes import CONN_IDS
+    from ccms_attendance.hooks import hook_for_source
+    from devtools.vendor_sandboxes import CONN_IDS
 
     def _make(source: Source, *, password: str | None = None, **extra: Any):
         conn = fleet.connection(source, {**TEST_EXTRA, **extra})

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from ccms_attendance.canonical import Source
-from ccms_hooks import CcmsExtractionError
+from ccms_attendance.hooks import CcmsExtractionError
 
 
 def test_alliance_core_fetches_one_token_for_many_pages(world, fleet, extract):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
 from ccms_attendance.canonical import Source
-from ccms_hooks import CcmsExtractionError
+from ccms_attendance.hooks import CcmsExtractionError
+from ccms_attendance.paths import CONTRACTS_DIR
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "include" / "contracts"
+CONTRACTS = CONTRACTS_DIR
 FILES = {
     Source.ALLIANCE_CORE: "alliance_core.openapi.yaml",
     Source.BRIGHTWHEEL: "brightwheel.openapi.yaml",
@@ -80,9 +80,9 @@ def test_contract_documents_are_openapi_31_with_resolvable_refs(source):
 def test_sandbox_serves_exactly_the_contract_paths(source, base_scenario_file, monkeypatch):
     import importlib
 
-    from vendor_sandboxes.common import ADMIN_PREFIX, SandboxState
+    from devtools.vendor_sandboxes.common import ADMIN_PREFIX, SandboxState
 
-    module = importlib.import_module(f"vendor_sandboxes.{FILES[source].split('.')[0]}")
+    module = importlib.import_module(f"devtools.vendor_sandboxes.{FILES[source].split('.')[0]}")
     app = module.create_app(SandboxState.from_environment(str(source), base_scenario_file))
     served = {
         (route.path, method.lower())

@@ -156,7 +156,7 @@ def test_records_outside_the_period_are_rejected_when_a_vendor_ignores_the_range
 
 
 def test_unknown_site_is_a_clear_error(world, make_hook):
-    from ccms_hooks import CcmsExtractionError
+    from ccms_attendance.hooks import CcmsExtractionError
 
     for source in world.VENDORS:
         hook = make_hook(source)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ccms_attendance.canonical import Source
-from ccms_hooks import CcmsExtractionError
+from ccms_attendance.hooks import CcmsExtractionError
 
 VENDORS = [Source.ALLIANCE_CORE, Source.BRIGHTWHEEL, Source.PLAYGROUND]
 #: The data endpoint of each vendor (where page faults are aimed).

@@ -37,9 +37,9 @@ from support.hostile_payloads import (
 )
 
 from ccms_attendance.canonical import AttendanceRecord, RejectedRecord, Source
+from ccms_attendance.hooks import CcmsExtractionError
 from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_hooks import CcmsExtractionError
 
 LICENSE = "CC-PROP-1"
 SITE_ID = "S-PROP"
@@ -143,7 +143,7 @@ def check_example(conn, use_scenario, make_hook, source: Source, period, raw: li
 
 
 def hook_site(source: Source, period):
-    from ccms_hooks.base import SiteRequest
+    from ccms_attendance.hooks.base import SiteRequest
 
     return SiteRequest(source, LICENSE, period)
 

@@ -16,6 +16,7 @@ import psycopg
 from support.portal_state import PortalState, at
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.hooks import CcmsExtractionError
 from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import load_period
@@ -24,7 +25,6 @@ from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stag
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.warehouse.target import LOADER_ROLE
-from ccms_hooks import CcmsExtractionError
 
 PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
 MONDAY = dt.date(2026, 1, 5)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ccms_attendance.canonical import Source
-from vendor_sandboxes import CONN_IDS, SandboxAdminError, SandboxStartError, ScenarioError, launch
+from devtools.vendor_sandboxes import CONN_IDS, SandboxAdminError, SandboxStartError, ScenarioError, launch
 
 PROJECT = Path(__file__).resolve().parents[3]
 
@@ -43,7 +43,7 @@ def test_fleet_runs_three_processes_on_loopback_with_airflow_connections(fleet):
 
 
 def test_airflow_resolves_the_json_connection_outside_a_task(fleet):
-    from ccms_hooks import hook_for_source
+    from ccms_attendance.hooks import hook_for_source
 
     hook = hook_for_source(Source.PLAYGROUND)
     assert hook.http_conn_id == "ccms_playground"
@@ -93,7 +93,7 @@ def test_a_sandbox_that_fails_to_start_reports_its_stderr(tmp_path, base_scenari
     fake_python = tmp_path / "python"
     fake_python.write_text("#!/bin/sh\necho 'boom: sandbox cannot start' >&2\nexit 3\n")
     fake_python.chmod(0o755)
-    monkeypatch.setattr("vendor_sandboxes.fleet.sys.executable", str(fake_python))
+    monkeypatch.setattr("devtools.vendor_sandboxes.fleet.sys.executable", str(fake_python))
     with (
         pytest.raises(SandboxStartError, match=r"(?s)exited with code 3.*boom: sandbox cannot start"),
         launch(base_scenario_file, startup_timeout=10),
@@ -113,12 +113,12 @@ def test_each_launch_has_fresh_credentials_and_processes_end_on_exit(base_scenar
 
 def test_cli_serve_writes_endpoints_and_stops_on_sigterm(tmp_path, base_scenario_file):
     state_dir = tmp_path / "state"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PROJECT / "include"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")]))
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "vendor_sandboxes",
+            "devtools.vendor_sandboxes",
             "serve",
             "--scenario",
             str(base_scenario_file),

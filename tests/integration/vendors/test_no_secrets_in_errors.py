@@ -15,7 +15,7 @@ import pickle
 import pytest
 
 from ccms_attendance.canonical import Source
-from ccms_hooks import CcmsExtractionError
+from ccms_attendance.hooks import CcmsExtractionError
 
 VENDORS = [Source.ALLIANCE_CORE, Source.BRIGHTWHEEL, Source.PLAYGROUND]
 DATA_PATH = {

@@ -20,9 +20,9 @@ import pytest
 from support.batch_sites import BATCH_NO, plan_batch
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
 from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_hooks import CcmsExtractionError, hook_for_source
 
 SITES = [f"CC-3{n:04d}-{n}" for n in range(1, 8)]  # seven sites: windows of 3 leave a partial one
 POLLS = 3
@@ -33,7 +33,7 @@ CHILD_ID = "1000001"  # a voucher child in the warehouse test below
 @pytest.fixture
 def waits(monkeypatch) -> list[float]:
     """Every poll-interval wait of the Playground hook (it still really sleeps)."""
-    import ccms_hooks.playground as playground
+    import ccms_attendance.hooks.playground as playground
 
     seen: list[float] = []
 

@@ -8,15 +8,15 @@ import importlib
 import pytest
 
 from ccms_attendance.canonical import Source
-from vendor_sandboxes.common import SandboxState, site_rendering
-from vendor_sandboxes.server import MODULES
+from devtools.vendor_sandboxes.common import SandboxState, site_rendering
+from devtools.vendor_sandboxes.server import MODULES
 
 VENDORS = [Source.ALLIANCE_CORE, Source.BRIGHTWHEEL, Source.PLAYGROUND]
 
 
 def _app_state(source: Source, scenario_file) -> SandboxState:
     state = SandboxState.from_environment(str(source), scenario_file)
-    importlib.import_module(f"vendor_sandboxes.{MODULES[str(source)]}").create_app(state)
+    importlib.import_module(f"devtools.vendor_sandboxes.{MODULES[str(source)]}").create_app(state)
     return state
 
 

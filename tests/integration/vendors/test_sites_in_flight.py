@@ -14,9 +14,9 @@ import pytest
 from support.batch_sites import BATCH_NO, plan_batch
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
 from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_hooks import CcmsExtractionError, hook_for_source
 
 SITES = [f"CC-4{n:04d}-{n}" for n in range(1, 8)]  # seven sites: windows of 3 leave a partial one
 CHILD_ID = "1000001"  # the voucher child of every site; the scenario's other children are not

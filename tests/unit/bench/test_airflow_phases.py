@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ccms_attendance.bench.measure import airflow_phases
+from devtools.bench.measure import airflow_phases
 
 LOG = """\
 2026-11-29T15:04:14.000000Z [info     ] DAG bundles loaded: dags-folder [airflow...]

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ccms_attendance.bench.statewide import StatewideSpec, describe, generate_statewide
 from ccms_attendance.periods import load_calendar
+from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
 
 SPEC = StatewideSpec(sites=200, children=4000, seed=7)
 

@@ -21,7 +21,7 @@ def test_every_suite_has_a_json_file_and_nothing_else_is_there():
 def test_json_file_matches_suite_definitions(name):
     written = (EXPECTATIONS_DIR / f"{name}.json").read_text()
     assert written == suite_definitions.render(suite_definitions.all_suites()[name]), (
-        "expectations/*.json is stale: run PYTHONPATH=include python -m ccms_attendance.validation.suite_definitions"
+        "validation/expectations/*.json is stale: run .venv/bin/python -m ccms_attendance.validation.suite_definitions"
     )
 
 

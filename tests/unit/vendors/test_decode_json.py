@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccms_hooks.base import decode_json
+from ccms_attendance.hooks.base import decode_json
 
 HOSTILE = [
     b'{"a": "\\ud800"}',  # lone surrogate escapes: valid JSON, stored only after storable() cleans them

@@ -33,10 +33,10 @@ from support.hostile_payloads import (
 )
 
 from ccms_attendance.canonical import Source
-from ccms_hooks.alliance_core import pair_events
-from ccms_hooks.base import SiteRequest
-from ccms_hooks.brightwheel import daily_record_items
-from ccms_hooks.playground import export_rows_items
+from ccms_attendance.hooks.alliance_core import pair_events
+from ccms_attendance.hooks.base import SiteRequest
+from ccms_attendance.hooks.brightwheel import daily_record_items
+from ccms_attendance.hooks.playground import export_rows_items
 
 LICENSE = "CC-77777-7"
 

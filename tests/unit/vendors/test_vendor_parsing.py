@@ -8,12 +8,12 @@ import pickle
 import pytest
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, Source
+from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
+from ccms_attendance.hooks.alliance_core import AllianceCoreHook, pair_events
+from ccms_attendance.hooks.base import HookOptions, SiteRequest, absence_reason, local_wall_clock
+from ccms_attendance.hooks.brightwheel import BrightwheelHook, daily_record_items
+from ccms_attendance.hooks.playground import PlaygroundHook, export_rows_items
 from ccms_attendance.periods import ServicePeriod
-from ccms_hooks import CcmsExtractionError, hook_for_source
-from ccms_hooks.alliance_core import AllianceCoreHook, pair_events
-from ccms_hooks.base import HookOptions, SiteRequest, absence_reason, local_wall_clock
-from ccms_hooks.brightwheel import BrightwheelHook, daily_record_items
-from ccms_hooks.playground import PlaygroundHook, export_rows_items
 
 UTC = dt.UTC
 PERIOD = ServicePeriod(dt.date(2026, 3, 1), dt.date(2026, 3, 14))

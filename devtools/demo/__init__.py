@@ -1,0 +1,1 @@
+"""``make demo``: a small realistic state through one real DAG run."""

@@ -1,0 +1,163 @@
+"""brightwheel sandbox: static API key, ``Link: rel="next"`` pagination, daily records, local times.
+
+Contract: ``src/ccms_attendance/hooks/contracts/brightwheel.openapi.yaml``. A school is found by its license number
+(``GET /v1/schools``); its attendance is one record per student per day with a ``status`` and
+wall-clock ``check_in_time``/``check_out_time`` (no offset) in the facility's time zone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+
+from devtools.vendor_sandboxes.common import (
+    SandboxState,
+    add_admin_routes,
+    error,
+    memoized,
+    page_slice,
+    respond,
+    secret_equal,
+    serve_renderings,
+    site_rendering,
+)
+from devtools.vendor_sandboxes.scenario import Site, wall_clock
+
+VENDOR = "BRIGHTWHEEL"
+REASON_WORDS = {"ILL": "sick", "VAC": "vacation", "FAM": "family", "OTH": "other"}
+
+
+def school_id_for(license_number: str) -> str:
+    return "sch_" + hashlib.sha1(license_number.encode()).hexdigest()[:10]
+
+
+def render_records(site: Site) -> list[dict]:
+    records = []
+    for day in site.days:
+        child = site.children[day.vendor_child_key]
+        student = {
+            "id": f"stu_{child.vendor_child_key}",
+            "first_name": child.first_name,
+            "last_name": child.last_name,
+            "birthdate": child.birth_date,
+            "enrollment_status": "active",
+        }
+        if child.has_state_child_id_key:
+            student["state_child_id"] = child.state_id
+        present = day.status == "present"
+        records.append(
+            {
+                "id": f"ar_{day.stable_id(site.license_number, 'daily')}",
+                "date": day.date.isoformat(),
+                "status": day.status,
+                "check_in_time": wall_clock(day.check_in) if present and day.check_in else None,
+                "check_out_time": wall_clock(day.check_out) if present and day.check_out else None,
+                "absence_reason": None
+                if present or not day.reason
+                else REASON_WORDS.get(day.reason, day.reason.lower()),
+                "absence_note": None,
+                "school": {"id": school_id_for(site.license_number), "license_number": site.license_number},
+                "student": student,
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+        )
+    records.sort(key=lambda r: (r["date"], r["student"]["id"], r["id"]))
+    return records
+
+
+def create_app(state: SandboxState) -> FastAPI:
+    app = FastAPI(title="brightwheel sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    add_admin_routes(app, state)
+    serve_renderings(state, render_records)
+
+    def authorized(request: Request) -> bool:
+        return secret_equal(request.headers.get("X-Api-Key"), state.credentials.get("api_key"))
+
+    def unauthorized():
+        state.counters["unauthorized"] += 1
+        return error(401, "unauthorized", "A valid X-Api-Key header is required")
+
+    def sites_by_school() -> dict[str, Site]:
+        return {school_id_for(lic): site for lic, site in state.scenario.sites_for(VENDOR).items()}
+
+    @app.get("/v1/schools")
+    async def schools(request: Request):
+        license_number = request.query_params.get("license_number")
+
+        def build(_applied):
+            if not authorized(request):
+                return unauthorized()
+            sites = state.scenario.sites_for(VENDOR)
+            chosen = [sites[license_number]] if license_number in sites else []
+            if not license_number:
+                chosen = list(sites.values())
+            return {
+                "schools": [
+                    {"id": school_id_for(s.license_number), "name": s.name, "license_number": s.license_number}
+                    for s in chosen
+                ]
+            }
+
+        return await respond(request, state, build, license_number=license_number)
+
+    @app.get("/v1/schools/{school_id}/attendance_records")
+    async def attendance_records(request: Request, school_id: str):
+        params = request.query_params
+        site = sites_by_school().get(school_id)
+
+        def build(applied):
+            if not authorized(request):
+                return unauthorized()
+            if site is None:
+                return error(404, "not_found", "No such school")
+            try:
+                first = dt.date.fromisoformat(params.get("start_date", ""))
+                last = dt.date.fromisoformat(params.get("end_date", ""))
+            except ValueError:
+                return error(400, "bad_request", "start_date and end_date must be YYYY-MM-DD")
+            size = state.page_size(params.get("per_page"))
+            sloppy = bool(state.setting("sloppy_date_filter"))
+
+            def in_range() -> list[dict]:
+                records = site_rendering(state, site)
+                kept = records if sloppy else [r for r in records if first.isoformat() <= r["date"] <= last.isoformat()]
+                return [*kept, *site.raw_records]
+
+            records = memoized(state, ("records", site.license_number, first, last, sloppy), in_range)
+            offset = 0
+            if params.get("page_after"):
+                try:
+                    offset = int(base64.urlsafe_b64decode(params["page_after"] + "==").decode())
+                except (ValueError, binascii.Error):
+                    return error(400, "bad_request", "page_after is not a valid page token")
+            page = page_slice(records, offset, size, bool(applied.has("duplicate_records")))
+            headers = {}
+            if offset + size < len(records):
+                token = base64.urlsafe_b64encode(str(offset + size).encode()).decode().rstrip("=")
+                query = urlencode(
+                    {
+                        "start_date": first.isoformat(),
+                        "end_date": last.isoformat(),
+                        "per_page": size,
+                        "page_after": token,
+                    }
+                )
+                url = str(request.base_url).rstrip("/") + request.url.path + "?" + query
+                headers["Link"] = f'<{url}>; rel="next"'
+            return {"attendance_records": page}, headers
+
+        return await respond(
+            request,
+            state,
+            build,
+            license_number=site.license_number if site else None,
+            records_key="attendance_records",
+            default_missing_field="date",
+        )
+
+    return app

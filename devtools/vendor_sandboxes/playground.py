@@ -1,0 +1,199 @@
+"""Playground sandbox: login token, asynchronous export jobs, page-number pages with totals.
+
+Contract: ``src/ccms_attendance/hooks/contracts/playground.openapi.yaml``. A period is requested as an export
+(license + date range); once the job reports ``complete`` its rows are downloaded page by page.
+Rows are either ``sign_in_out`` (times with the facility's UTC offset) or ``absence`` (reason code).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+from fastapi import FastAPI, Request
+
+from devtools.vendor_sandboxes.common import (
+    BearerTokens,
+    SandboxState,
+    add_admin_routes,
+    error,
+    page_slice,
+    respond,
+    serve_renderings,
+    site_rendering,
+)
+from devtools.vendor_sandboxes.scenario import Site, local_iso
+
+VENDOR = "PLAYGROUND"
+REASON_TEXT = {"ILL": "Illness", "VAC": "Vacation", "FAM": "Family emergency", "OTH": "Other"}
+
+
+def render_rows(site: Site) -> list[dict]:
+    rows = []
+    for day in site.days:
+        child = site.children[day.vendor_child_key]
+        person = {
+            "playground_id": child.vendor_child_key,
+            "first_name": child.first_name,
+            "last_name": child.last_name,
+            "dob": child.birth_date,
+            "guardian": {"name": f"Parent of {child.first_name}", "phone": "555-0100"},
+        }
+        if child.has_state_child_id_key:
+            person["state_child_id"] = child.state_id
+        row = {
+            "row_id": f"pg-{day.stable_id(site.license_number, 'row')}",
+            "center_license": site.license_number,
+            "attendance_date": day.date.isoformat(),
+            "child": person,
+        }
+        if day.status == "present":
+            row |= {
+                "type": "sign_in_out",
+                "sign_in": local_iso(day.check_in) if day.check_in else None,
+                "sign_out": local_iso(day.check_out) if day.check_out else None,
+                "signed_by": "Guardian",
+            }
+        else:
+            row |= {
+                "type": "absence",
+                "reason_code": day.reason,
+                "reason_text": REASON_TEXT.get(day.reason or "", day.reason),
+            }
+        rows.append(row)
+    rows.sort(key=lambda r: (r["attendance_date"], r["child"]["playground_id"], r["row_id"]))
+    return rows
+
+
+def create_app(state: SandboxState) -> FastAPI:
+    app = FastAPI(title="Playground sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    add_admin_routes(app, state)
+    serve_renderings(state, render_rows)
+    tokens = BearerTokens(state)
+    exports: dict[str, dict] = state.extra.setdefault("exports", {})
+    authorized = tokens.accept
+
+    def unauthorized():
+        state.counters["unauthorized"] += 1
+        return error(401, "unauthenticated", "Log in first (POST /api/login)")
+
+    @app.post("/api/login")
+    async def login(request: Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+
+        def build(_applied):
+            if not isinstance(body, dict):
+                return error(400, "bad_request", "JSON body with username and password expected")
+            if not state.credentials_match(body, "username", "password"):
+                return error(401, "invalid_credentials", "Wrong username or password")
+            ttl = float(state.setting("playground_token_ttl_seconds"))
+            value = tokens.issue(ttl)
+            state.counters["logins"] += 1
+            return {"token": value, "token_type": "bearer", "expires_in": ttl}
+
+        return await respond(request, state, build)
+
+    @app.post("/api/v2/exports")
+    async def create_export(request: Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        license_number = body.get("license_number") if isinstance(body, dict) else None
+
+        def build(applied):
+            if not authorized(request):
+                return unauthorized()
+            if not isinstance(body, dict) or not body.get("start_date") or not body.get("end_date"):
+                return error(400, "bad_request", "license_number, start_date and end_date are required")
+            site = state.scenario.sites_for(VENDOR).get(str(license_number))
+            if site is None:
+                return error(404, "center_not_found", "No center with that license number")
+            rows = site_rendering(state, site)
+            if not state.setting("sloppy_date_filter"):
+                rows = [r for r in rows if body["start_date"] <= r["attendance_date"] <= body["end_date"]]
+            rows = [*rows, *site.raw_records]  # a new list: the rendering is shared
+            export_id = "exp_" + secrets.token_hex(6)
+            needed = int(state.setting("playground_polls_before_complete"))
+            exports[export_id] = {
+                "license_number": site.license_number,
+                "rows": rows,
+                "polls": 0,
+                "needed": needed,
+                "failed": bool(applied.has("export_failed")),
+            }
+            state.counters["exports_created"] += 1
+            return {"export_id": export_id, "status": "complete" if needed <= 0 else "queued"}
+
+        return await respond(request, state, build, license_number=license_number, status_code=202)
+
+    def job_status(job: dict) -> str:
+        if job["polls"] >= job["needed"]:
+            return "failed" if job["failed"] else "complete"
+        return "queued" if job["polls"] == 0 else "processing"
+
+    @app.get("/api/v2/exports/{export_id}")
+    async def export_status(request: Request, export_id: str):
+        job = exports.get(export_id)
+
+        def build(_applied):
+            if not authorized(request):
+                return unauthorized()
+            if job is None:
+                return error(404, "export_not_found", "No such export")
+            job["polls"] += 1
+            status = job_status(job)
+            result = {
+                "export_id": export_id,
+                "status": status,
+                "progress": min(1.0, job["polls"] / max(1, job["needed"])),
+            }
+            if status == "complete":
+                result["row_count"] = len(job["rows"])
+            if status == "failed":
+                result["error"] = "Export failed; create a new export"
+            return result
+
+        return await respond(request, state, build, license_number=job["license_number"] if job else None)
+
+    @app.get("/api/v2/exports/{export_id}/rows")
+    async def export_rows(request: Request, export_id: str):
+        job = exports.get(export_id)
+        params = request.query_params
+
+        def build(applied):
+            if not authorized(request):
+                return unauthorized()
+            if job is None:
+                return error(404, "export_not_found", "No such export")
+            if job_status(job) != "complete":
+                return error(409, "export_not_ready", "The export is not complete")
+            try:
+                page = int(params.get("page", 1))
+            except ValueError:
+                return error(400, "bad_request", "page must be an integer")
+            if page < 1:
+                return error(400, "bad_request", "page must be at least 1")
+            size = state.page_size(params.get("per_page"))
+            rows = job["rows"]
+            return {
+                "page": page,
+                "per_page": size,
+                "total": len(rows),
+                "total_pages": math.ceil(len(rows) / size),
+                "rows": page_slice(rows, (page - 1) * size, size, bool(applied.has("duplicate_records"))),
+            }
+
+        return await respond(
+            request,
+            state,
+            build,
+            license_number=job["license_number"] if job else None,
+            records_key="rows",
+            default_missing_field="attendance_date",
+        )
+
+    return app

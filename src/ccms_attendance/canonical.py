@@ -1,0 +1,93 @@
+"""The one shape every attendance source is turned into before anything else happens.
+
+Vendor hooks (``src/ccms_attendance/hooks``) and the PPP extractor both produce these records; the
+reconciliation rules only ever see this shape, so a vendor's quirks never leak past its module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+#: The state's calendar: every "day" in the warehouse is a calendar day in this zone.
+STATE_TIMEZONE = ZoneInfo("America/Indiana/Indianapolis")
+
+
+class Source(StrEnum):
+    """A data-entry method a site can select in the portal's Data Entry Settings."""
+
+    PPP = "PPP"
+    ALLIANCE_CORE = "ALLIANCE_CORE"
+    BRIGHTWHEEL = "BRIGHTWHEEL"
+    PLAYGROUND = "PLAYGROUND"
+
+    @property
+    def is_ccms(self) -> bool:
+        return self is not Source.PPP
+
+    @classmethod
+    def ccms(cls) -> tuple[Source, ...]:
+        return tuple(source for source in cls if source.is_ccms)
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+#: Programs whose children the state collects attendance for; everyone else is dropped.
+REPORTED_PROGRAMS = frozenset({"CCDF", "OMW"})
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRecord:
+    """One child-day as a source reported it.
+
+    ``child_id`` is the state Child ID the provider keyed into the CCMS (or the portal). It may
+    belong to a child without a state voucher; such records are dropped by the extract step before
+    anything is persisted. No names or birth dates are carried: the canonical shape has no place
+    for them, so they cannot be stored by accident.
+    """
+
+    source: Source
+    license_number: str
+    child_id: str
+    attendance_date: dt.date
+    status: AttendanceStatus
+    source_record_id: str
+    check_in: dt.datetime | None = None
+    check_out: dt.datetime | None = None
+    absence_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        for stamp in (self.check_in, self.check_out):
+            if stamp is not None and stamp.utcoffset() is None:
+                raise ValueError(f"{self.source_record_id}: timestamps must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A source record that could not be turned into an :class:`AttendanceRecord`.
+
+    It is quarantined with its reason rather than dropped, so nothing is lost silently. It carries
+    identifiers only, never the raw payload (which may hold a non-voucher child's personal data).
+    """
+
+    source: Source
+    license_number: str
+    source_record_id: str | None
+    child_id: str | None
+    attendance_date: dt.date | None
+    reason: str
+
+
+ExtractedItem = AttendanceRecord | RejectedRecord
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The state calendar day an aware timestamp falls on (DST-correct)."""
+    if moment.utcoffset() is None:
+        raise ValueError("local_day needs a timezone-aware timestamp")
+    return moment.astimezone(STATE_TIMEZONE).date()

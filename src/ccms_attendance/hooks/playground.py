@@ -1,0 +1,319 @@
+"""Playground: login token, asynchronous export job, page-number pages, sign-in/out + absence rows.
+
+Contract: ``src/ccms_attendance/hooks/contracts/playground.openapi.yaml``. Connection: login/password of the API
+user. A site-period is requested as an export (``POST /api/v2/exports``), polled until ``complete``
+(extras ``export_poll_interval_seconds``, ``export_timeout_seconds``; a ``failed`` export is created
+again up to ``export_attempts`` times) and downloaded page by page.
+
+Exports take the vendor time, so a batch does not wait for them one site after another: every
+:meth:`PlaygroundHook.iter_site_period` call announces its site, and when a site's items are first
+asked for, the hook creates the exports of that site and of the next announced sites, up to
+``export_concurrency`` outstanding (created, not yet downloaded), and polls all of them in the same
+rounds (one ``export_poll_interval_seconds`` wait per round, not per site). Sites are still
+downloaded one at a time in the order they are iterated, and an export that fails or times out
+fails only its own site. The extract step announces a batch's sites before it consumes any.
+
+Rows of type ``sign_in_out`` give present records (several rows of one child-day merge: first
+sign-in, last sign-out); rows of type ``absence`` give absent records with the reason code
+(ILL/VAC/FAM/OTH; unknown -> OTH).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from ccms_attendance.canonical import RejectedRecord, Source
+from ccms_attendance.hooks.base import (
+    BearerTokenHook,
+    CcmsExtractionError,
+    ExtractedItem,
+    SiteRequest,
+    absence_reason,
+    absent,
+    expires_in_seconds,
+    field_of,
+    local_wall_clock,
+    parse_instant,
+    present,
+    record_identity,
+    text,
+)
+from ccms_attendance.periods import ServicePeriod
+
+#: Export states that need another status poll.
+_PENDING = ("queued", "processing")
+
+
+@dataclass(eq=False)
+class _Export:
+    """One announced site's export job, from announcement until its rows are downloaded."""
+
+    site: SiteRequest
+    export_id: str | None = None
+    status: Any = None
+    attempts: int = 0  # exports created for this site (a failed one is created again)
+    deadline: float = 0.0
+    seen_at: float = 0.0  # when its status was last read
+    error: CcmsExtractionError | None = None  # raised when (and only when) this site is consumed
+    polls: int = 0
+
+    @property
+    def created(self) -> bool:
+        return self.attempts > 0 or self.error is not None
+
+    @property
+    def pending(self) -> bool:
+        return self.error is None and self.status in _PENDING
+
+
+@dataclass(frozen=True)
+class _ExportSettings:
+    interval: float
+    timeout: float
+    attempts: int
+    concurrency: int
+
+
+class PlaygroundHook(BearerTokenHook):
+    """Attendance from Playground."""
+
+    source: ClassVar[Source] = Source.PLAYGROUND
+    default_conn_name = "ccms_playground"
+    hook_name = "CCMS: Playground"
+    default_extra: ClassVar[dict[str, Any]] = {
+        "page_size": 100,
+        "export_poll_interval_seconds": 2.0,
+        "export_timeout_seconds": 600.0,
+        "export_attempts": 2,
+        "export_concurrency": 10,
+    }
+    token_stat: ClassVar[str] = "logins"
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
+        #: Sites announced by iter_site_period whose iteration has not started, in call order.
+        self._announced: list[_Export] = []
+
+    def iter_site_period(self, license_number: str, period: ServicePeriod) -> Iterator[ExtractedItem]:
+        """As :meth:`CcmsHook.iter_site_period`; the call (before any iteration) also announces the
+        site, so that its export can be created and polled together with the sites before it."""
+        self._announced.append(_Export(SiteRequest(self.source, license_number, period)))
+        return super().iter_site_period(license_number, period)
+
+    def _obtain_token(self, site: SiteRequest) -> tuple[str, float]:
+        username, password = self.connection.login, self.connection.password
+        if not username or not password:
+            raise site.fail(f"connection {self.http_conn_id!r} needs login and password")
+        reply = self._call(
+            site, "POST", "/api/login", json_body={"username": username, "password": password}, authenticated=False
+        )
+        token = reply.payload.get("token") if isinstance(reply.payload, dict) else None
+        if not isinstance(token, str) or not token:
+            raise site.fail("login response has no token")
+        return token, expires_in_seconds(reply.payload, 3600.0)
+
+    def _vendor_float(self, name: str) -> float:
+        try:
+            return float(self.options.vendor[name])
+        except (TypeError, ValueError):
+            raise ValueError(f"connection extra {name!r} must be a number") from None
+
+    def _export_settings(self) -> _ExportSettings:
+        concurrency = int(self._vendor_float("export_concurrency"))
+        if concurrency < 1:
+            raise ValueError("connection extra 'export_concurrency' must be at least 1")
+        return _ExportSettings(
+            interval=self._vendor_float("export_poll_interval_seconds"),
+            timeout=self._vendor_float("export_timeout_seconds"),
+            attempts=int(self._vendor_float("export_attempts")),
+            concurrency=concurrency,
+        )
+
+    # --- exports: created ahead, polled together, consumed in order ---------------------------------
+
+    def _claim(self, site: SiteRequest) -> _Export:
+        """This site's announced export (sites announced before it and never iterated are dropped)."""
+        for index, job in enumerate(self._announced):
+            if job.site == site:
+                del self._announced[: index + 1]
+                return job
+        return _Export(site)  # not announced (e.g. _extract called directly): on its own
+
+    def _create(self, job: _Export, settings: _ExportSettings) -> None:
+        site = job.site
+        body = {
+            "license_number": site.license_number,
+            "start_date": site.period.start.isoformat(),
+            "end_date": site.period.end.isoformat(),
+        }
+        job.attempts += 1
+        try:
+            reply = self._call(site, "POST", "/api/v2/exports", json_body=body)
+        except CcmsExtractionError as error:
+            job.error = error
+            return
+        export_id = text(reply.payload.get("export_id")) if isinstance(reply.payload, dict) else None
+        if export_id is None:
+            job.error = site.fail("export response has no export_id")
+            return
+        job.export_id, job.status = export_id, reply.payload.get("status")
+        job.seen_at = time.monotonic()
+        job.deadline = job.seen_at + settings.timeout
+        self._settle(job, settings)
+
+    def _poll(self, job: _Export, settings: _ExportSettings) -> None:
+        try:
+            reply = self._call(job.site, "GET", f"/api/v2/exports/{quote(str(job.export_id), safe='')}")
+        except CcmsExtractionError as error:
+            job.error = error
+            return
+        job.status = reply.payload.get("status") if isinstance(reply.payload, dict) else None
+        job.seen_at = time.monotonic()
+        job.polls += 1
+        self._settle(job, settings)
+
+    def _settle(self, job: _Export, settings: _ExportSettings) -> None:
+        """Act on a job's latest status: a failed export is created again, up to ``export_attempts``."""
+        site = job.site
+        if job.status in _PENDING or job.status == "complete":
+            return
+        if job.status != "failed":
+            job.error = site.fail(f"export {job.export_id} has unknown status {str(job.status)[:40]!r}")
+            return
+        self.log.warning(
+            "%s site %s period %s: export %s failed (attempt %d of %d)",
+            site.source,
+            site.license_number,
+            site.period,
+            job.export_id,
+            job.attempts,
+            settings.attempts,
+        )
+        if job.attempts >= settings.attempts:
+            job.error = site.fail(f"the export failed at the vendor {settings.attempts} times")
+        else:
+            self._create(job, settings)
+
+    def _completed_export(self, site: SiteRequest) -> str:
+        """The id of ``site``'s completed export; the next announced sites' exports progress meanwhile."""
+        settings = self._export_settings()
+        job = self._claim(site)
+        if not job.created:
+            self._create(job, settings)
+        ahead = [other for other in self._announced if other.created]
+        if job.error is None:
+            for other in self._announced:
+                if len(ahead) + 1 >= settings.concurrency:
+                    break
+                if not other.created:
+                    self._create(other, settings)
+                    ahead.append(other)
+        while job.pending:
+            waiting = [other for other in (job, *ahead) if other.pending]
+            for other in waiting:
+                if other.seen_at > other.deadline:  # still pending when last seen after its deadline
+                    other.error = other.site.fail(
+                        f"export {other.export_id} did not complete within {settings.timeout:g} s"
+                    )
+            if not job.pending:
+                break
+            time.sleep(settings.interval)  # one wait per round, however many exports are outstanding
+            for other in waiting:
+                if other.pending:
+                    self._poll(other, settings)
+        self.stats["exports"] += job.attempts
+        self.stats["export_polls"] += job.polls
+        if job.error is not None:
+            raise job.error
+        return str(job.export_id)
+
+    def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
+        try:
+            export_id = self._completed_export(site)
+        except ValueError as problem:
+            raise site.fail(str(problem)) from None
+        pages = self.iter_numbered_pages(
+            site,
+            f"/api/v2/exports/{quote(export_id, safe='')}/rows",
+            {"per_page": self.options.page_size},
+            items_key="rows",
+        )
+        rows = (row for page in pages for row in page)
+        unique = self.dedupe(rows, lambda r: text(r.get("row_id")) if isinstance(r, dict) else None)
+        yield from export_rows_items(site, list(unique))
+
+
+def _stamp(value: Any, day: dt.date) -> dt.datetime | None:
+    """Sign-in/out time: ISO 8601 with offset; a bare local time is read as facility wall clock."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        naive = dt.datetime.fromisoformat(str(value))  # ValueError propagates: unparseable
+        if naive.utcoffset() is not None:
+            raise
+        return local_wall_clock(naive.date(), naive.time())
+
+
+def export_rows_items(site: SiteRequest, rows: Iterable[Any]) -> Iterator[ExtractedItem]:
+    """Playground export rows -> canonical records, one per child per day."""
+    groups: dict[tuple, dict[str, list]] = defaultdict(lambda: {"present": [], "absent": []})
+    for row in rows:
+        if not isinstance(row, dict):
+            yield site.reject("row is not an object")
+            continue
+        identity = record_identity(
+            site,
+            record_id=text(row.get("row_id")),
+            date=row.get("attendance_date"),
+            license_number=text(row.get("center_license")),
+            child_id=text(field_of(row, "child", "state_child_id")),
+            missing_id="missing row id",
+        )
+        if isinstance(identity, RejectedRecord):
+            yield identity
+            continue
+        row_id, license_number, child_id, day = identity
+        key = (license_number, child_id, day)
+        kind = row.get("type")
+        if kind == "absence":
+            groups[key]["absent"].append((row_id, absence_reason(row.get("reason_code"))))
+        elif kind == "sign_in_out":
+            try:
+                sign_in, sign_out = _stamp(row.get("sign_in"), day), _stamp(row.get("sign_out"), day)
+            except ValueError:
+                yield site.reject("unparseable sign-in or sign-out time", record_id=row_id, child_id=child_id, day=day)
+                continue
+            groups[key]["present"].append((row_id, sign_in, sign_out))
+        else:
+            yield site.reject(f"unknown row type {str(kind)[:40]!r}", record_id=row_id, child_id=child_id, day=day)
+
+    for (license_number, child_id, day), group in sorted(groups.items(), key=lambda item: (item[0][2], item[0][1])):
+        common = {"license_number": license_number, "child_id": child_id, "day": day}
+        if group["present"]:
+            ins = [sign_in for _, sign_in, _ in group["present"] if sign_in is not None]
+            outs = [sign_out for _, _, sign_out in group["present"] if sign_out is not None]
+            record_id = "+".join(row_id for row_id, _, _ in group["present"])
+            check_in, check_out = (min(ins) if ins else None), (max(outs) if outs else None)
+            if check_in is not None and check_out is not None and check_out < check_in:
+                yield site.reject("check-out before check-in", record_id=record_id, child_id=child_id, day=day)
+                check_out = None
+            yield present(site, record_id=record_id, check_in=check_in, check_out=check_out, **common)
+            for row_id, _reason in group["absent"]:
+                yield site.reject(
+                    "absence conflicts with a sign-in on the same day", record_id=row_id, child_id=child_id, day=day
+                )
+            continue
+        (row_id, reason), *others = group["absent"]
+        yield absent(site, record_id=row_id, reason=reason, **common)
+        for other_id, _reason in others:
+            yield site.reject(
+                "more than one absence for this child and day", record_id=other_id, child_id=child_id, day=day
+            )

@@ -1,0 +1,32 @@
+"""Where the project's files are, so nothing depends on the current directory."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout (the package is installed editable from ``src/``): dags/, plugins/, build/.
+PROJECT_ROOT = PACKAGE_DIR.parent.parent
+SQL_DIR = PACKAGE_DIR / "sql"
+CONFIG_DIR = PACKAGE_DIR / "config"
+EXPECTATIONS_DIR = PACKAGE_DIR / "validation" / "expectations"
+CONTRACTS_DIR = PACKAGE_DIR / "hooks" / "contracts"
+DAGS_DIR = PROJECT_ROOT / "dags"
+PLUGINS_DIR = PROJECT_ROOT / "plugins"
+
+
+def reports_root() -> Path:
+    """Where period reports go (``CCMS_REPORTS_DIR`` overrides ``build/reports``)."""
+    return Path(os.environ.get("CCMS_REPORTS_DIR") or PROJECT_ROOT / "build" / "reports")
+
+
+def data_docs_root() -> Path:
+    """Where GX data docs go (``CCMS_DATA_DOCS_DIR`` overrides ``build/data_docs``)."""
+    return Path(os.environ.get("CCMS_DATA_DOCS_DIR") or PROJECT_ROOT / "build" / "data_docs")
+
+
+def run_folder(run_id: str) -> str:
+    """A DAG run id as a folder name (reports and data docs of a run live under it)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)

@@ -1,0 +1,209 @@
+"""The period reports and GX data docs in the Airflow UI.
+
+- A FastAPI app mounted on the API server at ``/ccms`` serves ``build/reports`` (``CCMS_REPORTS_DIR``)
+  and ``build/data_docs`` (``CCMS_DATA_DOCS_DIR``) read-only, to users allowed to read the period
+  DAG's runs:
+
+  ``/ccms/``                                    index of periods, their runs' reports and data docs
+  ``/ccms/reports/<period>/latest.html``        the period's latest report
+  ``/ccms/reports/<period>/<run>/report.html``  one run's report (``<run>`` = sanitized run id)
+  ``/ccms/data_docs/<period>/<run>/<suite>/``   one run's GX data docs
+  ``/ccms/dags/<dag id>/runs/<run id>``         redirects to that run's report
+  ``/ccms/periods/<period>``                    redirects to the period's latest report
+
+- External views: "CCMS period reports" in the Browse menu, and a "Period report" tab on every run
+  of ``ccms_attendance_period``.
+- ``PeriodReportLink``: an operator extra link ("Period report") to the run's report, for the task
+  that writes it.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from ccms_attendance.paths import data_docs_root, reports_root, run_folder
+
+DAG_ID = "ccms_attendance_period"
+REPORT_FILE = "report.html"
+LATEST_FILE = "latest.html"
+_PERIOD = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Reports and data docs are static pages with inline styles and SVG: nothing else may load.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'"
+
+
+# --------------------------------------------------------------------------------------------------
+# Access: the same rule as reading the DAG's runs in the UI (the UI's session cookie or a bearer token)
+
+
+async def require_run_access(request: Request) -> None:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials) if credentials else None
+    try:
+        user = await get_user(request, None, bearer)
+    except HTTPException as error:
+        if error.status_code == 401 and "text/html" in request.headers.get("accept", ""):
+            login = get_auth_manager().get_url_login(next_url=str(request.url))
+            raise HTTPException(status_code=307, headers={"Location": login}) from error
+        raise
+    allowed = get_auth_manager().is_authorized_dag(
+        method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=DAG_ID), user=user
+    )
+    if not allowed:
+        raise HTTPException(status_code=403, detail="Forbidden: reading the period DAG's runs is required")
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root/relative`` if it stays inside ``root`` (after resolving ``..`` and links); 404 otherwise."""
+    if "\x00" in relative or relative.startswith(("/", "\\")):
+        raise HTTPException(status_code=404)
+    base = root.resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise HTTPException(status_code=404)
+    return target
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    html = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem}}"
+        "li{margin:.2rem 0}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": _CSP})
+
+
+def _serve(root: Path, relative: str, request: Request) -> Response:
+    target = _inside(root, relative)
+    if target.is_dir():
+        if not request.url.path.endswith("/"):
+            return RedirectResponse(f"{request.url.path.rsplit('/', 1)[-1]}/", status_code=307)
+        if (target / "index.html").is_file():
+            target = target / "index.html"
+        else:
+            entries = sorted(target.iterdir(), key=lambda p: p.name)
+            items = "".join(
+                f"<li><a href='{quote(p.name)}{'/' if p.is_dir() else ''}'>{escape(p.name)}</a></li>" for p in entries
+            )
+            return _page(f"CCMS - {relative or '/'}", f"<p><a href='../'>up</a></p><ul>{items}</ul>")
+    if not target.is_file():
+        raise HTTPException(status_code=404, detail="no such report or data docs page")
+    return FileResponse(target, headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+
+
+def _periods() -> list[str]:
+    root = reports_root()
+    found = {p.name for p in root.iterdir() if p.is_dir() and _PERIOD.match(p.name)} if root.is_dir() else set()
+    docs = data_docs_root()
+    if docs.is_dir():
+        found |= {p.name for p in docs.iterdir() if p.is_dir() and _PERIOD.match(p.name)}
+    return sorted(found, reverse=True)
+
+
+def _runs(root: Path, period: str, marker: str | None) -> list[str]:
+    folder = root / period
+    if not folder.is_dir():
+        return []
+    runs = [p for p in folder.iterdir() if p.is_dir() and (marker is None or (p / marker).is_file())]
+    return [p.name for p in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="CCMS attendance period reports",
+        description="Period reports and GX data docs of the ccms_attendance_period DAG",
+        dependencies=[Depends(require_run_access)],
+    )
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        sections = []
+        for period in _periods():
+            latest = reports_root() / period / LATEST_FILE
+            runs = "".join(
+                f"<li><a href='reports/{period}/{quote(run)}/{REPORT_FILE}'>{escape(run)}</a>"
+                + (
+                    f" - <a href='data_docs/{period}/{quote(run)}/'>data docs</a>"
+                    if (data_docs_root() / period / run).is_dir()
+                    else ""
+                )
+                + "</li>"
+                for run in _runs(reports_root(), period, REPORT_FILE)
+            )
+            docs_only = [r for r in _runs(data_docs_root(), period, None) if not (reports_root() / period / r).is_dir()]
+            docs = "".join(
+                f"<li><a href='data_docs/{period}/{quote(run)}/'>{escape(run)}</a></li>" for run in docs_only
+            )
+            sections.append(
+                f"<h2 id='period-{period}'>Service period starting {period}</h2>"
+                + (f"<p><a href='reports/{period}/{LATEST_FILE}'>Latest report</a></p>" if latest.is_file() else "")
+                + (f"<h3>Reports by run (newest first)</h3><ul>{runs}</ul>" if runs else "")
+                + (f"<h3>Data docs of runs without a report</h3><ul>{docs}</ul>" if docs else "")
+            )
+        body = "".join(sections) or "<p>No period report yet: reports appear here once a run has loaded a period.</p>"
+        return _page("CCMS attendance - period reports", body)
+
+    @app.get("/reports/{relative:path}")
+    def reports(relative: str, request: Request) -> Response:
+        return _serve(reports_root(), relative, request)
+
+    @app.get("/data_docs/{relative:path}")
+    def data_docs(relative: str, request: Request) -> Response:
+        return _serve(data_docs_root(), relative, request)
+
+    @app.get("/periods/{period}")
+    def period_latest(period: str) -> Response:
+        if not _PERIOD.match(period) or not (reports_root() / period / LATEST_FILE).is_file():
+            raise HTTPException(status_code=404, detail=f"no report for the period starting {period}")
+        return RedirectResponse(f"../reports/{period}/{LATEST_FILE}", status_code=307)
+
+    @app.get("/dags/{dag_id}/runs/{run_id}")
+    def run_report(dag_id: str, run_id: str) -> Response:
+        if dag_id != DAG_ID:
+            return _page("No period report", f"<p>{escape(dag_id)} does not write period reports.</p>")
+        folder = run_folder(run_id)
+        root = reports_root()
+        candidates = sorted(root.glob(f"*/{folder}/{REPORT_FILE}")) if root.is_dir() else []
+        if not candidates:
+            return _page(
+                "No period report yet",
+                f"<p>Run <code>{escape(run_id)}</code> has no report (it is written once the run has loaded "
+                "its period). <a href='../../../'>All period reports</a></p>",
+            )
+        period = candidates[-1].parent.parent.name
+        return RedirectResponse(f"../../../reports/{period}/{quote(folder)}/{REPORT_FILE}", status_code=307)
+
+    return app
+
+
+#: The UI entries: "CCMS period reports" in the Browse menu and a "Period report" tab on every run.
+EXTERNAL_VIEWS = [
+    {
+        "name": "CCMS period reports",
+        "href": "ccms/",
+        "destination": "nav",
+        "category": "browse",
+        "url_route": "ccms-period-reports",
+    },
+    {
+        "name": "Period report",
+        "href": "ccms/dags/{DAG_ID}/runs/{RUN_ID}",
+        "destination": "dag_run",
+        "url_route": "ccms-period-report",
+    },
+]
