@@ -83,7 +83,32 @@ class RejectedRecord:
     reason: str
 
 
-ExtractedItem = AttendanceRecord | RejectedRecord
+@dataclass(frozen=True, slots=True)
+class SiteSubmission:
+    """What a vendor says about how final its data for one site-period is.
+
+    The CCMS integrations are provider-initiated submissions per period (brightwheel's Indiana
+    I-LEAD report run, Playground's locked CCA attendance upload, Alliance CORE's period
+    certification): before the provider submits, a missing record means "not yet known", not
+    "absent". ``submitted`` says the provider submitted the period (its data is final);
+    ``data_through`` is the last state calendar day the vendor says is complete when the period is
+    not submitted yet (``None``: nothing is). A vendor that says nothing about the period gives
+    ``submitted=False, data_through=None``. Each vendor hook yields exactly one per site-period,
+    after the site's records.
+    """
+
+    source: Source
+    license_number: str
+    submitted: bool
+    submitted_at: dt.datetime | None = None
+    data_through: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.submitted_at is not None and self.submitted_at.utcoffset() is None:
+            raise ValueError("submitted_at must be timezone-aware")
+
+
+ExtractedItem = AttendanceRecord | RejectedRecord | SiteSubmission
 
 
 def local_day(moment: dt.datetime) -> dt.date:
