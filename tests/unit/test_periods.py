@@ -288,3 +288,55 @@ def test_anchor_must_be_a_toml_date(tmp_path):
     config.write_text('[service_periods]\nanchor = "2026-01-04"\nlength_days = 14\n')
     with pytest.raises(PeriodCalendarError, match="anchor must be a date"):
         load_calendar(config)
+
+
+# --- submission deadlines ------------------------------------------------------------------------
+
+
+def test_the_deadline_is_two_weeks_after_the_period_end_by_default():
+    cal = PeriodCalendar(anchor=D("2026-01-04"), length_days=14)
+    period = sp("2026-11-08", "2026-11-21")
+    assert cal.deadline(period) == D("2026-12-05")
+    # Submissions are accepted through the deadline day: they close at the next local midnight.
+    assert cal.deadline_instant(period) == dt.datetime(2026, 12, 6, tzinfo=STATE_TIMEZONE)
+
+
+def test_submission_days_come_from_the_config(tmp_path):
+    config = write_config(tmp_path, None)
+    config.write_text(config.read_text() + "submission_days = 10\n")
+    cal = load_calendar(config)
+    assert cal.submission_days == 10
+    assert cal.deadline(sp("2026-11-08", "2026-11-21")) == D("2026-12-01")
+
+
+def test_calendar_file_may_override_a_period_deadline(tmp_path):
+    config = write_config(tmp_path, None)
+    (tmp_path / "calendar.csv").write_text(
+        "period_start,period_end,submission_deadline\n2026-01-01,2026-01-10,2026-02-02\n2026-01-11,2026-01-31,\n"
+    )
+    config.write_text(config.read_text().replace('calendar_file = ""', 'calendar_file = "calendar.csv"'))
+    cal = load_calendar(config)
+    assert cal.deadline(sp("2026-01-01", "2026-01-10")) == D("2026-02-02")
+    assert cal.deadline(sp("2026-01-11", "2026-01-31")) == D("2026-02-14")  # no override: end + 14
+
+
+@pytest.mark.parametrize(
+    ("deadline", "message"),
+    [("2026-01-09", "not precede its end"), ("2026-01-xx", "expected ISO dates")],
+    ids=["before-the-period-end", "not-a-date"],
+)
+def test_a_bad_deadline_override_is_refused(tmp_path, deadline, message):
+    config = write_config(tmp_path, None)
+    (tmp_path / "calendar.csv").write_text(
+        f"period_start,period_end,submission_deadline\n2026-01-01,2026-01-10,{deadline}\n"
+    )
+    config.write_text(config.read_text().replace('calendar_file = ""', 'calendar_file = "calendar.csv"'))
+    with pytest.raises(PeriodCalendarError, match=message):
+        load_calendar(config)
+
+
+def test_the_config_file_can_be_named_by_the_environment(tmp_path, monkeypatch):
+    config = write_config(tmp_path, EXPLICIT_ROWS)
+    monkeypatch.setenv("CCMS_PIPELINE_CONFIG", str(config))
+    assert load_pipeline_config()["service_periods"]["grace_hours"] == 6
+    assert load_calendar().explicit == tuple(sp(*row) for row in EXPLICIT_ROWS)
