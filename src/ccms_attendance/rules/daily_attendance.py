@@ -6,12 +6,13 @@ Pure pandas over plain frames, so every rule is unit-testable without a database
    (the extract step already dropped children with no voucher at all; here a record for a day the
    child was not enrolled at that site is reported, not used).
 7. Days are the site's operating days. PPP: an enrolled operating day without an absence entry is
-   present. CCMS: no check-in on an operating day is absent. Both inferences need a complete
-   site-period: a CCMS whose data was not retrieved (or came back empty for a site with enrolled
-   children), an unlinked license, or a PPP period not yet submitted makes it incomplete, and then
-   only what a source actually recorded is kept; nothing is inferred, no absence fabricated. Within
-   a complete site, a child-day whose governing record was quarantined, and a voucher child a CCMS
-   sent nothing about all period (a Child ID mismatch), get no inferred status either.
+   present. CCMS: no check-in on an operating day is absent. Both inferences, and every day code,
+   need final data: only days up to the site-period's final-through day get codes (the period
+   lifecycle, :mod:`ccms_attendance.rules.site_state`); later days, and every day of a site whose
+   data is unavailable (vendor failure, unlinked license, failed validation), are ``pending``.
+   Within final days, a CCMS site-day with no record for any enrolled child, a child-day whose
+   governing record was quarantined, and a voucher child a CCMS sent nothing about (a Child ID
+   mismatch) get no status either (:mod:`ccms_attendance.rules.missing_data`).
 4./8. Only the governing source's records are used. A portal entry for a CCMS-governed site is
    reported (the portal is read-only), and any other source that disagrees with the governing one
    on a child-day is reported as information.
@@ -29,7 +30,8 @@ Frames and their columns (``attendance_date`` is ``datetime64`` at midnight, a s
   scheduled_weekdays (ISO weekdays, part-time only), authorized_start, authorized_end (NaT = open)
 - ``records``: source, site_id, child_id, attendance_date, status, day_code, check_in, check_out,
   source_record_id
-- ``extracts``: source, site_id, outcome ('retrieved' | 'failed'), error
+- ``extracts``: source, site_id, outcome ('retrieved' | 'failed'), error, submitted, submitted_at,
+  data_through (what the source said about how final its data is)
 """
 
 from __future__ import annotations
@@ -51,17 +53,30 @@ from ccms_attendance.rules.day_codes import (
     weekday_masks,
 )
 from ccms_attendance.rules.key_codes import CHILD_CODE, Codes, KeyCodes, first_of_runs, merge_on_codes, with_match
+from ccms_attendance.rules.lifecycle import Deadline
+from ccms_attendance.rules.missing_data import (
+    PENDING_STATUS,
+    split_pending,
+    withhold_blank_days,
+    withhold_children_missing_from_ccms,
+    withhold_quarantined,
+)
+from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
+from ccms_attendance.rules.rule_exceptions import exceptions_frame as _exceptions
+from ccms_attendance.rules.site_state import site_states
 
-EXCEPTION_COLUMNS = ["kind", "severity", "site_id", "child_id", "attendance_date", "detail"]
 DAILY_COLUMNS = [
     "site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "basis", "day_code",
     "source", "source_record_id", "check_in", "check_out",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
     "site_id", "child_id", "operating_days", "enrolled_days", "absent_days", "absence_rate", "source",
-    "complete", "off_days", "paid_closure_days", "unpaid_closure_days",
+    "complete", "off_days", "paid_closure_days", "unpaid_closure_days", "pending_days", "lifecycle",
 ]  # fmt: skip
-SITE_PERIOD_COLUMNS = ["site_id", "governing_source", "selected_method", "complete", "incomplete_reason"]
+SITE_PERIOD_COLUMNS = [
+    "site_id", "governing_source", "selected_method", "complete", "incomplete_reason", "lifecycle", "incomplete_kind",
+    "submitted_at", "final_through", "pending_days",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,21 +85,6 @@ class ReconciledPeriod:
     summary: pd.DataFrame
     site_period: pd.DataFrame
     exceptions: pd.DataFrame
-
-
-def _exceptions(frame: pd.DataFrame, kind: str, severity: str, detail: pd.Series | str) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            "kind": kind,
-            "severity": severity,
-            "site_id": frame["site_id"].to_numpy() if "site_id" in frame else None,
-            "child_id": frame["child_id"].to_numpy() if "child_id" in frame else None,
-            "attendance_date": frame["attendance_date"].to_numpy() if "attendance_date" in frame else pd.NaT,
-            "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
-        },
-        index=range(len(frame)),
-    )
-    return out[EXCEPTION_COLUMNS]
 
 
 def operating_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFrame:
@@ -175,32 +175,6 @@ def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
     return pd.concat([records.loc[~several, columns], merged], ignore_index=True)
 
 
-def _completeness(
-    plan: pd.DataFrame, extracts: pd.DataFrame, governing: pd.DataFrame, enrolled: pd.DataFrame
-) -> pd.DataFrame:
-    """Rule 7: per site, whether its period is complete and why not."""
-    sites = plan[["site_id", "governing_source", "incomplete_reason"]].copy()
-    outcome = extracts.rename(columns={"source": "governing_source"})
-    sites = sites.merge(outcome[["governing_source", "site_id", "outcome", "error"]], how="left")
-    has_records = sites["site_id"].isin(governing["site_id"])
-    has_enrolled = sites["site_id"].isin(enrolled["site_id"])
-    is_ccms = sites["governing_source"] != Source.PPP.value
-    reason = sites["incomplete_reason"].copy()
-    # A CCMS must have been retrieved; PPP is the warehouse's own table, failed only if its
-    # validation marked it so.
-    failed = reason.isna() & ((sites["outcome"] == "failed") | (is_ccms & sites["outcome"].isna()))
-    reason[failed] = (
-        sites.loc[failed, "governing_source"]
-        + " data unavailable: "
-        + sites.loc[failed, "error"].fillna("no extraction result")
-    )
-    empty = is_ccms & reason.isna() & ~has_records & has_enrolled
-    reason[empty] = sites.loc[empty, "governing_source"] + " returned no records for a site with enrolled children"
-    sites["incomplete_reason"] = reason
-    sites["complete"] = reason.isna()
-    return sites[["site_id", "complete", "incomplete_reason"]]
-
-
 def reconcile(
     period: ServicePeriod,
     plan: pd.DataFrame,
@@ -209,6 +183,7 @@ def reconcile(
     vouchers: pd.DataFrame,
     records: pd.DataFrame,
     extracts: pd.DataFrame,
+    deadline: Deadline,
     quarantined: pd.DataFrame | None = None,
 ) -> ReconciledPeriod:
     key = ["site_id", "child_id", "attendance_date"]
@@ -278,24 +253,28 @@ def reconcile(
         )
     )
 
-    completeness = _completeness(plan, extracts, governing, enrolled)
-    site_state = plan[["site_id", "governing_source", "selected_method"]].merge(completeness, on="site_id")
+    states = site_states(period, deadline, plan, extracts, governing["site_id"], enrolled["site_id"])
+    site_state = plan[["site_id", "governing_source", "selected_method"]].merge(states, on="site_id")
 
-    # Build daily rows: complete sites get every enrolled day; incomplete ones only recorded days.
-    site_states = site_state[["site_id", "governing_source", "complete"]]
-    daily = merge_on_codes(enrolled, site_states, ["site_id"], "inner", keys)
+    # Every enrolled open day gets a row: codes up to the site's final-through day, pending after it.
+    per_site = site_state[["site_id", "governing_source", "final_through", "incomplete_kind"]]
+    daily = merge_on_codes(enrolled, per_site, ["site_id"], "inner", keys)
     daily = merge_on_codes(daily, governing, key, "left", keys)
-    daily = daily[daily["complete"] | daily["status"].notna()]
-    daily, withheld = _withhold_quarantined(daily, quarantined, plan, keys)
-    exceptions.append(withheld)
-    daily, missing = _withhold_children_missing_from_ccms(daily, keys)
-    exceptions.append(missing)
+    daily, pending = split_pending(daily)
+    for withhold in (
+        lambda rows: withhold_blank_days(rows, quarantined, keys),
+        lambda rows: withhold_quarantined(rows, quarantined, plan, keys),
+        lambda rows: withhold_children_missing_from_ccms(rows, keys),
+    ):
+        daily, withheld = withhold(daily)
+        exceptions.append(withheld)
     daily, code_exceptions = code_open_days(daily, _exceptions)
     exceptions += code_exceptions
     closure_rows, closure_exceptions = _closure_rows(closed, planned_vouchers, site_state, daily, keys)
     exceptions += closure_exceptions
-    if len(closure_rows):
-        daily = pd.concat([daily, keys.with_child_code(closure_rows)], ignore_index=True)
+    extra_rows = [frame for frame in (keys.with_child_code(closure_rows), pending) if len(frame)]
+    if extra_rows:
+        daily = pd.concat([daily, *extra_rows], ignore_index=True)
     daily["source"] = daily["governing_source"]
     # Sorted by site_id, child_id and attendance_date; the steps below still use the codes.
     coded = daily.take(np.argsort(keys.child_day(daily), kind="stable")).reset_index(drop=True)
@@ -339,6 +318,8 @@ def reconcile(
     exceptions.append(_exceptions(incomplete, "site_period_incomplete", "warning", incomplete["incomplete_reason"]))
 
     summary = _summarize(open_days, enrolled, coded, site_state)
+    pending_per_site = coded.loc[coded["status"] == PENDING_STATUS, "site_id"].value_counts()
+    site_state["pending_days"] = site_state["site_id"].map(pending_per_site).fillna(0).astype(int)
     all_exceptions = pd.concat([e for e in exceptions if len(e)] or [pd.DataFrame(columns=EXCEPTION_COLUMNS)])
     all_exceptions = all_exceptions.sort_values(["kind", "site_id", "child_id", "attendance_date", "detail"])
     return ReconciledPeriod(
@@ -369,61 +350,6 @@ def _closure_rows(
     return rows, exceptions
 
 
-def _withhold_quarantined(
-    daily: pd.DataFrame, quarantined: pd.DataFrame | None, plan: pd.DataFrame, keys: KeyCodes
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Never infer a status where the governing source sent a record we could not use.
-
-    A quarantined record with a child and a day blocks inference for that child-day; with a child
-    but no usable day, for that child's whole period at the site (we cannot tell which day it was).
-    """
-    if quarantined is None or quarantined.empty:
-        return daily, pd.DataFrame(columns=EXCEPTION_COLUMNS)
-    governing = quarantined.merge(plan[["site_id", "governing_source"]], on="site_id")
-    governing = governing[(governing["source"] == governing["governing_source"]) & governing["child_id"].notna()]
-    undated = governing[governing["attendance_date"].isna()][["site_id", "child_id"]].drop_duplicates()
-    dated = governing[governing["attendance_date"].notna()][["site_id", "child_id", "attendance_date"]]
-    dated = dated.drop_duplicates()
-    flagged = merge_on_codes(daily, dated.assign(_day=True), ["site_id", "child_id", "attendance_date"], "left", keys)
-    flagged = merge_on_codes(flagged, undated.assign(_child=True), ["site_id", "child_id"], "left", keys)
-    blocked = flagged["status"].isna() & (flagged["_day"].notna() | flagged["_child"].notna())
-    withheld = flagged[blocked]
-    exceptions = _exceptions(
-        withheld,
-        "status_withheld_quarantined_record",
-        "warning",
-        withheld["governing_source"] + " sent a record for this child-day that was quarantined; no status inferred",
-    )
-    return flagged[~blocked].drop(columns=["_day", "_child"]), exceptions
-
-
-def _withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: KeyCodes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A voucher child the vendor sent nothing about all period is a roster mismatch, not absences.
-
-    CCMS records carry the Child ID the provider keyed in; a missing or wrong one leaves the child
-    without records. Inferring ten absences from that would fabricate them, so the child's days are
-    withheld and the mismatch is reported once per child.
-    """
-    is_ccms = daily["governing_source"] != Source.PPP.value
-    recorded = daily["status"].notna()
-    child = pd.Series(keys.child(daily), index=daily.index)
-    if keys.any_missing(child.to_numpy()):  # grouping leaves those rows out: keep its outcome
-        has_record = recorded.groupby([daily["site_id"], daily["child_id"]]).transform("any")
-    else:
-        has_record = child.isin(child[recorded])
-    silent = is_ccms & ~has_record
-    children = daily[silent].drop_duplicates(["site_id", "child_id"])
-    exceptions = _exceptions(
-        children.assign(attendance_date=pd.NaT),
-        "child_missing_from_ccms",
-        "warning",
-        children["governing_source"]
-        + " sent no record for this voucher child all period (is the Child ID keyed in the CCMS?);"
-        + " no absences inferred",
-    )
-    return (daily[~silent] if silent.any() else daily), exceptions
-
-
 def _summarize(
     open_days: pd.DataFrame, enrolled: pd.DataFrame, daily: pd.DataFrame, site_state: pd.DataFrame
 ) -> pd.DataFrame:
@@ -442,14 +368,16 @@ def _summarize(
         # Open days that got a status: every code but the closures.
         "statused": [DayCode.PRESENT, DayCode.ABSENT, DayCode.OFF_DAY],
     }
-    for column, codes in counted.items():
-        days = daily[daily["day_code"].isin([str(c) for c in codes])].groupby(key).size().rename(column)
+    selected = {column: daily["day_code"].isin([str(c) for c in codes]) for column, codes in counted.items()}
+    selected["pending_days"] = daily["status"] == PENDING_STATUS
+    for column, rows in selected.items():
+        days = daily[rows].groupby(key).size().rename(column)
         per_child = per_child.merge(days, left_on=key, right_index=True, how="left")
         per_child[column] = per_child[column].fillna(0).astype(int)
     operating = open_days.groupby("site_id", as_index=False).size().rename(columns={"size": "operating_days"})
     per_child = per_child.merge(operating, on="site_id", how="left")
     per_child["operating_days"] = per_child["operating_days"].fillna(0).astype(int)
-    per_child = per_child.merge(site_state[["site_id", "governing_source", "complete"]], on="site_id")
+    per_child = per_child.merge(site_state[["site_id", "governing_source", "complete", "lifecycle"]], on="site_id")
     # A child's period is complete when its site's is and every enrolled open day got a status.
     per_child["complete"] = per_child["complete"] & (per_child["statused"] == per_child["enrolled_days"])
     per_child["source"] = per_child["governing_source"]

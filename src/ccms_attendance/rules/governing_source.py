@@ -7,13 +7,12 @@ hands it here, and stores the decision.
    from the saved history as the portal keeps it: a save replaces any selection still pending, and a
    pending selection takes effect at its start. No selection means PPP.
    A selection whose start is not a service-period start, or was not in a future period when it
-   was saved, is rejected with an exception, never shifted to a nearby date.
+   was saved, is rejected, never shifted to a nearby date; the rejection is reported once, by the
+   period in which the selection was saved.
 2. A site is not CCMS-governed before it submitted its first attendance period in the portal;
    such periods fall back to PPP, with an exception.
 3. A CCMS-governed site whose license number is not linked to the program at the period start
    cannot have its CCMS records matched: the site-period is incomplete, with an exception.
-PPP. Absences typed in the portal are final only once the site submitted the period; before that
-   the PPP site-period is incomplete (nothing is inferred from entries still being typed).
 4./5. The portal is read-only while a CCMS governs, and PPP governs again from the period start a
    site switches back to (both follow from rule 1; the reconcile step enforces read-only).
 """
@@ -46,7 +45,6 @@ class SiteFacts:
     selections: Sequence[Selection]
     first_submission_at: dt.datetime | None  # earliest period submission, if any
     license_linked_at_start: bool
-    period_submitted: bool  # whether the site submitted this very period in the portal
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,23 +88,25 @@ def selection_problem(selection: Selection, calendar: PeriodCalendar) -> str | N
 def selection_in_force(
     selections: Iterable[Selection], period: ServicePeriod, calendar: PeriodCalendar
 ) -> tuple[Selection | None, list[RuleException]]:
-    """Rule 1: the valid selection in force at ``period.start`` and the rejected ones seen.
+    """Rule 1: the valid selection in force at ``period.start``, and the selections rejected that
+    were saved during ``period`` (each rejection is reported once: by the period it was saved in).
 
     Replays the Data Entry Settings as the portal keeps them: one selection in effect and at most
     one pending. A save replaces the pending one (whatever its start); a pending selection takes
-    effect at its start. Saves made at or after the period start are not seen (backfills see the
-    past as it was).
+    effect at its start. Saves made at or after the period start do not govern it (backfills see
+    the past as it was).
     """
-    start_instant = period.start_instant()
+    start_instant, end_instant = period.start_instant(), period.end_instant()
     rejected: list[RuleException] = []
     in_effect: Selection | None = None
     pending: Selection | None = None
     for selection in sorted(selections, key=lambda s: (s.chosen_at, s.selection_id)):
-        if selection.chosen_at >= start_instant:
+        if selection.chosen_at >= end_instant:
             break
         problem = selection_problem(selection, calendar)
-        if problem:
+        if problem and selection.chosen_at >= start_instant:
             rejected.append(RuleException("selection_rejected", "warning", problem))
+        if problem or selection.chosen_at >= start_instant:
             continue
         if pending is not None and _starts_by(pending, selection.chosen_at):
             in_effect = pending
@@ -153,5 +153,4 @@ def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> 
 
 
 def _ppp_governs(site: SiteFacts, selected: Source, exceptions: list[RuleException]) -> GoverningDecision:
-    reason = None if site.period_submitted else "period not yet submitted in the portal"
-    return GoverningDecision(site.site_id, selected, Source.PPP, reason, tuple(exceptions))
+    return GoverningDecision(site.site_id, selected, Source.PPP, None, tuple(exceptions))

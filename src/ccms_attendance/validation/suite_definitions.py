@@ -21,6 +21,8 @@ from typing import Any
 from ccms_attendance.canonical import REPORTED_PROGRAMS, AttendanceStatus, Source
 from ccms_attendance.paths import EXPECTATIONS_DIR
 from ccms_attendance.rules.day_codes import STATUS_BY_CODE, DayCode
+from ccms_attendance.rules.lifecycle import PendingBasis
+from ccms_attendance.rules.missing_data import PENDING_STATUS
 
 GX_VERSION = "1.24.1"
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
@@ -28,10 +30,11 @@ DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
 STATUSES = sorted(str(s) for s in AttendanceStatus)
 SOURCES = sorted(str(s) for s in Source)
 PROGRAMS = sorted(REPORTED_PROGRAMS)
-BASES = ["no_absence_entry", "no_check_in", "recorded", "site_closure", "unscheduled_day"]
+PENDING_BASES = sorted(str(basis) for basis in PendingBasis)
+BASES = sorted(["no_absence_entry", "no_check_in", "recorded", "site_closure", "unscheduled_day", *PENDING_BASES])
 PPP_DAY_CODES = ["AB", "NP", "OD", "PC"]
 DAY_CODES = sorted(str(code) for code in DayCode)
-DAILY_STATUSES = sorted(set(STATUS_BY_CODE.values()))
+DAILY_STATUSES = sorted({*STATUS_BY_CODE.values(), PENDING_STATUS})
 ABSENCE_REASONS = ["FAM", "ILL", "OTH", "VAC"]
 EXTRACT_COLUMNS = [
     "source", "site_id", "license_number", "child_id", "attendance_date", "status", "day_code", "check_in",
@@ -54,9 +57,9 @@ def _param(name: str) -> dict[str, str]:
     return {"$PARAMETER": name}
 
 
-def _equals(column: str, value: str) -> dict[str, Any]:
+def _equals(column: str, value: str, operator: str = "==") -> dict[str, Any]:
     """GX 1.x row condition ``column == value`` in its serialized form (``Column(column) == value``)."""
-    return {"column": {"name": column}, "operator": "==", "parameter": value, "type": "comparison"}
+    return {"column": {"name": column}, "operator": operator, "parameter": value, "type": "comparison"}
 
 
 def _exp(type_: str, severity: str = "critical", description: str | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -186,7 +189,10 @@ def reconciled_daily_suite() -> dict[str, Any]:
         in_set("status", DAILY_STATUSES),
         not_null("status"),
         in_set("day_code", DAY_CODES),
-        not_null("day_code"),
+        # Every final child-day has a code; a pending one (data not final) never has one.
+        not_null("day_code", row_condition=_equals("status", PENDING_STATUS, "!=")),
+        _exp("expect_column_values_to_be_null", column="day_code", row_condition=_equals("status", PENDING_STATUS)),
+        in_set("basis", PENDING_BASES, row_condition=_equals("status", PENDING_STATUS)),
         in_set("basis", BASES),
         not_null("basis"),
         in_set("source", SOURCES),
@@ -205,6 +211,7 @@ def reconciled_daily_suite() -> dict[str, Any]:
 
 SUMMARY_COUNTS = [
     "operating_days", "enrolled_days", "absent_days", "off_days", "paid_closure_days", "unpaid_closure_days",
+    "pending_days",
 ]  # fmt: skip
 
 
@@ -216,8 +223,10 @@ def reconciled_summary_suite() -> dict[str, Any]:
         not_null("child_id"),
         *(
             _exp("expect_column_values_to_be_between", column=column, min_value=0)
-            for column in ("absent_days", "off_days", "paid_closure_days", "unpaid_closure_days")
+            for column in ("absent_days", "off_days", "paid_closure_days", "unpaid_closure_days", "pending_days")
         ),
+        in_set("lifecycle", ["final", "provisional"]),
+        not_null("lifecycle"),
         a_not_before_b("enrolled_days", "absent_days"),
         a_not_before_b("operating_days", "enrolled_days"),
         _exp("expect_column_values_to_be_between", column="absence_rate", min_value=0, max_value=1),

@@ -95,6 +95,8 @@ def test_persist_real_outcome(conninfo):
             "off_days": [0, 0],
             "paid_closure_days": [0, 0],
             "unpaid_closure_days": [0, 0],
+            "pending_days": [0, 0],
+            "lifecycle": ["final", "final"],
         }
     )
     outcome = validate_frame("reconciled_absence_summary", frame)

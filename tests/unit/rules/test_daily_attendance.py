@@ -20,6 +20,7 @@ from ccms_attendance.rules.daily_attendance import (
     operating_days,
     reconcile,
 )
+from ccms_attendance.rules.lifecycle import Deadline
 
 # Sunday 2026-01-04 .. Saturday 2026-01-17: weekdays are 01-05..09 and 01-12..16.
 PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
@@ -131,30 +132,98 @@ def records_frame(*rows: dict) -> pd.DataFrame:
 
 
 def extracts_frame(*rows: tuple) -> pd.DataFrame:
-    """rows: (source, site_id, outcome[, error])."""
-    return pd.DataFrame([(*row, None)[:4] for row in rows], columns=["source", "site_id", "outcome", "error"])
+    """rows: (source, site_id, outcome[, error[, submitted[, data_through day]]]); submitted by default."""
+    full = [(*row, *(None, True, None)[len(row) - 3 :]) for row in rows]
+    frame = pd.DataFrame(
+        [(*row[:5], stamp("2026-01-19T15:00") if row[4] else None, row[5]) for row in full],
+        columns=["source", "site_id", "outcome", "error", "submitted", "submitted_at", "data_through"],
+    )
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    frame["data_through"] = pd.to_datetime(frame["data_through"].map(lambda n: day(n) if n else None))
+    return frame
+
+
+#: The period's submission deadline (two weeks after its end), by default already passed.
+DEADLINE = Deadline(dt.date(2026, 1, 31), passed=True)
+OPEN_WINDOW = Deadline(dt.date(2026, 1, 31), passed=False)
+
+
+#: A child present on every open day at a CCMS site whose data was retrieved, as at real sites (see
+#: ``run``); never part of what a test asserts.
+WITNESS = "W-present"
 
 
 def run(
-    plan, *, sites=None, closures=None, vouchers=None, records=None, extracts=None, quarantined=None
+    plan,
+    *,
+    sites=None,
+    closures=None,
+    vouchers=None,
+    records=None,
+    extracts=None,
+    quarantined=None,
+    deadline=DEADLINE,
+    witness=True,
 ) -> ReconciledPeriod:
+    """Reconcile tiny frames. ``extracts`` defaults to a retrieved, submitted row per planned site.
+
+    With ``witness``, every CCMS site with vouchers whose data was retrieved also has a child
+    present on every open day, filtered out of the results: a day on which the children under test
+    have no record is then not a day without any record at the site (``no_attendance_for_day``,
+    tested on its own with ``witness=False``).
+    """
     if sites is None:
         sites = sites_frame(**{site_id: MON_FRI for site_id in plan["site_id"]})
+    closures = closures if closures is not None else closures_frame()
+    vouchers = vouchers if vouchers is not None else vouchers_frame()
+    records = records if records is not None else records_frame()
+    if extracts is None:
+        extracts = extracts_frame(*((row.governing_source, row.site_id, "retrieved") for row in plan.itertuples()))
+    if witness:
+        vouchers, records = _with_witness(plan, sites, closures, vouchers, records, extracts)
     result = reconcile(
         PERIOD,
         plan=plan,
         sites=sites,
-        closures=closures if closures is not None else closures_frame(),
-        vouchers=vouchers if vouchers is not None else vouchers_frame(),
-        records=records if records is not None else records_frame(),
-        extracts=extracts if extracts is not None else extracts_frame(),
+        closures=closures,
+        vouchers=vouchers,
+        records=records,
+        extracts=extracts,
+        deadline=deadline,
         quarantined=quarantined,
     )
     assert list(result.daily.columns) == DAILY_COLUMNS
     assert list(result.summary.columns) == SUMMARY_COLUMNS
     assert list(result.site_period.columns) == SITE_PERIOD_COLUMNS
     assert list(result.exceptions.columns) == EXCEPTION_COLUMNS
-    return result
+    if not witness:
+        return result
+    return ReconciledPeriod(
+        *(frame[frame["child_id"] != WITNESS].reset_index(drop=True) for frame in (result.daily, result.summary)),
+        result.site_period,
+        result.exceptions[result.exceptions["child_id"] != WITNESS].reset_index(drop=True),
+    )
+
+
+def _with_witness(plan, sites, closures, vouchers, records, extracts) -> tuple[pd.DataFrame, pd.DataFrame]:
+    retrieved = set(extracts.loc[extracts["outcome"] == "retrieved", "site_id"])
+    ccms = plan[(plan["governing_source"] != PPP) & plan["incomplete_reason"].isna() & plan["site_id"].isin(retrieved)]
+    witnessed = [site for site in ccms["site_id"] if site in set(vouchers["site_id"])]
+    if not witnessed:
+        return vouchers, records
+    open_days = operating_days(PERIOD, sites[sites["site_id"].isin(witnessed)], closures)
+    governing = dict(zip(plan["site_id"], plan["governing_source"], strict=True))
+    extra_vouchers = vouchers_frame(*(voucher(900 + i, WITNESS, site) for i, site in enumerate(witnessed)))
+    extra_records = records_frame(
+        *(
+            record(governing[row.site_id], row.site_id, WITNESS, row.attendance_date.day, "present", f"w-{i}")
+            for i, row in enumerate(open_days.itertuples())
+        )
+    )
+    return (
+        pd.concat([vouchers, extra_vouchers], ignore_index=True),
+        pd.concat([records, extra_records], ignore_index=True),
+    )
 
 
 # --- turning frames into comparable rows -------------------------------------------------------
@@ -177,6 +246,8 @@ def rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[tuple]:
 
 
 DAILY_SHORT = ["site_id", "child_id", "attendance_date", "status", "basis", "source", "source_record_id"]
+SITE_SHORT = ["site_id", "governing_source", "selected_method", "complete", "incomplete_reason"]
+SITE_LIFECYCLE = ["site_id", "lifecycle", "incomplete_kind", "final_through", "pending_days"]
 EXC_SHORT = ["kind", "severity", "site_id", "child_id", "attendance_date"]
 
 
@@ -257,7 +328,9 @@ def test_ppp_complete_site_exact_rows():
     ]
     expected.insert(-1, ("S1", "C2", iso(12), 11, "OMW", "closed", "site_closure", "PC", PPP, None, None, None))
     assert rows(result.daily, DAILY_COLUMNS) == expected
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S1", PPP, PPP, True, None)]
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [
+        ("S1", PPP, PPP, True, None, "final", None, "2026-01-19T15:00:00+00:00", iso(17), 0)
+    ]
     assert result.exceptions.empty
     assert_frame_equal(
         result.summary,
@@ -274,33 +347,66 @@ def test_ppp_complete_site_exact_rows():
                 "off_days": [0, 0],
                 "paid_closure_days": [1, 1],
                 "unpaid_closure_days": [0, 0],
+                "pending_days": [0, 0],
+                "lifecycle": ["final", "final"],
             }
         ),
         check_dtype=False,
     )
 
 
-def test_ppp_without_extract_row_is_still_complete():
-    result = run(plan_frame(("S1", PPP)), vouchers=vouchers_frame(voucher(10, "C1", "S1")))
-    assert rows(result.site_period, ["site_id", "complete"]) == [("S1", True)]
+def test_ppp_without_extract_row_is_unavailable_and_pending():
+    # The extract step stages a row for every planned site: none means the portal was not read.
+    result = run(plan_frame(("S1", PPP)), vouchers=vouchers_frame(voucher(10, "C1", "S1")), extracts=extracts_frame())
+    assert rows(result.site_period, ["site_id", "complete", "incomplete_reason"]) == [
+        ("S1", False, "PPP data unavailable: no extraction result")
+    ]
     assert len(result.daily) == 10
-    assert set(result.daily["basis"]) == {"no_absence_entry"}
+    assert set(result.daily["status"]) == {"pending"}
+    assert set(result.daily["basis"]) == {"data_unavailable"}
+    assert result.daily["day_code"].isna().all()
 
 
-def test_ppp_period_not_submitted_keeps_only_entries():
+NOT_SUBMITTED_OPEN = "period not yet submitted in the portal; its days are pending"
+
+
+def test_ppp_period_not_submitted_has_only_pending_days():
+    # Entries typed but not submitted are not final: no absence, not even the typed one.
     result = run(
-        plan_frame(("S1", PPP, PPP, NOT_SUBMITTED)),
+        plan_frame(("S1", PPP)),
         vouchers=vouchers_frame(voucher(10, "C1", "S1"), voucher(11, "C2", "S1")),
         records=records_frame(record(PPP, "S1", "C1", 8, "absent", "ppp-8")),
+        extracts=extracts_frame((PPP, "S1", "retrieved", None, False)),
+        deadline=OPEN_WINDOW,
     )
-    assert rows(result.daily, DAILY_SHORT) == [("S1", "C1", iso(8), "absent", "recorded", PPP, "ppp-8")]
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S1", PPP, PPP, False, NOT_SUBMITTED)]
+    assert set(result.daily["status"]) == {"pending"}
+    assert result.daily["day_code"].isna().all()
+    assert len(result.daily) == 20
+    # The typed entry keeps its lineage on its pending day.
+    assert rows(result.daily[result.daily["source_record_id"].notna()], DAILY_SHORT) == [
+        ("S1", "C1", iso(8), "pending", "not_submitted", PPP, "ppp-8")
+    ]
+    assert rows(result.site_period, SITE_SHORT) == [("S1", PPP, PPP, False, NOT_SUBMITTED_OPEN)]
+    assert rows(result.site_period, SITE_LIFECYCLE) == [("S1", "provisional", "not_submitted", None, 20)]
     assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
-        ("site_period_incomplete", "warning", "S1", None, None, NOT_SUBMITTED)
+        ("site_period_incomplete", "warning", "S1", None, None, NOT_SUBMITTED_OPEN)
     ]
     assert rows(result.summary, SUMMARY_COLUMNS) == [
-        ("S1", "C1", 10, 10, 1, 0.1, PPP, False, 0, 0, 0),
-        ("S1", "C2", 10, 10, 0, 0.0, PPP, False, 0, 0, 0),
+        ("S1", "C1", 10, 10, 0, 0.0, PPP, False, 0, 0, 0, 10, "provisional"),
+        ("S1", "C2", 10, 10, 0, 0.0, PPP, False, 0, 0, 0, 10, "provisional"),
+    ]
+
+
+def test_ppp_period_not_submitted_by_the_deadline_is_final_but_still_pending():
+    result = run(
+        plan_frame(("S1", PPP)),
+        vouchers=vouchers_frame(voucher(10, "C1", "S1")),
+        extracts=extracts_frame((PPP, "S1", "retrieved", None, False)),
+        deadline=DEADLINE,
+    )
+    assert set(result.daily["status"]) == {"pending"}
+    assert rows(result.site_period, ["complete", "incomplete_reason", "lifecycle"]) == [
+        (False, "period not submitted in the portal by the deadline 2026-01-31; its days are pending", "final")
     ]
 
 
@@ -310,9 +416,10 @@ def test_ppp_failed_validation_makes_the_site_incomplete():
         vouchers=vouchers_frame(voucher(10, "C1", "S1")),
         extracts=extracts_frame((PPP, "S1", "failed", "portal entries failed validation")),
     )
-    assert result.daily.empty
-    assert rows(result.site_period, ["complete", "incomplete_reason"]) == [
-        (False, "PPP data unavailable: portal entries failed validation")
+    assert set(result.daily["status"]) == {"pending"}
+    assert set(result.daily["basis"]) == {"data_unavailable"}
+    assert rows(result.site_period, ["complete", "incomplete_reason", "incomplete_kind"]) == [
+        (False, "PPP data unavailable: portal entries failed validation", "data_unavailable")
     ]
 
 
@@ -342,7 +449,9 @@ def test_ccms_complete_site_exact_rows():
         ("S2", "C2", iso(16), 21, "OMW", "present", "recorded", "PR", BW, "bw-3", "2026-01-16T14:00:00+00:00", None),
     ]  # fmt: skip
     assert rows(result.daily, DAILY_COLUMNS) == expected
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, True, None)]
+    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [
+        ("S2", BW, BW, True, None, "final", None, "2026-01-19T15:00:00+00:00", iso(17), 0)
+    ]
     assert result.exceptions.empty
     assert_frame_equal(
         result.summary,
@@ -359,6 +468,8 @@ def test_ccms_complete_site_exact_rows():
                 "off_days": [0, 0],
                 "paid_closure_days": [0, 0],
                 "unpaid_closure_days": [0, 0],
+                "pending_days": [0, 0],
+                "lifecycle": ["final", "final"],
             }
         ),
         check_dtype=False,
@@ -375,7 +486,9 @@ def test_ccms_complete_site_exact_rows():
     ],
     ids=["extract-failed", "failed-without-error", "no-extract-result", "license-not-linked"],
 )  # fmt: skip
-def test_incomplete_ccms_site_keeps_only_recorded_rows(plan_row, extracts, reason):
+def test_incomplete_ccms_site_has_only_pending_days(plan_row, extracts, reason):
+    # Data that could not be retrieved is missing, never absent: every enrolled day is pending, and
+    # what was recorded keeps its lineage there but no status or code.
     result = run(
         plan_frame(plan_row),
         vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
@@ -384,17 +497,20 @@ def test_incomplete_ccms_site_keeps_only_recorded_rows(plan_row, extracts, reaso
         ),
         extracts=extracts_frame(*extracts),
     )
-    assert rows(result.daily, DAILY_SHORT) == [
-        ("S2", "C1", iso(5), "present", "recorded", BW, "bw-1"),
-        ("S2", "C1", iso(6), "absent", "recorded", BW, "bw-2"),
+    assert len(result.daily) == 20
+    assert set(result.daily["status"]) == {"pending"}
+    assert set(result.daily["basis"]) == {"data_unavailable"}
+    assert rows(result.daily[result.daily["source_record_id"].notna()], DAILY_SHORT) == [
+        ("S2", "C1", iso(5), "pending", "data_unavailable", BW, "bw-1"),
+        ("S2", "C1", iso(6), "pending", "data_unavailable", BW, "bw-2"),
     ]
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, False, reason)]
+    assert rows(result.site_period, SITE_SHORT) == [("S2", BW, BW, False, reason)]
     assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
         ("site_period_incomplete", "warning", "S2", None, None, reason)
     ]
     assert rows(result.summary, SUMMARY_COLUMNS) == [
-        ("S2", "C1", 10, 10, 1, 0.1, BW, False, 0, 0, 0),
-        ("S2", "C2", 10, 10, 0, 0.0, BW, False, 0, 0, 0),
+        ("S2", "C1", 10, 10, 0, 0.0, BW, False, 0, 0, 0, 10, "final"),
+        ("S2", "C2", 10, 10, 0, 0.0, BW, False, 0, 0, 0, 10, "final"),
     ]
 
 
@@ -403,12 +519,13 @@ def test_ccms_retrieved_but_empty_for_enrolled_children_is_incomplete():
         plan_frame(("S2", BW)),
         vouchers=vouchers_frame(voucher(20, "C1", "S2")),
         extracts=extracts_frame((BW, "S2", "retrieved")),
+        witness=False,
     )
     reason = "BRIGHTWHEEL returned no records for a site with enrolled children"
-    assert result.daily.empty
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [("S2", BW, BW, False, reason)]
+    assert set(result.daily["status"]) == {"pending"}
+    assert rows(result.site_period, SITE_SHORT) == [("S2", BW, BW, False, reason)]
     assert rows(result.exceptions, ["kind", "site_id", "detail"]) == [("site_period_incomplete", "S2", reason)]
-    assert rows(result.summary, ["absent_days", "complete"]) == [(0, False)]
+    assert rows(result.summary, ["absent_days", "complete", "pending_days"]) == [(0, False, 10)]
 
 
 def test_ccms_retrieved_and_empty_without_enrolled_children_is_complete():
@@ -529,7 +646,7 @@ def test_unusable_governing_record_is_reported_not_used(source, governing, n, ch
             record(source, "S1", "C2", 5, "present", "r-ok2"),
             record(source, "S1", child, n, "absent", "r-x"),
         ),
-        extracts=extracts_frame((BW, "S1", "retrieved")),
+        extracts=extracts_frame((governing, "S1", "retrieved")),
     )
     assert "r-x" not in set(result.daily["source_record_id"].dropna())
     child_day = result.daily[(result.daily["child_id"] == child) & (result.daily["attendance_date"] == day(n))]
@@ -637,7 +754,7 @@ def test_summary_over_several_sites_is_exact():
             record(BW, "S2", "C3", 7, "present", "b-2"),
             record(BW, "S3", "C4", 5, "absent", "b-3"),
         ),
-        extracts=extracts_frame((BW, "S2", "retrieved"), (BW, "S3", "retrieved")),
+        extracts=extracts_frame((PPP, "S1", "retrieved"), (BW, "S2", "retrieved"), (BW, "S3", "retrieved")),
     )
     # S2 operates Mon/Wed/Fri: 01-05, 07, 09 (closed), 12, 14, 16 -> 5 days; C3 present twice.
     assert_frame_equal(
@@ -648,24 +765,27 @@ def test_summary_over_several_sites_is_exact():
                 "child_id": ["C1", "C2", "C3", "C4"],
                 "operating_days": [10, 10, 5, 10],
                 "enrolled_days": [10, 5, 5, 10],
-                "absent_days": [2, 1, 3, 1],
-                "absence_rate": [0.2, 0.2, 0.6, 0.1],
+                # S3's recorded absence is not final (its data is unavailable): pending, not counted.
+                "absent_days": [2, 1, 3, 0],
+                "absence_rate": [0.2, 0.2, 0.6, 0.0],
                 "source": [PPP, PPP, BW, BW],
                 "complete": [True, True, True, False],
                 "off_days": [0, 0, 0, 0],
                 "paid_closure_days": [0, 0, 1, 0],
                 "unpaid_closure_days": [0, 0, 0, 0],
+                "pending_days": [0, 0, 0, 10],
+                "lifecycle": ["final", "final", "final", "final"],
             }
         ),
         check_dtype=False,
     )
-    assert rows(result.site_period, SITE_PERIOD_COLUMNS) == [
+    assert rows(result.site_period, SITE_SHORT) == [
         ("S1", PPP, PPP, True, None),
         ("S2", BW, BW, True, None),
         ("S3", BW, BW, False, "license LIC-S3 is not linked"),
     ]
-    # S1: 10 + 5 open child-days; S2: 5 open days and the PC closure; S3 (incomplete): its one record.
-    assert len(result.daily) == 10 + 5 + 5 + 1 + 1
+    # S1: 10 + 5 open child-days; S2: 5 open days and the PC closure; S3 (incomplete): 10 pending days.
+    assert len(result.daily) == 10 + 5 + 5 + 1 + 10
 
 
 def test_absence_rate_is_rounded_to_four_places():
@@ -793,9 +913,11 @@ def test_closure_days_are_coded_at_an_incomplete_site_too():
         vouchers=vouchers_frame(voucher(20, "C1", "S2")),
         extracts=extracts_frame((BW, "S2", "failed", "HTTP 503")),
     )
-    # Nothing from the vendor, nothing inferred; the site's own register still closes the 7th.
-    assert rows(result.daily, ["attendance_date", "status", "day_code"]) == [(iso(7), "closed", "PC")]
-    assert rows(result.summary, ["paid_closure_days", "complete"]) == [(1, False)]
+    # Nothing from the vendor, nothing inferred (the open days are pending); the site's own register
+    # still closes the 7th.
+    coded = result.daily[result.daily["status"] != "pending"]
+    assert rows(coded, ["attendance_date", "status", "day_code"]) == [(iso(7), "closed", "PC")]
+    assert rows(result.summary, ["paid_closure_days", "pending_days", "complete"]) == [(1, 9, False)]
 
 
 def test_a_portal_closure_entry_on_a_registered_closure_is_not_reported():
@@ -903,3 +1025,131 @@ def test_weekday_masks_read_each_voucher_schedule_once():
     assert list(weekday_masks(vouchers)) == [0b11111110, -1, 0]
     days = pd.DataFrame({"attendance_date": [day(5)], "schedule": ["part_time"], "scheduled_weekdays": [[1]]})
     assert is_scheduled(days).tolist() == [True]
+
+
+# --- the period lifecycle: pending days, blank days ----------------------------------------------
+
+
+def test_a_partial_vendor_week_gives_no_absence_after_the_data_through_day():
+    # brightwheel has sent Monday and Tuesday (complete through 01-06) and not submitted yet.
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
+        records=records_frame(
+            record(BW, "S2", "C1", 5, "present", "bw-1"),
+            record(BW, "S2", "C2", 5, "present", "bw-2"),
+            record(BW, "S2", "C2", 6, "present", "bw-3"),
+        ),
+        extracts=extracts_frame((BW, "S2", "retrieved", None, False, 6)),
+        deadline=OPEN_WINDOW,
+        witness=False,
+    )
+    final_days = result.daily[result.daily["attendance_date"] <= day(6)]
+    assert rows(final_days, ["child_id", "attendance_date", "status", "day_code"]) == [
+        ("C1", iso(5), "present", "PR"),
+        ("C1", iso(6), "absent", "AB"),  # Tuesday is final and another child checked in: a real absence
+        ("C2", iso(5), "present", "PR"),
+        ("C2", iso(6), "present", "PR"),
+    ]
+    later = result.daily[result.daily["attendance_date"] > day(6)]
+    assert len(later) == 16
+    assert set(later["status"]) == {"pending"}
+    assert set(later["basis"]) == {"after_data_through"}
+    assert later["day_code"].isna().all()
+    assert (result.daily["day_code"] == "AB").sum() == 1
+    reason = (
+        "BRIGHTWHEEL has not submitted the period; its data is complete through 2026-01-06 only, later days are pending"
+    )
+    assert rows(result.site_period, [*SITE_SHORT, "lifecycle", "incomplete_kind", "final_through", "pending_days"]) == [
+        ("S2", BW, BW, False, reason, "provisional", "after_data_through", iso(6), 16)
+    ]
+    assert rows(result.summary, ["child_id", "absent_days", "pending_days", "complete", "lifecycle"]) == [
+        ("C1", 1, 8, False, "provisional"),
+        ("C2", 0, 8, False, "provisional"),
+    ]
+
+
+def test_a_ccms_site_that_said_nothing_yet_has_only_pending_days():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(record(BW, "S2", "C1", 5, "absent", "bw-1")),
+        extracts=extracts_frame((BW, "S2", "retrieved", None, False)),
+        deadline=OPEN_WINDOW,
+        witness=False,
+    )
+    assert set(result.daily["status"]) == {"pending"}
+    assert set(result.daily["basis"]) == {"not_submitted"}
+    assert rows(result.site_period, ["incomplete_kind", "lifecycle", "pending_days"]) == [
+        ("not_submitted", "provisional", 10)
+    ]
+
+
+def test_a_submitted_ccms_site_is_final_before_the_deadline():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(record(BW, "S2", "C1", 5, "present", "bw-1")),
+        extracts=extracts_frame((BW, "S2", "retrieved")),
+        deadline=OPEN_WINDOW,
+    )
+    assert "pending" not in set(result.daily["status"])
+    assert rows(result.site_period, ["complete", "lifecycle", "final_through"]) == [(True, "final", iso(17))]
+
+
+def test_a_ccms_site_day_without_any_record_is_an_exception_not_absences():
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
+        records=records_frame(
+            *(record(BW, "S2", "C1", n, "present", f"c1-{n}") for n in WEEKDAYS if n != 8),
+            *(record(BW, "S2", "C2", n, "present", f"c2-{n}") for n in WEEKDAYS if n not in (8, 9)),
+        ),
+        witness=False,
+    )
+    # 01-08: nobody has a record (an unregistered closure, or a vendor not synced): no status at all.
+    assert day(8) not in set(result.daily["attendance_date"])
+    # 01-09: C1 checked in, C2 did not: a real absence.
+    assert rows(result.daily[result.daily["day_code"] == "AB"], ["child_id", "attendance_date"]) == [("C2", iso(9))]
+    assert rows(result.exceptions, [*EXC_SHORT, "detail"]) == [
+        ("no_attendance_for_day", "warning", "S2", None, iso(8),
+         "BRIGHTWHEEL sent no record for any of the 2 enrolled children on this open day (a closure missing from"
+         " the register, or data not synced?); no absences inferred"),
+    ]  # fmt: skip
+    # The withheld day leaves both child-periods incomplete (never counted toward absence limits).
+    assert rows(result.summary, ["child_id", "absent_days", "complete"]) == [("C1", 0, False), ("C2", 1, False)]
+    assert rows(result.site_period, ["complete"]) == [(True,)]
+
+
+def test_a_registered_closure_explains_a_day_without_records():
+    result = run(
+        plan_frame(("S2", BW)),
+        closures=closures_frame(("S2", 8)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2")),
+        records=records_frame(*(record(BW, "S2", "C1", n, "present", f"c1-{n}") for n in WEEKDAYS if n != 8)),
+        witness=False,
+    )
+    assert result.exceptions.empty
+    assert rows(result.daily[result.daily["attendance_date"] == day(8)], ["status", "day_code"]) == [("closed", "PC")]
+
+
+def test_a_quarantined_record_shows_the_vendor_reported_that_day():
+    quarantined = pd.DataFrame(
+        {"source": [BW], "site_id": ["S2"], "child_id": ["C1"], "attendance_date": pd.to_datetime([day(8)])}
+    )
+    result = run(
+        plan_frame(("S2", BW)),
+        vouchers=vouchers_frame(voucher(20, "C1", "S2"), voucher(21, "C2", "S2")),
+        records=records_frame(
+            *(
+                record(BW, "S2", child, n, "present", f"{child}-{n}")
+                for child in ("C1", "C2")
+                for n in WEEKDAYS
+                if n != 8
+            )
+        ),
+        quarantined=quarantined,
+        witness=False,
+    )
+    assert rows(result.daily[result.daily["attendance_date"] == day(8)], ["child_id", "day_code"]) == [("C2", "AB")]
+    assert rows(result.exceptions, EXC_SHORT) == [("status_withheld_quarantined_record", "warning", "S2", "C1", iso(8))]

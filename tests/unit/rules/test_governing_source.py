@@ -22,7 +22,6 @@ D = dt.date.fromisoformat
 CALENDAR = PeriodCalendar(anchor=D("2026-01-04"), length_days=14)
 # Periods used below: 03-01, 03-15, 03-29, 04-12, 04-26, 05-10 (each 14 days).
 PPP, BW, PG, AC = Source.PPP, Source.BRIGHTWHEEL, Source.PLAYGROUND, Source.ALLIANCE_CORE
-NOT_SUBMITTED = "period not yet submitted in the portal"
 
 
 def at(text: str) -> dt.datetime:
@@ -45,7 +44,6 @@ def facts(*selections: Selection, **overrides) -> SiteFacts:
         selections=selections,
         first_submission_at=at("2026-01-20T10:00"),
         license_linked_at_start=True,
-        period_submitted=True,
     )
     return replace(base, **overrides)
 
@@ -133,8 +131,12 @@ REJECTED_CASES = {
 
 @pytest.mark.parametrize("selection", list(REJECTED_CASES.values()), ids=list(REJECTED_CASES))
 def test_invalid_selection_is_rejected_not_shifted(selection):
-    decision = decide(facts(selection), period("2026-04-12"), CALENDAR)
     assert selection_problem(selection, CALENDAR)
+    later = decide(facts(selection), period("2026-04-12"), CALENDAR)
+    assert (later.selected_method, later.governing_source, later.exceptions) == (PPP, PPP, ())
+    # Reported by the period in which it was saved.
+    saved_in = CALENDAR.period_containing(selection.chosen_at.date())
+    decision = decide(facts(selection), saved_in, CALENDAR)
     assert (decision.selected_method, decision.governing_source) == (PPP, PPP)
     assert kinds(decision) == [("selection_rejected", "warning")]
     exception = decision.exceptions[0]
@@ -167,17 +169,38 @@ def test_rejected_selection_does_not_hide_the_valid_one():
     selections = [sel(1, BW, "2026-03-15", "2026-03-02T10:00"), sel(2, PPP, "2026-04-13", "2026-03-20T10:00")]
     decision = decide(facts(*selections), period("2026-04-12"), CALENDAR)
     assert (decision.selected_method, decision.governing_source) == (BW, BW)
-    assert kinds(decision) == [("selection_rejected", "warning")]
+    # Selection 2 was saved (and rejected) during 03-15..03-28: that period reports it, not this one.
+    assert kinds(decision) == []
+    assert kinds(decide(facts(*selections), period("2026-03-15"), CALENDAR)) == [("selection_rejected", "warning")]
 
 
-def test_selection_in_force_returns_the_winner_and_the_rejected():
+def test_selection_in_force_returns_the_winner_and_the_rejected_saved_during_the_period():
     valid = sel(1, BW, "2026-03-15", "2026-03-02T10:00")
     bad = sel(2, PG, "2026-03-16", "2026-03-02T11:00")
     future = sel(3, AC, "2026-03-29", "2026-03-20T10:00")
     in_force, rejected = selection_in_force([bad, valid, future], period("2026-03-15"), CALENDAR)
     assert in_force == valid
+    assert rejected == []  # saved in 03-01..03-14, reported there
+    in_force, rejected = selection_in_force([bad, valid, future], period("2026-03-01"), CALENDAR)
+    assert in_force is None  # both were saved during 03-01..03-14: they govern later periods only
     assert [(r.kind, r.severity) for r in rejected] == [("selection_rejected", "warning")]
     assert "selection 2" in rejected[0].detail
+
+
+def test_a_rejected_selection_is_reported_once_over_many_periods():
+    selections = [sel(1, BW, "2026-03-15", "2026-03-02T10:00"), sel(2, PG, "2026-03-16", "2026-03-20T11:00")]
+    reported = {
+        start: kinds(decide(facts(*selections), period(start), CALENDAR))
+        for start in ("2026-03-01", "2026-03-15", "2026-03-29", "2026-04-12", "2026-04-26", "2026-05-10")
+    }
+    assert reported == {
+        "2026-03-01": [],
+        "2026-03-15": [("selection_rejected", "warning")],
+        "2026-03-29": [],
+        "2026-04-12": [],
+        "2026-04-26": [],
+        "2026-05-10": [],
+    }
 
 
 def test_selection_saved_before_an_explicit_calendar_begins_is_valid():
@@ -191,7 +214,7 @@ def test_selection_saved_before_an_explicit_calendar_begins_is_valid():
     assert decide(facts(selection), explicit.period_starting(D("2026-03-15")), explicit).governing_source == BW
 
 
-# --- rules 2 and 3, and the PPP submission rule ----------------------------------------------
+# --- rules 2 and 3 ----------------------------------------------------------------------------
 
 CCMS_IN_FORCE = (sel(1, BW, "2026-03-15", "2026-03-02T10:00"),)
 
@@ -204,13 +227,9 @@ OUTCOME_CASES = {
     "first-submission-exactly-at-start": (
         {"first_submission_at": at("2026-04-12T00:00")}, BW, PPP, None, [("ccms_before_first_submission", "warning")]),
     "first-submission-just-before-start": ({"first_submission_at": at("2026-04-11T23:59")}, BW, BW, None, []),
-    "before-first-submission-and-ppp-not-submitted": (
-        {"first_submission_at": None, "period_submitted": False}, BW, PPP, NOT_SUBMITTED,
-        [("ccms_before_first_submission", "warning")]),
     "license-not-linked": (
         {"license_linked_at_start": False}, BW, BW, "license CC-123-456 is not linked to the program at 2026-04-12",
         [("license_not_linked", "critical")]),
-    "ccms-ignores-portal-submission": ({"period_submitted": False}, BW, BW, None, []),
 }  # fmt: skip
 
 
@@ -239,17 +258,14 @@ def test_unlinked_license_exception_carries_the_reason():
 
 
 @pytest.mark.parametrize(
-    ("selections", "submitted", "reason"),
-    [
-        ((), True, None),
-        ((), False, NOT_SUBMITTED),
-        ((sel(1, BW, "2026-03-15", "2026-03-02T10:00"), sel(2, PPP, "2026-04-12", "2026-03-20T10:00")), False,
-         NOT_SUBMITTED),
-    ],
-    ids=["ppp-submitted", "ppp-not-submitted", "switched-back-not-submitted"],
-)  # fmt: skip
-def test_ppp_period_must_be_submitted(selections, submitted, reason):
-    decision = decide(facts(*selections, period_submitted=submitted), period("2026-04-12"), CALENDAR)
+    "selections",
+    [(), (sel(1, BW, "2026-03-15", "2026-03-02T10:00"), sel(2, PPP, "2026-04-12", "2026-03-20T10:00"))],
+    ids=["ppp", "switched-back-to-ppp"],
+)
+def test_ppp_governs_without_a_plan_reason(selections):
+    # Whether the portal period was submitted is the lifecycle's question (rules/site_state.py), not
+    # the governing decision's: the plan never marks a PPP site incomplete.
+    decision = decide(facts(*selections), period("2026-04-12"), CALENDAR)
     assert decision.governing_source == PPP
-    assert decision.incomplete_reason == reason
+    assert decision.incomplete_reason is None
     assert decision.exceptions == ()

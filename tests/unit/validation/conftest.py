@@ -67,9 +67,14 @@ def extract_frame(source: Source, rows: int = ROWS, *, python_objects: bool = Fa
 
 
 def daily_frame(rows: int = ROWS) -> pd.DataFrame:
+    """Every 10th row (9, 19, ...) is a pending child-day: no status but ``pending``, no day code."""
     days = [_day(i) for i in range(rows)]
     sources = ["PPP", "ALLIANCE_CORE", "BRIGHTWHEEL", "PLAYGROUND"]
-    basis = ["recorded" if i % 3 else ("no_absence_entry" if i % 2 else "no_check_in") for i in range(rows)]
+    pending = [i % 10 == 9 for i in range(rows)]
+    basis = [
+        "not_submitted" if pending[i] else "recorded" if i % 3 else ("no_absence_entry" if i % 2 else "no_check_in")
+        for i in range(rows)
+    ]
     check_in = pd.Series(
         [pd.Timestamp(d).tz_localize(STATE_TIMEZONE) + pd.Timedelta(hours=8) for d in days]
     ).dt.tz_convert("UTC")
@@ -80,9 +85,9 @@ def daily_frame(rows: int = ROWS) -> pd.DataFrame:
             "attendance_date": pd.to_datetime(days),
             "voucher_id": [f"V{i}" for i in range(rows)],
             "program": ["CCDF" if i % 2 else "OMW" for i in range(rows)],
-            "status": ["present" if i % 4 else "absent" for i in range(rows)],
+            "status": ["pending" if pending[i] else "present" if i % 4 else "absent" for i in range(rows)],
             "basis": basis,
-            "day_code": ["PR" if i % 4 else "AB" for i in range(rows)],
+            "day_code": [None if pending[i] else "PR" if i % 4 else "AB" for i in range(rows)],
             "source": [sources[i % 4] for i in range(rows)],
             "source_record_id": [f"r{i}" if b == "recorded" else None for i, b in enumerate(basis)],
             "check_in": check_in,
@@ -108,6 +113,8 @@ def summary_frame(rows: int = ROWS) -> pd.DataFrame:
             "off_days": 0,
             "paid_closure_days": [i % 2 for i in range(rows)],
             "unpaid_closure_days": 0,
+            "pending_days": 0,
+            "lifecycle": ["final" if i % 5 else "provisional" for i in range(rows)],
         }
     )
 

@@ -89,6 +89,9 @@ CRITICAL_ROW_CASES = [
             ("recorded_without_ref", _set("source_record_id", None, rows=(1,)), "expect_column_values_to_not_be_null"),
             ("day_code", _set("day_code", "XX"), "expect_column_values_to_be_in_set"),
             ("day_code_null", _set("day_code", None), "expect_column_values_to_not_be_null"),
+            # Pending child-days (row 9: data not final) never carry a code, and say why they are pending.
+            ("pending_with_code", _set("day_code", "AB", rows=(9,)), "expect_column_values_to_be_null"),
+            ("pending_basis", _set("basis", "recorded", rows=(9,)), "expect_column_values_to_be_in_set"),
         ]
     ),
     *(
@@ -99,6 +102,8 @@ CRITICAL_ROW_CASES = [
             ("rate_above_one", _set("absence_rate", 1.5), "expect_column_values_to_be_between"),
             ("rate_negative", _set("absence_rate", -0.1), "expect_column_values_to_be_between"),
             ("off_days_negative", _set("off_days", -1), "expect_column_values_to_be_between"),
+            ("pending_negative", _set("pending_days", -1), "expect_column_values_to_be_between"),
+            ("lifecycle", _set("lifecycle", "open"), "expect_column_values_to_be_in_set"),
         ]
     ),
 ]
