@@ -1,4 +1,4 @@
-"""One DAG run = one state service period of child attendance, reconciled and loaded."""
+"""One DAG run = one state service period of child attendance, reconciled and loaded; two DAGs, one per phase."""
 
 from __future__ import annotations
 
@@ -8,33 +8,39 @@ from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 
 from ccms_attendance import airflow_tasks
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
-from ccms_attendance.timetables import ServicePeriodTimetable
+from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.ui.links import PeriodReportLink
 
 DOC_MD = """
 ### CCMS attendance — one service period
 
-Each run covers exactly one **service period** (its data interval; periods come from
-`src/ccms_attendance/config/pipeline.toml`). A run:
+Each run covers exactly one **service period** (its data interval; periods and submission
+deadlines come from `pipeline.toml`). **Lifecycle:** a period is *open* until it ends (a run of an
+open period fails at `plan_period` and writes nothing), *provisional* until its submission deadline
+(14 days after its end), *final* once the deadline passed or every site submitted. Each period is
+run twice without anyone's help: `ccms_attendance_period` runs it when it closes (provisional) and
+`ccms_attendance_period_final` when its deadline has passed. Only days up to a site's last final
+day get day codes; the rest are `pending` (never absences), and absence limits count final,
+complete site-periods only. A run:
 
-1. **plan_period** — reads the portal as it was at the period start (Data Entry Settings history,
-   first portal submission, license linkage) and decides per site which source governs: PPP or one of
-   the three CCMS. Sites are split into a bounded number of batches per vendor.
-2. **ppp / alliance_core / brightwheel / playground** — one task group per source pulls that source's
-   records into the warehouse's `staging` schema (`extract_*`), then checks them with the source's Great
-   Expectations suite (`validate`): bad rows are quarantined with their reason, a critical failure makes
-   the source's sites incomplete. Children without a CCDF or On My Way Pre-K voucher are dropped before
-   anything is stored. A vendor that fails marks only its own sites incomplete.
-3. **reconcile** — applies the provider-guide rules (`src/ccms_attendance/rules/`) and stages the
-   daily attendance, the per-child absence summary and the exceptions.
-4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, and
-   recounts the absence limits of the children it changed (`reconciled.absence_limit_notice`).
-5. **report** — writes the period report (HTML with plots; "Period report" link on the task and tab
-   on the run, served by `plugins/ccms_plugin.py` at `/ccms/`) next to the GX data docs.
+1. **plan_period** — refuses an open period; reads the portal as it was at the period start (Data
+   Entry Settings history, first portal submission, license linkage) and decides per site which
+   source governs: PPP or one of the three CCMS. Sites are split into a bounded number of batches.
+2. **ppp / alliance_core / brightwheel / playground** — one task group per source pulls that
+   source's records and its submission state (portal submission, vendor submission marker) into the
+   warehouse's `staging` schema (`extract_*`), then checks them with the source's Great
+   Expectations suite (`validate`). Children without a CCDF or On My Way Pre-K voucher are dropped
+   before anything is stored. A vendor that fails marks only its own sites incomplete.
+3. **reconcile** — applies the provider-guide rules (`ccms_attendance/rules/`) and stages the daily
+   attendance, the per-child absence summary and the exceptions.
+4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records
+   the period's lifecycle, and recounts the absence limits of the children it changed.
+5. **report** — writes the period report (link on the task and tab on the run, at `/ccms/`).
 
-**Rerun** a period: clear the run (all tasks) or trigger the DAG from the UI for any date inside the period; the
-result is identical for identical inputs. **Backfill**: `airflow backfill create --dag-id
-ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
+**Rerun or correct** a period: clear its run, or trigger `ccms_attendance_period` from the UI with
+a logical date inside the period (trigger form: *Logical date*, any day of a *past* period). Each
+load makes a new version; the one it replaces is kept in `history.*`. **Backfill**: `airflow
+backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
 **Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
 """
 
@@ -121,41 +127,60 @@ def period_report() -> dict:
     return airflow_tasks.report(get_current_context())
 
 
-@dag(
-    dag_id="ccms_attendance_period",
-    schedule=ServicePeriodTimetable.from_config(),
-    start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=DOC_MD,
-    tags=["ccms", "attendance"],
-    default_args=airflow_tasks.default_task_args(),
-    params={
-        "sites": Param([], type="array", items={"type": "string"}, description="Limit to these site ids"),
-        "sources": Param(
-            [],
-            type="array",
-            items={"type": "string", "enum": [str(s) for s in Source]},
-            description="Limit to sites governed by these sources",
-        ),
-    },
+def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object) -> None:
+    """One DAG over the period tasks, scheduled at one phase of each period's lifecycle."""
+
+    @dag(
+        dag_id=dag_id,
+        description=description,
+        schedule=ServicePeriodTimetable.from_config(phase),
+        start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=DOC_MD,
+        tags=["ccms", "attendance", str(phase)],
+        default_args=airflow_tasks.default_task_args(),
+        params={
+            "sites": Param([], type="array", items={"type": "string"}, description="Limit to these site ids"),
+            "sources": Param(
+                [],
+                type="array",
+                items={"type": "string", "enum": [str(s) for s in Source]},
+                description="Limit to sites governed by these sources",
+            ),
+        },
+        **dag_kwargs,
+    )
+    def period_tasks() -> None:
+        plan = plan_period()
+        extracted = []
+        with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
+            extract_ppp_entries() >> validate_source(str(Source.PPP))
+        extracted.append(ppp)
+        for source in Source.ccms():
+            with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
+                batches = site_batches(plan, str(source))
+                extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}").partial(source=str(source))
+                extract.expand(batch_no=batches) >> validate_source(str(source))
+            extracted.append(group)
+        plan >> extracted
+        reported = period_report()
+        reported.operator.operator_extra_links = [PeriodReportLink()]
+        extracted >> reconcile() >> load() >> reported
+
+    period_tasks()
+
+
+period_dag(
+    "ccms_attendance_period",
+    Phase.PROVISIONAL,
+    "Each service period when it closes (provisional), plus every rerun, correction and backfill",
 )
-def ccms_attendance_period() -> None:
-    plan = plan_period()
-    extracted = []
-    with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
-        extract_ppp_entries() >> validate_source(str(Source.PPP))
-    extracted.append(ppp)
-    for source in Source.ccms():
-        with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
-            batches = site_batches(plan, str(source))
-            extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}").partial(source=str(source))
-            extract.expand(batch_no=batches) >> validate_source(str(source))
-        extracted.append(group)
-    plan >> extracted
-    reported = period_report()
-    reported.operator.operator_extra_links = [PeriodReportLink()]
-    extracted >> reconcile() >> load() >> reported
-
-
-ccms_attendance_period()
+period_dag(
+    "ccms_attendance_period_final",
+    Phase.FINAL,
+    "Each service period again when its submission deadline has passed (final); scheduled runs only",
+    # Reruns, corrections and backfills go through ccms_attendance_period: this DAG only keeps the
+    # deadline appointment, so its run ids never meet the other DAG's in the warehouse.
+    allowed_run_types=["scheduled"],
+)

@@ -64,13 +64,21 @@ def _warehouse():
 
 
 def plan(context: Mapping[str, Any]) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
     from ccms_attendance.pipeline.plan import plan_period
+    from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
     run = run_context(context)
-    batch_count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    config = load_pipeline_config()
+    batch_count = int(config["extraction"]["site_batches_per_vendor"])
+    grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))
     with _warehouse() as conn:
         _check_scope(conn, run.scope)
-        result = plan_period(conn, run, load_calendar(), batch_count)
+        try:
+            result = plan_period(conn, run, load_calendar(), batch_count, grace=grace)
+        except PeriodNotEndedError as error:
+            raise AirflowFailException(str(error)) from None  # waiting, not retrying, is the answer
     log.info(
         "Planned %s: sites per source %s, %d plan exceptions",
         run.describe(),
@@ -205,7 +213,10 @@ def report(context: Mapping[str, Any]) -> dict[str, Any]:
 
 #: What to do when a step fails, by task (shown by the failure callback and in the task docs).
 FAILURE_ADVICE = {
-    "plan_period": "Check the warehouse connection and the portal tables; then clear the whole run.",
+    "plan_period": (
+        "If the period has not ended, run a past period instead (trigger form: a logical date inside it). "
+        "Otherwise check the warehouse connection and the portal tables; then clear the whole run."
+    ),
     "extract_entries": "Check the warehouse connection; clear this task (the run continues from here).",
     "extract_batch": (
         "The vendor API failed for some sites after retries; those sites are reported incomplete, never "

@@ -3,20 +3,34 @@
 Registered by ``plugins/ccms_plugin.py``; DAG files import it by this same module path
 (``ccms_attendance.timetables``) so the scheduler and the DAG processor agree on its name.
 
-Scheduled runs are created when a period has closed plus a grace (late CCMS uploads); a manual
+Each period is run twice by the schedule (the period lifecycle, ``rules/lifecycle.py``): the
+**provisional** phase runs it when it has closed, plus a grace; the **final** phase when its
+submission deadline has passed, plus the same grace. Airflow allows one run per logical date and
+DAG, so each phase is the schedule of its own DAG (``dags/ccms_attendance_period.py``). A manual
 trigger for any date runs the period containing that date.
+
+Run ids name the period: ``provisional__2026-11-08`` / ``final__2026-11-08`` for scheduled runs,
+``manual__2026-11-08__<when>`` and ``backfill__2026-11-08__<when>`` (unique per creation) otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 import pendulum
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
+from airflow.utils.types import DagRunType
 
 from ccms_attendance.canonical import STATE_TIMEZONE
-from ccms_attendance.periods import PeriodCalendar, ServicePeriod, load_calendar, load_pipeline_config
+from ccms_attendance.periods import (
+    DEFAULT_SUBMISSION_DAYS,
+    PeriodCalendar,
+    ServicePeriod,
+    load_calendar,
+    load_pipeline_config,
+)
 
 
 def _utc(moment: dt.datetime) -> pendulum.DateTime:
@@ -27,6 +41,13 @@ def _local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(STATE_TIMEZONE).date()
 
 
+class Phase(StrEnum):
+    """When in a period's lifecycle a scheduled run comes."""
+
+    PROVISIONAL = "provisional"  # after the period closes
+    FINAL = "final"  # after its submission deadline
+
+
 class ServicePeriodTimetable(Timetable):
     """Data interval = one service period, ``[start 00:00, day after end 00:00)`` in state time."""
 
@@ -34,22 +55,26 @@ class ServicePeriodTimetable(Timetable):
     can_be_scheduled = True
     run_ordering = ("data_interval_end", "logical_date")
 
-    def __init__(self, calendar: PeriodCalendar, grace: dt.timedelta = dt.timedelta(0)) -> None:
+    def __init__(
+        self, calendar: PeriodCalendar, grace: dt.timedelta = dt.timedelta(0), phase: Phase = Phase.PROVISIONAL
+    ) -> None:
         if grace < dt.timedelta(0):
             raise ValueError("grace must not be negative")
         self.calendar = calendar
         self.grace = grace
+        self.phase = Phase(phase)
+        event = "closes" if self.phase is Phase.PROVISIONAL else "submission deadline passes"
         self.description = (
             f"service periods of {calendar.length_days} days from {calendar.anchor}"
             if not calendar.explicit
             else f"{len(calendar.explicit)} service periods from a calendar file"
-        ) + (f", run {grace} after each closes" if grace else "")
+        ) + (f", {self.phase} run {grace} after each {event}" if grace else f", {self.phase} run as each {event}")
 
     @classmethod
-    def from_config(cls) -> ServicePeriodTimetable:
-        """Build from ``src/ccms_attendance/config/pipeline.toml`` (a small file; cheap at parse time)."""
+    def from_config(cls, phase: Phase = Phase.PROVISIONAL) -> ServicePeriodTimetable:
+        """Build from ``pipeline.toml`` (a small file; cheap at parse time)."""
         grace_hours = load_pipeline_config()["service_periods"].get("grace_hours", 0)
-        return cls(load_calendar(), grace=dt.timedelta(hours=grace_hours))
+        return cls(load_calendar(), grace=dt.timedelta(hours=grace_hours), phase=phase)
 
     @property
     def summary(self) -> str:
@@ -62,6 +87,9 @@ class ServicePeriodTimetable(Timetable):
             "length_days": self.calendar.length_days,
             "explicit": [[p.start.isoformat(), p.end.isoformat()] for p in self.calendar.explicit],
             "grace_seconds": int(self.grace.total_seconds()),
+            "phase": str(self.phase),
+            "submission_days": self.calendar.submission_days,
+            "deadlines": [[start.isoformat(), day.isoformat()] for start, day in self.calendar.deadlines],
         }
 
     @classmethod
@@ -73,8 +101,16 @@ class ServicePeriodTimetable(Timetable):
                 ServicePeriod(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
                 for start, end in data.get("explicit", [])
             ),
+            submission_days=int(data.get("submission_days", DEFAULT_SUBMISSION_DAYS)),
+            deadlines=tuple(
+                (dt.date.fromisoformat(start), dt.date.fromisoformat(day)) for start, day in data.get("deadlines", [])
+            ),
         )
-        return cls(calendar, grace=dt.timedelta(seconds=int(data.get("grace_seconds", 0))))
+        return cls(
+            calendar,
+            grace=dt.timedelta(seconds=int(data.get("grace_seconds", 0))),
+            phase=Phase(data.get("phase", Phase.PROVISIONAL)),
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ServicePeriodTimetable):
@@ -88,9 +124,14 @@ class ServicePeriodTimetable(Timetable):
     def period_for(self, moment: dt.datetime) -> ServicePeriod:
         return self.calendar.period_containing(_local_day(moment))
 
+    def run_after(self, period: ServicePeriod) -> dt.datetime:
+        """When this phase's scheduled run of ``period`` is due."""
+        due = period.end_instant() if self.phase is Phase.PROVISIONAL else self.calendar.deadline_instant(period)
+        return due + self.grace
+
     def _info(self, period: ServicePeriod) -> DagRunInfo:
         info = DagRunInfo.interval(_utc(period.start_instant()), _utc(period.end_instant()))
-        return info._replace(run_after=info.run_after + self.grace)
+        return info._replace(run_after=_utc(self.run_after(period)))
 
     def infer_manual_data_interval(self, *, run_after: dt.datetime) -> DataInterval:
         period = self.period_for(run_after)
@@ -104,16 +145,33 @@ class ServicePeriodTimetable(Timetable):
         else:
             candidate = self.calendar.first_starting_on_or_after(_first_whole_day(restriction.earliest))
         if candidate is not None and not restriction.catchup:
-            # Without catch-up, start from the most recent period that has already closed (+ grace).
-            now = dt.datetime.now(tz=dt.UTC)
-            latest_closed = self.calendar.last_ending_before(_local_day(now - self.grace))
-            if latest_closed is not None and latest_closed.start > candidate.start:
-                candidate = latest_closed
+            # Without catch-up, start from the most recent period whose run is already due.
+            latest_due = self._latest_due(dt.datetime.now(tz=dt.UTC))
+            if latest_due is not None and latest_due.start > candidate.start:
+                candidate = latest_due
         if candidate is None:
             return None
         if restriction.latest is not None and candidate.start_instant() > restriction.latest:
             return None
         return self._info(candidate)
+
+    def _latest_due(self, now: dt.datetime) -> ServicePeriod | None:
+        period = self.calendar.last_ending_before(_local_day(now - self.grace))
+        while period is not None and self.run_after(period) > now:
+            period = self.calendar.previous_period(period)
+        return period
+
+    def generate_run_id(
+        self, *, run_type: DagRunType, run_after: dt.datetime, data_interval: DataInterval | None, **extra: Any
+    ) -> str:
+        """Run ids that name the period; manual and backfill ids are unique per creation."""
+        if data_interval is None:
+            return super().generate_run_id(run_type=run_type, run_after=run_after, data_interval=data_interval, **extra)
+        period = self.period_for(data_interval.start).start.isoformat()
+        if run_type == DagRunType.SCHEDULED:
+            return f"{self.phase}__{period}"
+        created = dt.datetime.now(tz=dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return f"{DagRunType(run_type).value}__{period}__{created}"
 
 
 def _first_whole_day(moment: dt.datetime) -> dt.date:

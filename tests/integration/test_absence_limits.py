@@ -56,13 +56,14 @@ class Days:
     site_id: str = "S-1"
     source: str = "PPP"
     complete: bool = True
+    lifecycle: str = "final"
 
 
 def write(conn: psycopg.Connection, *days: Days, run_id: str = "run-1") -> None:
     for n in sorted({d.period for d in days}):
         conn.execute(
-            "INSERT INTO ref.service_period VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (period_start(n), period_start(n) + dt.timedelta(days=13)),
+            "INSERT INTO ref.service_period VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (period_start(n), period_start(n) + dt.timedelta(days=13), period_start(n) + dt.timedelta(days=27)),
         )
     for d in days:
         conn.execute(
@@ -89,8 +90,17 @@ def write(conn: psycopg.Connection, *days: Days, run_id: str = "run-1") -> None:
             )
         conn.execute(
             "INSERT INTO reconciled.absence_summary (period_start, site_id, child_id, operating_days, enrolled_days,"
-            " absent_days, source, complete, run_id) VALUES (%s, %s, %s, 10, 10, %s, %s, %s, %s)",
-            (period_start(d.period), d.site_id, d.child_id, d.codes.count("A"), d.source, d.complete, run_id),
+            " absent_days, source, complete, run_id, lifecycle) VALUES (%s, %s, %s, 10, 10, %s, %s, %s, %s, %s)",
+            (
+                period_start(d.period),
+                d.site_id,
+                d.child_id,
+                d.codes.count("A"),
+                d.source,
+                d.complete,
+                run_id,
+                d.lifecycle,
+            ),
         )
 
 
@@ -192,6 +202,18 @@ CASES = [
         id="incomplete-period-never-pushes-over",
     ),
     pytest.param(
+        [Days("C1", 0, "AAAAAAAAAP"), Days("C1", 1, "A" * 10, lifecycle="provisional")],
+        # Complete but provisional (not submitted, deadline not passed): shown, never tallied or notified.
+        [],
+        id="provisional-period-is-never-counted",
+    ),
+    pytest.param(
+        [Days("C1", 0, "A" * 10), Days("C1", 1, "A" * 10, lifecycle="provisional"), Days("C1", 2, "A" * 10)],
+        # The provisional period breaks the run like an incomplete one.
+        [notice("C1", 10, 0, 10), notice("C1", 20, 2, 10)],
+        id="provisional-period-breaks-the-run",
+    ),
+    pytest.param(
         [Days("C1", 0, "A" * 10), Days("C1", 2, "A" * 10)],
         # Period 1 was never loaded: unknown, so the run breaks there.
         [notice("C1", 10, 0, 10), notice("C1", 20, 2, 10)],
@@ -235,6 +257,33 @@ def test_limits(conn, days, expected):
     assert current_notices(conn) == expected
     assert changes["notices_reported"] == len(expected)
     assert changes["notices_withdrawn"] == 0
+
+
+def test_counted_through_stops_at_the_last_final_day(conn):
+    # Period 1 is loaded but provisional: the tally stands as of period 0's last day, with the run of
+    # absences that ended there (not reset by the provisional period after it).
+    eligibility(conn, "C1", YEAR)
+    write(conn, Days("C1", 0, "PPPPPPPAAA"), Days("C1", 1, "A" * 10, lifecycle="provisional"))
+    recount(conn, 1, ["C1"])
+    assert conn.execute(
+        "SELECT absences, consecutive_absences, counted_through FROM reconciled.absence_tally"
+    ).fetchall() == [(3, 3, day(0, 10))]
+    assert current_notices(conn) == []
+    # The final version of period 1 arrives: it counts now.
+    write(conn, Days("C1", 1, "A" * 10))
+    recount(conn, 1, ["C1"])
+    assert conn.execute(
+        "SELECT absences, consecutive_absences, counted_through FROM reconciled.absence_tally"
+    ).fetchall() == [(13, 13, day(1, 10))]
+    assert current_notices(conn) == [notice("C1", 10, 1, 7)]
+
+
+def test_a_year_with_no_final_day_has_no_tally(conn):
+    eligibility(conn, "C1", YEAR)
+    write(conn, Days("C1", 0, "A" * 10, lifecycle="provisional"))
+    recount(conn, 0, ["C1"])
+    assert tallies(conn) == []
+    assert current_notices(conn) == []
 
 
 def test_enrollment_year_boundary_restarts_the_count(conn):
@@ -448,7 +497,7 @@ def _model(anchor: dt.date, days: list[Days], recount_period: int) -> tuple[list
     }
     states: dict[dt.date, tuple[int, str]] = {}
     for n in sorted(counted):
-        if not all(d.complete for d in days if d.period == n):
+        if not all(d.complete and d.lifecycle == "final" for d in days if d.period == n):
             states[period_start(n)] = (n, "unknown")
             continue
         for d in (d for d in days if d.period == n):
@@ -473,13 +522,16 @@ def _model(anchor: dt.date, days: list[Days], recount_period: int) -> tuple[list
             notices.append(("C1", "absences_in_enrollment_year", count, when, period_start(n), action, ends))
         if state == "absent" and when >= recount_from and run == CONSECUTIVE_LIMIT:
             notices.append(("C1", "consecutive_absences", run, when, period_start(n), "removal", None))
-        if year >= recount_from:
+        if year >= recount_from and state != "unknown":  # a tally stands as of its last counted day
             longest = max(tally[year][4] if year in tally else 0, run)
             tally[year] = ("C1", year, count, run, longest)
         previous = n
     order = {"absences_in_enrollment_year": 0, "consecutive_absences": 1}
     notices.sort(key=lambda t: (t[3], order[t[1]], t[2]))
     return notices, [tally[y] for y in sorted(tally)]
+
+
+PHASES = {True: "final", False: "provisional"}
 
 
 @st.composite
@@ -491,7 +543,8 @@ def histories(draw: st.DrawFn) -> tuple[dt.date, list[Days], int]:
     for n in sorted(draw(st.sets(st.integers(0, 9), min_size=1, max_size=7))):
         for site in draw(st.sampled_from([["S-1"], ["S-1", "S-2"]])):
             codes = draw(st.text(alphabet="AAAAAAPO.C", min_size=10, max_size=10))
-            days.append(Days("C1", n, codes, site_id=site, complete=draw(st.integers(0, 9)) > 0))
+            complete, final = draw(st.integers(0, 9)) > 0, draw(st.integers(0, 9)) > 0
+            days.append(Days("C1", n, codes, site_id=site, complete=complete, lifecycle=PHASES[final]))
     return anchor, days, draw(st.sampled_from(sorted({d.period for d in days})))
 
 

@@ -30,7 +30,7 @@ def _state() -> PortalState:
     state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[13])
     state.absence("S-A", "1001", D[10]).absence("S-A", "1001", D[17]).absence("S-A", "1002", D[12])
     state.absence("S-A", "1001", D[14])  # a Saturday: record_on_non_operating_day
-    # S-B: has not submitted the period: incomplete, only its recorded absence is kept.
+    # S-B: never submitted the period: incomplete, every day pending (its typed absence included).
     state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 10, 25))
     state.voucher("2001", "S-B").absence("S-B", "2001", D[9])
     # S-C: chose brightwheel before ever submitting: PPP governs; named with characters to escape.
@@ -89,14 +89,17 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     assert path == root / "2026-11-08" / "manual__2026-11-22T09_00_00_00_00" / "report.html"
     page = path.read_text(encoding="utf-8")
     # The headline figures: 9 + 4 + 10 open complete-site rows, S-A's closure on the 11th for both of
-    # its children (PC) and S-B's 1 recorded absence.
-    assert "<td id='fig-rows'>26</td>" in page
-    assert "<td id='fig-absences'>4</td>" in page
+    # its children (PC) and S-B's 10 pending days (its typed absence was never submitted: not final).
+    assert "<td id='fig-rows'>35</td>" in page
+    assert "<td id='fig-absences'>3</td>" in page
     assert "<td id='fig-incomplete'>1</td>" in page
     assert "<td id='fig-exceptions'>3</td>" in page
     assert "2026-11-08..2026-11-21" in page
     assert f"<code id='run-id'>{RUN_ID}</code>" in page
-    assert "<li class='incomplete'>S-B Site S-B: period not yet submitted in the portal</li>" in page
+    assert (
+        "<li class='incomplete'>S-B Site S-B: period not submitted in the portal by the deadline 2026-12-05;"
+        " its days are pending</li>"
+    ) in page
     # Exceptions by kind, with severities.
     assert (
         "<tr><td>ccms_before_first_submission</td><td>warning</td><td class='n'>1</td></tr>"
@@ -114,10 +117,10 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     name_c = "S-C Kids <&> 'Co'"  # the parsed attribute: escaped in the page
     assert _bars(charts["absence-rate-by-site"]) == [
         ("S-A Site S-A", "23.1%"),  # 3 absent of 13 enrolled child-days
-        ("S-B Site S-B", "10.0%"),
+        ("S-B Site S-B", "0.0%"),
         (name_c, "0.0%"),
     ]
-    assert _bars(charts["absences-by-source"]) == [("PPP", "4 of 26")]
+    assert _bars(charts["absences-by-source"]) == [("PPP", "3 of 35")]
     assert _bars(charts["exceptions-by-kind"]) == [
         ("ccms_before_first_submission", "1"),
         ("record_on_non_operating_day", "1"),
@@ -125,7 +128,7 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     ]
     assert _bars(charts["completeness-by-site"]) == [
         ("S-A Site S-A", "complete 100.0%"),
-        ("S-B Site S-B", "INCOMPLETE 10.0%"),  # 1 recorded child-day of 10 enrolled
+        ("S-B Site S-B", "INCOMPLETE 0.0%"),  # no final child-day of 10 enrolled
         (name_c, "complete 100.0%"),
     ]
 
@@ -142,7 +145,7 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     assert (path.parent / "../../../" / docs / "reconciled" / "index.html").resolve().is_file()
 
     latest = (root / "2026-11-08" / "latest.html").read_text(encoding="utf-8")
-    assert "<td id='fig-absences'>4</td>" in latest
+    assert "<td id='fig-absences'>3</td>" in latest
     assert f"href='../../{docs}reconciled/index.html'" in latest
     assert (root / "2026-11-08" / "../../" / docs / "reconciled" / "index.html").resolve().is_file()
 
@@ -153,7 +156,7 @@ def test_report_root_follows_ccms_reports_dir_and_defaults_to_the_loading_run(co
     path = build_period_report(conn, "2026-11-08", None)
 
     assert path == tmp_path / "elsewhere" / "2026-11-08" / run_folder(RUN_ID) / "report.html"
-    assert "<td id='fig-absences'>4</td>" in path.read_text(encoding="utf-8")
+    assert "<td id='fig-absences'>3</td>" in path.read_text(encoding="utf-8")
 
 
 def test_report_of_an_unknown_period_says_so(conn, tmp_path):

@@ -9,9 +9,10 @@ import pandas as pd
 import psycopg
 import pytest
 from psycopg import sql
+from support.period_steps import AFTER_DEADLINES, run_ppp_period
 from support.portal_state import PortalState, at
 
-from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, Source
+from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, SiteSubmission, Source
 from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import NothingToLoadError, load_period
@@ -25,6 +26,7 @@ from ccms_attendance.pipeline.reconcile import (
 )
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
+from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 MONDAY = dt.date(2026, 11, 9)
@@ -67,13 +69,14 @@ def _site_extractor(license_number: str):
     yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-4", "111", WEDNESDAY, "check-out before check-in")
     yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-5", "PRIVATE-PAY-7", None, "missing attendance date")
     yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-6", "112", None, "missing attendance date")
+    yield SiteSubmission(Source.BRIGHTWHEEL, "CC-1", submitted=True, submitted_at=at(PERIOD.end, 18))
 
 
 @pytest.fixture
 def run(conn) -> RunContext:
     _ccms_state().write(conn)
     context = RunContext(run_id="test-run-1", dag_id="ccms_attendance_period", period=PERIOD)
-    plan = plan_period(conn, context, load_calendar(), batch_count=1)
+    plan = plan_period(conn, context, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     assert plan.batches[str(Source.BRIGHTWHEEL)] == [0]
     return context
 
@@ -142,22 +145,32 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
     assert site_period[1][:3] == ("S-2", "BRIGHTWHEEL", False)
     assert "BRIGHTWHEEL data unavailable: " in site_period[1][3]
     assert "HTTP 503" in site_period[1][3]
-    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-2'").fetchone()[0] == 0
+    s2 = conn.execute(
+        "SELECT status, basis, day_code, count(*) FROM reconciled.daily_attendance"
+        " WHERE site_id = 'S-2' GROUP BY 1, 2, 3"
+    ).fetchall()
+    assert s2 == [("pending", "data_unavailable", None, 10)]  # missing data: no status, no code
     s1 = conn.execute(
         "SELECT status, basis, count(*) FROM reconciled.daily_attendance WHERE site_id = 'S-1' GROUP BY 1, 2 ORDER BY 1"
     ).fetchall()
     # A quarantined record blocks inference: 111's Tuesday (bw-3, wrong license) and Wednesday (bw-4),
-    # and, having no usable day, all of 112's period (bw-6).
-    assert s1 == [("absent", "no_check_in", 7), ("present", "recorded", 1)]
+    # and, having no usable day, all of 112's period (bw-6). On the seven other days nobody at S-1 has
+    # any record: those are blank days (no_attendance_for_day), not absences.
+    assert s1 == [("present", "recorded", 1)]
+    blank = conn.execute(
+        "SELECT count(*) FROM reconciled.exception WHERE kind = 'no_attendance_for_day' AND site_id = 'S-1'"
+    ).fetchone()[0]
+    assert blank == 7
     withheld = conn.execute(
         "SELECT child_id, count(*), min(attendance_date) FROM reconciled.exception"
         " WHERE kind = 'status_withheld_quarantined_record' GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    assert withheld == [("111", 2, MONDAY + dt.timedelta(days=1)), ("112", 10, MONDAY)]
+    # 112: Monday to Wednesday (the other days are blank days, reported once per site-day).
+    assert withheld == [("111", 2, MONDAY + dt.timedelta(days=1)), ("112", 3, MONDAY)]
     summary = conn.execute(
         "SELECT child_id, enrolled_days, absent_days FROM reconciled.absence_summary WHERE site_id = 'S-1' ORDER BY 1"
     ).fetchall()
-    assert summary == [("111", 10, 7), ("112", 10, 0)]
+    assert summary == [("111", 10, 0), ("112", 10, 0)]
     incomplete_children = conn.execute(
         "SELECT child_id FROM reconciled.absence_summary WHERE site_id = 'S-1' AND NOT complete ORDER BY 1"
     ).fetchall()
@@ -182,7 +195,7 @@ def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, 
     before = _period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
-    plan_period(conn, rerun, load_calendar(), batch_count=1)
+    plan_period(conn, rerun, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     with pytest.raises(NothingToLoadError, match="rerun the reconcile task"):
         load_period(conn, rerun)
     assert _period_rows(conn) == before
@@ -194,7 +207,7 @@ def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
     before = _period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
-    plan_period(conn, rerun, load_calendar(), batch_count=1)
+    plan_period(conn, rerun, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     _stage_and_reconcile(conn, rerun)
     # Corrupt the staged output: the same child-day twice makes the swap's INSERT fail halfway.
     conn.execute(
@@ -238,7 +251,8 @@ def test_records_whose_validation_never_completed_are_not_used(conn, run):
     ).fetchall()
     assert [row[:2] for row in site_period] == [("S-1", False), ("S-2", False)]
     assert "not validated" in site_period[0][2]
-    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE basis <> 'recorded'").fetchone()[0] == 0
+    # Nothing inferred, nothing coded from unvalidated data: every day is pending.
+    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE status <> 'pending'").fetchone()[0] == 0
 
 
 def test_reconciled_output_breaking_a_critical_expectation_stops_the_run(conn, run):
@@ -315,3 +329,53 @@ def test_reloading_the_same_run_keeps_the_replaced_version(conn, run):
     assert versions == [("test-run-1", "test-run-1"), ("test-run-1", None)]
     kept = conn.execute("SELECT count(DISTINCT superseded_at), count(*) FROM history.daily_attendance").fetchone()
     assert kept == (1, conn.execute("SELECT count(*) FROM reconciled.daily_attendance").fetchone()[0])
+
+
+# --- the period lifecycle ----------------------------------------------------------------------
+
+
+def test_an_open_period_is_refused_at_plan_and_nothing_is_written(conn):
+    _ccms_state().write(conn)
+    context = RunContext(run_id="test-open", dag_id="ccms_attendance_period", period=PERIOD)
+    on_the_last_day = at(PERIOD.end, 15)
+    with pytest.raises(PeriodNotEndedError, match=r"Service period 2026-11-08\.\.2026-11-21 has not ended"):
+        plan_period(conn, context, load_calendar(), batch_count=1, as_of=on_the_last_day)
+    for table in ("ref.service_period", "reconciled.run_audit", "staging.site_plan", "staging.exception"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_a_provisional_load_then_the_final_one(conn):
+    state = PortalState(PERIOD)
+    state.site("S-P", "CC-P").voucher("301", "S-P").absence("S-P", "301", MONDAY)
+    state.write(conn)
+    provisional = RunContext(run_id="provisional__2026-11-08", dag_id="ccms_attendance_period", period=PERIOD)
+    run_ppp_period(conn, provisional, as_of=at(PERIOD.end + dt.timedelta(days=2), 6))
+    assert conn.execute(
+        "SELECT status, day_code, count(*) FROM reconciled.daily_attendance GROUP BY 1, 2"
+    ).fetchall() == [("pending", None, 10)]
+    assert conn.execute("SELECT lifecycle FROM reconciled.period_load").fetchone() == ("provisional",)
+
+    # The provider submits the period; the final run (here before the deadline: every site submitted).
+    conn.execute(
+        "INSERT INTO portal.period_submission VALUES ('S-P', %s, %s, 'director')",
+        (PERIOD.start, at(PERIOD.end + dt.timedelta(days=5))),
+    )
+    final = RunContext(run_id="final__2026-11-08", dag_id="ccms_attendance_period", period=PERIOD)
+    run_ppp_period(conn, final, as_of=at(PERIOD.end + dt.timedelta(days=6), 6))
+    assert conn.execute(
+        "SELECT status, day_code, count(*) FROM reconciled.daily_attendance GROUP BY 1, 2 ORDER BY 1"
+    ).fetchall() == [("absent", "AB", 1), ("present", "PR", 9)]
+    assert conn.execute("SELECT lifecycle, run_id FROM reconciled.period_load").fetchone() == (
+        "final",
+        "final__2026-11-08",
+    )
+    # The provisional version is kept, marked as such, and superseded by the final run.
+    assert conn.execute(
+        "SELECT run_id, lifecycle, superseded_by_run FROM history.period_version ORDER BY version_no"
+    ).fetchall() == [
+        ("provisional__2026-11-08", "provisional", "final__2026-11-08"),
+        ("final__2026-11-08", "final", None),
+    ]
+    assert conn.execute(
+        "SELECT status, count(*) FROM history.daily_attendance WHERE run_id = 'provisional__2026-11-08' GROUP BY 1"
+    ).fetchall() == [("pending", 10)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import psycopg
@@ -15,10 +16,14 @@ from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stag
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 
+#: "Now" for the step tests: after every submission deadline of the 2026 periods they use, so their
+#: results do not depend on the day the tests run (a run records its own as_of at plan).
+AFTER_DEADLINES = dt.datetime(2027, 1, 15, 12, tzinfo=dt.UTC)
 
-def run_ppp_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
+
+def run_ppp_period(conn: psycopg.Connection, run: RunContext, as_of: dt.datetime = AFTER_DEADLINES) -> dict[str, Any]:
     """Plan, extract and validate the portal's entries, reconcile and load; return the load's result."""
-    plan_period(conn, run, load_calendar(), batch_count=1)
+    plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of)
     extract_ppp(conn, run)
     assert validate_source(conn, run, Source.PPP).success
     result = reconcile_run(conn, run)

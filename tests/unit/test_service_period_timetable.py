@@ -11,7 +11,7 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import PeriodCalendar, ServicePeriod, load_calendar
-from ccms_attendance.timetables import ServicePeriodTimetable
+from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 
 D = dt.date.fromisoformat
 GRACE = dt.timedelta(hours=24)
@@ -293,8 +293,19 @@ def test_explicit_calendar_without_catchup_when_now_is_outside_it(rows, expected
         ServicePeriodTimetable(
             explicit_calendar(("2026-01-01", "2026-01-10"), ("2026-01-11", "2026-01-31")), grace=dt.timedelta(hours=6)
         ),
+        ServicePeriodTimetable(CALENDAR, grace=GRACE, phase=Phase.FINAL),
+        ServicePeriodTimetable(
+            PeriodCalendar(
+                CALENDAR.anchor,
+                14,
+                (ServicePeriod(D("2026-01-04"), D("2026-01-17")),),
+                submission_days=10,
+                deadlines=((D("2026-01-04"), D("2026-02-06")),),
+            ),
+            phase=Phase.FINAL,
+        ),
     ],
-    ids=["no-grace", "day-grace", "weekly-odd-grace", "explicit"],
+    ids=["no-grace", "day-grace", "weekly-odd-grace", "explicit", "final", "final-with-deadline-override"],
 )
 def test_serialize_round_trip(timetable):
     data = timetable.serialize()
@@ -313,6 +324,9 @@ def test_serialized_form(timetable):
         "length_days": 14,
         "explicit": [],
         "grace_seconds": 86400,
+        "phase": "provisional",
+        "submission_days": 14,
+        "deadlines": [],
     }
     explicit = ServicePeriodTimetable(explicit_calendar(("2026-01-01", "2026-01-10")))
     assert explicit.serialize()["explicit"] == [["2026-01-01", "2026-01-10"]]
@@ -324,8 +338,10 @@ def test_serialized_form(timetable):
         ServicePeriodTimetable(CALENDAR, grace=dt.timedelta(hours=23)),
         ServicePeriodTimetable(PeriodCalendar(D("2026-01-11"), 14), grace=GRACE),
         ServicePeriodTimetable(PeriodCalendar(D("2026-01-04"), 7), grace=GRACE),
+        ServicePeriodTimetable(CALENDAR, grace=GRACE, phase=Phase.FINAL),
+        ServicePeriodTimetable(PeriodCalendar(D("2026-01-04"), 14, submission_days=7), grace=GRACE),
     ],
-    ids=["other-grace", "other-anchor", "other-length"],
+    ids=["other-grace", "other-anchor", "other-length", "other-phase", "other-submission-days"],
 )
 def test_different_timetables_are_not_equal(timetable, other):
     assert timetable != other
@@ -371,3 +387,84 @@ def test_negative_grace_is_refused():
 def test_timetable_flags():
     assert ServicePeriodTimetable.periodic is True
     assert ServicePeriodTimetable.can_be_scheduled is True
+
+
+# --- the final phase: a second run at each submission deadline ---------------------------------
+
+
+def test_final_phase_runs_each_period_after_its_submission_deadline():
+    final = ServicePeriodTimetable(CALENDAR, grace=GRACE, phase=Phase.FINAL)
+    infos = walk(final, TimeRestriction(earliest=utc("2026-11-08T05:00"), latest=utc("2026-11-22T05:00"), catchup=True))
+    assert [(i.data_interval, i.run_after) for i in infos] == [
+        # 2026-11-08..21 is due on 12-05 (14 days after its end), submissions close at 12-06 00:00 local.
+        (interval("2026-11-08T05:00", "2026-11-22T05:00"), local("2026-12-06T00:00") + GRACE),
+        (interval("2026-11-22T05:00", "2026-12-06T05:00"), local("2026-12-20T00:00") + GRACE),
+    ]
+
+
+def test_final_phase_honours_a_deadline_override():
+    calendar = PeriodCalendar(CALENDAR.anchor, 14, deadlines=((D("2026-11-08"), D("2026-12-12")),))
+    final = ServicePeriodTimetable(calendar, phase=Phase.FINAL)
+    info = final.next_dagrun_info(
+        last_automated_data_interval=None, restriction=TimeRestriction(utc("2026-11-08T05:00"), None, catchup=True)
+    )
+    assert info is not None
+    assert info.run_after == local("2026-12-13T00:00")
+
+
+def latest_final_interval(calendar: PeriodCalendar, grace: dt.timedelta) -> DataInterval:
+    now = dt.datetime.now(tz=dt.UTC)
+    period = calendar.period_containing(D("2024-01-01"))
+    due = None
+    while calendar.deadline_instant(period) + grace <= now:
+        due = period
+        period = calendar.next_period(period)
+    assert due is not None
+    return period_interval(due)
+
+
+def test_final_phase_without_catchup_runs_the_latest_period_past_its_deadline():
+    final = ServicePeriodTimetable(CALENDAR, grace=GRACE, phase=Phase.FINAL)
+    restriction = TimeRestriction(earliest=utc("2024-01-07T05:00"), latest=None, catchup=False)
+    before = latest_final_interval(CALENDAR, GRACE)
+    info = final.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    after = latest_final_interval(CALENDAR, GRACE)
+    assert info is not None
+    assert info.data_interval in {before, after}
+    assert info.run_after <= pendulum.now("UTC")
+    # The provisional phase has already run the period after it (it closed two weeks later).
+    provisional = ServicePeriodTimetable(CALENDAR, grace=GRACE).next_dagrun_info(
+        last_automated_data_interval=None, restriction=restriction
+    )
+    assert provisional is not None
+    assert provisional.data_interval.start >= info.data_interval.end
+
+
+@pytest.mark.parametrize(
+    ("phase", "run_type", "expected"),
+    [
+        (Phase.PROVISIONAL, "scheduled", "provisional__2026-11-08"),
+        (Phase.FINAL, "scheduled", "final__2026-11-08"),
+        (Phase.PROVISIONAL, "manual", "manual__2026-11-08__"),
+        (Phase.PROVISIONAL, "backfill", "backfill__2026-11-08__"),
+    ],
+)
+def test_run_ids_name_the_period(phase, run_type, expected):
+    from airflow.utils.types import DagRunType
+
+    timetable = ServicePeriodTimetable(CALENDAR, grace=GRACE, phase=phase)
+    run_id = timetable.generate_run_id(
+        run_type=DagRunType(run_type),
+        run_after=utc("2026-12-07T05:00"),
+        data_interval=interval("2026-11-08T05:00", "2026-11-22T05:00"),
+    )
+    assert run_id.startswith(expected)
+    if run_type != "scheduled":  # unique per creation: a backfill may rerun a period beside its old run
+        second = timetable.generate_run_id(
+            run_type=DagRunType(run_type),
+            run_after=utc("2026-12-07T05:00"),
+            data_interval=interval("2026-11-08T05:00", "2026-11-22T05:00"),
+        )
+        assert second != run_id
+    else:
+        assert run_id == expected

@@ -19,9 +19,16 @@ from dataclasses import dataclass, field
 import pandas as pd
 import psycopg
 
-from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, ExtractedItem, RejectedRecord, Source
-from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
+from ccms_attendance.canonical import (
+    AttendanceRecord,
+    AttendanceStatus,
+    ExtractedItem,
+    RejectedRecord,
+    SiteSubmission,
+    Source,
+)
+from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
@@ -40,7 +47,10 @@ RECORD_COLUMNS = [
     "source_record_id",
 ]
 QUARANTINE_COLUMNS = ["site_id", "license_number", "child_id", "attendance_date", "source_record_id", "reason"]
-SITE_EXTRACT_COLUMNS = ["site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error"]
+SITE_EXTRACT_COLUMNS = [
+    "site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error", "submitted", "submitted_at",
+    "data_through",
+]  # fmt: skip
 PPP_BATCH = 0
 
 
@@ -81,12 +91,17 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
         "batch_no": PPP_BATCH,
         "stage": extract_stage(Source.PPP, PPP_BATCH),
     }
+    as_of, _ = run_clock(conn, run)
     entries = read_frame(conn, query("ppp_manual_entries"), params)
     keep = entries["child_id"].isin(reported_children(conn, run))
     records = entries[keep].assign(
         status=str(AttendanceStatus.ABSENT), check_in=None, check_out=None, absence_reason=None
     )
     sites = read_frame(conn, query("reconcile_inputs_plan"), params)["site_id"]
+    # The portal's period submission is PPP's completeness signal (as known at the run's "now").
+    submitted_at = sites.map(
+        read_frame(conn, query("ppp_submissions"), {**params, "as_of": as_of}).set_index("site_id")["submitted_at"]
+    )
     outcomes = pd.DataFrame(
         {
             "site_id": sites,
@@ -95,6 +110,9 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
             "dropped_non_voucher": sites.map(entries.loc[~keep, "site_id"].value_counts()).fillna(0),
             "rejected": 0,
             "error": None,
+            "submitted": submitted_at.notna(),
+            "submitted_at": submitted_at,
+            "data_through": None,
         }
     )
     with conn.transaction():
@@ -161,10 +179,14 @@ def extract_ccms_batch(
         site_rejected: list[tuple] = []
         unattributed: Counter[str] = Counter()
         dropped = 0
+        submission: SiteSubmission | None = None
         try:
             if isinstance(items, BaseException):
                 raise items
             for item in items:
+                if isinstance(item, SiteSubmission):
+                    submission = item  # the vendor's word on how final the site-period's data is
+                    continue
                 if isinstance(item, AttendanceRecord):
                     if item.license_number != license_number:
                         item = _rejected(item, f"record carries license {item.license_number!r}")
@@ -192,7 +214,14 @@ def extract_ccms_batch(
         summary.dropped_non_voucher += dropped + unattributed.total()
         summary.quarantined += len(site_rejected)
         outcomes.append(
-            _outcome(site_id, "retrieved", len(site_records), dropped + unattributed.total(), len(site_rejected))
+            _outcome(
+                site_id,
+                "retrieved",
+                len(site_records),
+                dropped + unattributed.total(),
+                len(site_rejected),
+                submission=submission,
+            )
         )
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
@@ -344,7 +373,16 @@ def _threaded_sites_items(
             thread.join()
 
 
-def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rejected: int = 0, error=None) -> dict:
+def _outcome(
+    site_id: str,
+    outcome: str,
+    records: int = 0,
+    dropped: int = 0,
+    rejected: int = 0,
+    error=None,
+    submission: SiteSubmission | None = None,
+) -> dict:
+    """A site's staged outcome; no submission marker means the vendor said nothing: not submitted."""
     return {
         "site_id": site_id,
         "outcome": outcome,
@@ -352,6 +390,9 @@ def _outcome(site_id: str, outcome: str, records: int = 0, dropped: int = 0, rej
         "dropped_non_voucher": dropped,
         "rejected": rejected,
         "error": error,
+        "submitted": bool(submission and submission.submitted),
+        "submitted_at": submission.submitted_at if submission else None,
+        "data_through": submission.data_through if submission else None,
     }
 
 

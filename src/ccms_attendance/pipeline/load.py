@@ -3,8 +3,9 @@
 Everything happens in one transaction that holds the period's advisory lock: readers see either the
 previous version or the new one, never a mix; a failed or killed load leaves the previous version
 untouched; two runs of one period never interleave. The replaced rows move to ``history.*`` and
-``history.period_version`` records who loaded each version and which run superseded it. The
-absence limits of the children the load changed are recounted in the same transaction.
+``history.period_version`` records who loaded each version, whether it was provisional or final,
+and which run superseded it. The absence limits of the children the load changed are recounted in
+the same transaction (from final, complete child-periods only).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ccms_attendance.pipeline.absence_limits import children_changed_by_load, refresh_absence_limits
-from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.rules.lifecycle import period_lifecycle
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
 
@@ -41,6 +43,7 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
     returned under ``timings``: a slow load says where its time went.
     """
     params = {**run.period_params, "full_period": run.scope.is_full_period}
+    as_of, deadline = run_clock(conn, run)
     timings: dict[str, float] = {}
     step = _Stopwatch(timings)
     with conn.transaction():
@@ -67,7 +70,16 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
         with step("checksums"):
             checksums = fetch_one(conn, "period_checksums", params)
         with step("audit"):
-            summary = {**run_summary(conn, run, quarantined=staged["quarantined"]), "absence_limits": limits}
+            sites = [lifecycle for (lifecycle,) in conn.execute(query("period_site_lifecycles"), params).fetchall()]
+            lifecycle = period_lifecycle(deadline_passed=deadline.passed, site_lifecycles=sites)
+            summary = {
+                "lifecycle": str(lifecycle),
+                "submission_deadline": deadline.day.isoformat(),
+                "as_of": as_of.isoformat(),
+                **run_summary(conn, run, quarantined=staged["quarantined"]),
+                "absence_limits": limits,
+            }
+            params["lifecycle"] = str(lifecycle)
             run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
             run_file(
                 conn,

@@ -1,12 +1,15 @@
 """Step 1: decide, for every site with voucher children, which source governs the period.
 
-Reads the portal state as it was at the period start (selection history, submissions, license
+First refuses a period that has not ended (its days have not all happened), before writing
+anything. Then takes the run's "now" (``as_of``, recorded in the run audit for every later step),
+reads the portal state as it was at the period start (selection history, first submission, license
 linkage), applies the governing-source rules, and stages one plan row per site, each assigned to a
 batch so a vendor's sites become a bounded number of mapped extract tasks.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -17,8 +20,9 @@ from psycopg.types.json import Jsonb
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import PeriodCalendar
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.rules.daily_attendance import EXCEPTION_COLUMNS
 from ccms_attendance.rules.governing_source import GoverningDecision, Selection, SiteFacts, decide
+from ccms_attendance.rules.lifecycle import require_ended
+from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
@@ -67,23 +71,38 @@ def load_site_facts(conn: psycopg.Connection, run: RunContext) -> list[SiteFacts
             selections=tuple(by_site[row.site_id]),
             first_submission_at=None if pd.isna(row.first_submission_at) else row.first_submission_at,
             license_linked_at_start=bool(row.license_linked),
-            period_submitted=bool(row.period_submitted),
         )
         for row in facts.itertuples(index=False)
     ]
 
 
-def plan_period(conn: psycopg.Connection, run: RunContext, calendar: PeriodCalendar, batch_count: int) -> PlanResult:
-    """Stage the plan for ``run`` (replacing any earlier plan of the same run) and commit."""
+def plan_period(
+    conn: psycopg.Connection,
+    run: RunContext,
+    calendar: PeriodCalendar,
+    batch_count: int,
+    *,
+    as_of: dt.datetime | None = None,
+    grace: dt.timedelta = dt.timedelta(0),
+) -> PlanResult:
+    """Stage the plan for ``run`` (replacing any earlier plan of the same run) and commit.
+
+    ``as_of`` is the run's "now" (default: this instant). ``grace`` is how long after the period's
+    end the schedule runs it, for the message that refuses an open period.
+    """
     if batch_count < 1:
         raise ValueError("batch_count must be at least 1")
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    require_ended(run.period, as_of, provisional_run_at=run.period.end_instant() + grace)
     with conn.transaction():
-        run_file(conn, "upsert_service_period", run.period_params)
+        run_file(
+            conn, "upsert_service_period", {**run.period_params, "submission_deadline": calendar.deadline(run.period)}
+        )
         run_file(conn, "clear_run_staging", run.period_params)
         run_file(
             conn,
             "start_run_audit",
-            {**run.period_params, "dag_id": run.dag_id, "scope": Jsonb(run.scope.as_json())},
+            {**run.period_params, "dag_id": run.dag_id, "scope": Jsonb(run.scope.as_json()), "as_of": as_of},
         )
         decisions = {f.site_id: (f, decide(f, run.period, calendar)) for f in load_site_facts(conn, run)}
         if run.scope.sources:

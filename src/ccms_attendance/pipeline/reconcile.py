@@ -7,24 +7,20 @@ import logging
 import pandas as pd
 import psycopg
 
-from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.pipeline.run_context import RunContext, run_clock
 from ccms_attendance.pipeline.validate import SUITE_BY_SOURCE
 from ccms_attendance.rules.daily_attendance import (
     DAILY_COLUMNS,
-    EXCEPTION_COLUMNS,
     SITE_PERIOD_COLUMNS,
     SUMMARY_COLUMNS,
     ReconciledPeriod,
     reconcile,
 )
+from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 log = logging.getLogger(__name__)
-
-
-class PlanMissingError(RuntimeError):
-    """Reconciliation was asked to run for a DAG run whose plan step never completed."""
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -36,12 +32,6 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataFrame]:
     params = run.period_params
     plan = read_frame(conn, query("reconcile_inputs_plan"), params)
-    if plan.empty:
-        audit = conn.execute("SELECT 1 FROM reconciled.run_audit WHERE run_id = %s", (run.run_id,)).fetchone()
-        if audit is None:
-            raise PlanMissingError(
-                f"no plan staged for {run.describe()}: the plan_period task has not completed; clear and rerun it"
-            )
     # read_frame keeps a query's columns even when it returns no rows, so empty inputs need no care.
     frames = {
         "plan": plan,
@@ -51,7 +41,7 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
             read_frame(conn, query("reconcile_inputs_vouchers"), params), "authorized_start", "authorized_end"
         ),
         "records": _dates(read_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
-        "extracts": read_frame(conn, query("reconcile_inputs_extracts"), params),
+        "extracts": _dates(read_frame(conn, query("reconcile_inputs_extracts"), params), "data_through"),
         "quarantined": _dates(read_frame(conn, query("reconcile_inputs_quarantine"), params), "attendance_date"),
     }
     frames["extracts"] = _without_unvalidated(conn, run, frames["extracts"], frames["plan"])
@@ -79,6 +69,9 @@ def _without_unvalidated(
             "site_id": governed["site_id"],
             "outcome": "failed",
             "error": "records were not validated (the source's validate task did not complete)",
+            "submitted": False,
+            "submitted_at": pd.NaT,
+            "data_through": pd.NaT,
         }
     )
     kept = extracts.merge(failed[["source", "site_id"]], how="left", indicator=True)
@@ -94,8 +87,9 @@ OUTPUT_SUITES = {"daily": "reconciled_daily_attendance", "summary": "reconciled_
 
 
 def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod:
-    inputs = read_inputs(conn, run)
-    return reconcile(run.period, **inputs)
+    """Reconcile what the run staged; :class:`RunNotPlannedError` when its plan never completed."""
+    _, deadline = run_clock(conn, run)
+    return reconcile(run.period, deadline=deadline, **read_inputs(conn, run))
 
 
 def validate_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> list:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.rules.lifecycle import Deadline
+from ccms_attendance.warehouse.sql_files import query
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,23 @@ class RunContext:
             "period_start": self.period.start,
             "period_end": self.period.end,
             "period_start_instant": self.period.start_instant(),
+            "period_end_instant": self.period.end_instant(),
         }
 
     def describe(self) -> str:
         return f"period {self.period} (run {self.run_id})"
+
+
+class RunNotPlannedError(RuntimeError):
+    """A step ran for a DAG run whose plan never completed: there is nothing of its own to work on."""
+
+
+def run_clock(conn: psycopg.Connection, run: RunContext) -> tuple[dt.datetime, Deadline]:
+    """The instant the run judges "now" by (taken once, at plan) and its period's deadline as of then."""
+    row = conn.execute(query("run_clock"), {"run_id": run.run_id}).fetchone()
+    if row is None or row[0] is None:
+        raise RunNotPlannedError(
+            f"no plan recorded for {run.describe()}: the plan_period task has not completed; clear and rerun it"
+        )
+    as_of, deadline_day = row
+    return as_of, Deadline.as_of(deadline_day, as_of)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from ccms_attendance.warehouse.sql_files import run_file
 from ccms_attendance.warehouse.target import LOADER_ROLE, REPORTING_ROLE
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
@@ -129,7 +130,12 @@ def test_statements_outside_a_roles_rights_are_refused(conn, as_role, role, stat
 def test_loader_can_do_what_the_load_step_does(conn, as_role):
     loader = as_role(LOADER_ROLE)
     with loader.transaction():
-        loader.execute("INSERT INTO ref.service_period VALUES ('2026-01-04', '2026-01-17') ON CONFLICT DO NOTHING")
+        period = {"period_start": "2026-01-04", "period_end": "2026-01-17"}
+        run_file(loader, "upsert_service_period", {**period, "submission_deadline": "2026-01-31"})
+        # A changed deadline (configuration) is recorded: only that column may change.
+        run_file(loader, "upsert_service_period", {**period, "submission_deadline": "2026-02-06"})
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), loader.transaction():
+            loader.execute("UPDATE ref.service_period SET period_end = '2026-01-18'")
         loader.execute(
             "INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, started_at)"
             " VALUES ('r1', 'd', '2026-01-04', 'running', now())"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+from support.period_steps import AFTER_DEADLINES
 from support.portal_state import PortalState, at
 
 from ccms_attendance.canonical import Source
@@ -64,7 +65,7 @@ def test_injection_look_alikes_are_stored_verbatim_through_a_whole_run(conn, war
 
     with psycopg.connect(warehouse.as_role(LOADER_ROLE).conninfo, autocommit=True) as loader:
         run = RunContext(run_id="run'; DROP TABLE x;--", dag_id="ccms_attendance_period", period=PERIOD)
-        plan = plan_period(loader, run, load_calendar(), batch_count=1)
+        plan = plan_period(loader, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
         hook = make_hook(Source.BRIGHTWHEEL)
         for batch_no in plan.batches[str(Source.BRIGHTWHEEL)]:
             extract_ccms_batch(

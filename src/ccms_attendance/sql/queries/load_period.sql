@@ -7,9 +7,10 @@ SELECT d.*, %(run_id)s FROM reconciled.daily_attendance d
    AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));
 INSERT INTO history.absence_summary
        (period_start, site_id, child_id, operating_days, enrolled_days, absent_days, absence_rate, source, complete,
-        run_id, off_days, paid_closure_days, unpaid_closure_days, superseded_by_run)
+        run_id, off_days, paid_closure_days, unpaid_closure_days, pending_days, lifecycle, superseded_by_run)
 SELECT d.period_start, d.site_id, d.child_id, d.operating_days, d.enrolled_days, d.absent_days, d.absence_rate,
-       d.source, d.complete, d.run_id, d.off_days, d.paid_closure_days, d.unpaid_closure_days, %(run_id)s
+       d.source, d.complete, d.run_id, d.off_days, d.paid_closure_days, d.unpaid_closure_days, d.pending_days,
+       d.lifecycle, %(run_id)s
   FROM reconciled.absence_summary d
  WHERE d.period_start = %(period_start)s
    AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s));

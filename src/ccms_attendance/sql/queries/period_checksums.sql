@@ -10,13 +10,14 @@ WITH daily AS (
                (site_id, child_id, attendance_date, voucher_id, program, status, basis, day_code, source,
                 source_record_id, check_in, check_out), 0)::text, 0)), 0)) AS checksum,
            count(*) AS daily_rows,
-           count(*) FILTER (WHERE status = 'absent') AS absences
+           count(*) FILTER (WHERE status = 'absent') AS absences,
+           count(*) FILTER (WHERE status = 'pending') AS pending_days
       FROM reconciled.daily_attendance
      WHERE period_start = %(period_start)s
 ), summary AS (
     SELECT md5(count(*) || ':' || coalesce(sum(hashtextextended(hash_record_extended(
                (site_id, child_id, operating_days, enrolled_days, absent_days, absence_rate, source, complete,
-                off_days, paid_closure_days, unpaid_closure_days), 0)::text, 0)), 0)) AS checksum,
+                off_days, paid_closure_days, unpaid_closure_days, pending_days, lifecycle), 0)::text, 0)), 0)) AS checksum,
            count(*) AS summary_rows
       FROM reconciled.absence_summary
      WHERE period_start = %(period_start)s
@@ -28,6 +29,6 @@ WITH daily AS (
      WHERE period_start = %(period_start)s
 )
 SELECT daily.checksum AS daily_attendance, summary.checksum AS absence_summary, exception.checksum AS exception,
-       daily.daily_rows, daily.absences, summary.summary_rows, exception.exceptions,
+       daily.daily_rows, daily.absences, daily.pending_days, summary.summary_rows, exception.exceptions,
        (SELECT count(*) FROM reconciled.quarantine WHERE period_start = %(period_start)s) AS quarantined
   FROM daily, summary, exception;

@@ -9,11 +9,7 @@ SELECT s.site_id,
                  FROM ref.license_link ll
                 WHERE ll.license_number = s.license_number
                   AND ll.linked_from <= %(period_start_instant)s
-                  AND (ll.linked_until IS NULL OR ll.linked_until > %(period_start_instant)s)) AS license_linked,
-       EXISTS (SELECT 1
-                 FROM portal.period_submission ps
-                WHERE ps.site_id = s.site_id
-                  AND ps.period_start = %(period_start)s) AS period_submitted
+                  AND (ll.linked_until IS NULL OR ll.linked_until > %(period_start_instant)s)) AS license_linked
   FROM ref.site s
  WHERE EXISTS (SELECT 1
                  FROM ref.voucher v

@@ -3,5 +3,5 @@
 UPDATE history.period_version
    SET superseded_at = now(), superseded_by_run = %(run_id)s
  WHERE period_start = %(period_start)s AND superseded_at IS NULL;
-INSERT INTO history.period_version (period_start, run_id, dag_id, loaded_at, loaded_by, scope, checksum)
-VALUES (%(period_start)s, %(run_id)s, %(dag_id)s, now(), %(loaded_by)s, %(scope)s, %(checksum)s);
+INSERT INTO history.period_version (period_start, run_id, dag_id, loaded_at, loaded_by, scope, checksum, lifecycle)
+VALUES (%(period_start)s, %(run_id)s, %(dag_id)s, now(), %(loaded_by)s, %(scope)s, %(checksum)s, %(lifecycle)s);

@@ -39,12 +39,13 @@ SELECT a.child_id, a.anchor, y.recount_from, y.previous_year_from, y.next_year_f
   JOIN years y ON y.anchor = a.anchor;
 ANALYZE limit_child;
 
--- The child-periods counted, with whether all of their sites are complete. A table of its own,
+-- The child-periods counted, with whether all of their sites are complete and final (a provisional
+-- site-period's absences are shown but never counted). A table of its own,
 -- analyzed: the reconciled tables' statistics predate the rows this load just wrote, and a plan
 -- that trusted them would probe the child-days one child at a time.
 CREATE TEMP TABLE limit_period ON COMMIT DROP AS
 SELECT s.child_id, s.period_start, p.period_end, l.anchor, l.recount_from, l.previous_year_from,
-       l.next_year_from, bool_and(s.complete) AS complete
+       l.next_year_from, bool_and(s.complete AND s.lifecycle = 'final') AS complete
   FROM reconciled.absence_summary s
   JOIN limit_child l ON l.child_id = s.child_id
   JOIN ref.service_period p ON p.period_start = s.period_start
@@ -55,27 +56,28 @@ ANALYZE limit_period;
 
 -- Per counted child-day, in one pass sorted by child and day:
 -- * absent: the child was expected somewhere (AB) and present (PR) nowhere, i.e. every row of the
---   day is AB. OD and closures neither count nor break a run. Only complete child-periods count:
---   an incomplete one leaves a single day (its first) that is not absent, so it breaks any run
---   through it and adds nothing. A boolean, not a text state: cheaper to aggregate and test.
+--   day is AB. OD and closures neither count nor break a run. Only complete, final child-periods
+--   count: any other leaves a single day (its first) that is not absent and not counted, so it
+--   breaks any run through it, adds nothing and never moves counted_through. Booleans, not text
+--   states: cheaper to aggregate and test.
 -- * absences_in_year: absences so far in the day's enrollment year; consecutive: the current run
 --   of absences, which also breaks where consecutive counted days lie in periods that are not
 --   adjacent (a period not loaded, or not enrolled, is unknown, not absent). Both are the child's
 --   running absence count minus that count where the year (or the run) began, so one sort serves
 --   all the windows; longest_in_year is the running maximum of consecutive within the year.
--- Kept: the rows the notices and tallies need (threshold days and each year's last day).
+-- Kept: the rows the notices and tallies need (threshold days and each year's last counted day).
 -- Child ids are grouped and sorted bytewise (COLLATE "C"): any order that keeps a child's days
 -- together will do, and it sorts several times faster than a linguistic one.
 CREATE TEMP TABLE limit_count ON COMMIT DROP AS
 WITH counted_row AS (
     SELECT cp.child_id COLLATE "C" AS child_id, d.attendance_date, cp.period_start, cp.period_end, cp.anchor,
-           cp.recount_from, cp.previous_year_from, cp.next_year_from, d.day_code = 'AB' AS absent
+           cp.recount_from, cp.previous_year_from, cp.next_year_from, d.day_code = 'AB' AS absent, true AS counted
       FROM reconciled.daily_attendance d
       JOIN limit_period cp ON cp.child_id = d.child_id AND cp.period_start = d.period_start AND cp.complete
      WHERE d.day_code IN ('PR', 'AB')
     UNION ALL
     SELECT child_id COLLATE "C", period_start, period_start, period_end, anchor, recount_from, previous_year_from,
-           next_year_from, false
+           next_year_from, false, false
       FROM limit_period
      WHERE NOT complete
 ), counted_day AS (
@@ -84,7 +86,7 @@ WITH counted_row AS (
                 WHEN attendance_date >= recount_from THEN recount_from
                 WHEN attendance_date >= previous_year_from THEN previous_year_from
                 ELSE ref.enrollment_year_start(anchor, attendance_date) END AS year_start,
-           bool_and(absent) AS absent
+           bool_and(absent) AS absent, bool_or(counted) AS counted
       FROM counted_row
      GROUP BY child_id, attendance_date, period_start, period_end, recount_from, year_start
 ), running AS (
@@ -92,8 +94,7 @@ WITH counted_row AS (
            count(*) FILTER (WHERE c.absent) OVER w AS absences_so_far,
            lag(c.period_start) OVER w AS previous_period_start,
            lag(c.period_end) OVER w AS previous_period_end,
-           lag(c.year_start) OVER w AS previous_day_year_start,
-           lead(c.year_start) OVER w AS next_day_year_start
+           lag(c.year_start) OVER w AS previous_day_year_start
       FROM counted_day c
     WINDOW w AS (PARTITION BY c.child_id ORDER BY c.attendance_date ROWS UNBOUNDED PRECEDING)
 ), started AS (
@@ -113,14 +114,17 @@ WITH counted_row AS (
     -- maximum that of the current year.
     SELECT s.*,
            max((s.year_start - date '2000-01-01')::bigint * 1000000 + s.consecutive) OVER w
-           - (s.year_start - date '2000-01-01')::bigint * 1000000 AS longest_in_year
+           - (s.year_start - date '2000-01-01')::bigint * 1000000 AS longest_in_year,
+           max(s.attendance_date) FILTER (WHERE s.counted) OVER (PARTITION BY s.child_id, s.year_start)
+               AS year_counted_through
       FROM started s
     WINDOW w AS (PARTITION BY s.child_id ORDER BY s.attendance_date ROWS UNBOUNDED PRECEDING)
 )
 SELECT child_id COLLATE "default" AS child_id, attendance_date, period_start, absent, year_start, recount_from,
-       absences_in_year, consecutive, longest_in_year, next_day_year_start IS DISTINCT FROM year_start AS last_of_year
+       absences_in_year, consecutive, longest_in_year,
+       attendance_date = year_counted_through AS last_counted_of_year
   FROM measured
- WHERE next_day_year_start IS DISTINCT FROM year_start
+ WHERE attendance_date = year_counted_through
     OR (absent AND (absences_in_year = ANY (%(absence_thresholds)s::int[])
                     OR consecutive = %(consecutive_limit)s));
 
@@ -173,10 +177,12 @@ DELETE FROM reconciled.absence_tally t
  WHERE t.child_id = l.child_id AND t.enrollment_year_start >= l.recount_from;
 
 -- A year's last counted day carries its totals: its running count (counts only grow within a
--- year), its current run, and the longest run of the year.
+-- year, and days not counted add nothing), the run of absences ending on it, and the longest run
+-- of the year. A year with no counted day yet has no tally; counted_through never reaches a day
+-- that was not counted (a provisional or incomplete period).
 INSERT INTO reconciled.absence_tally
        (child_id, enrollment_year_start, absences, consecutive_absences, longest_consecutive, counted_through,
         computed_by_run)
 SELECT c.child_id, c.year_start, c.absences_in_year, c.consecutive, c.longest_in_year, c.attendance_date, %(run_id)s
   FROM limit_count c
- WHERE c.last_of_year AND c.year_start >= c.recount_from;
+ WHERE c.last_counted_of_year AND c.year_start >= c.recount_from;

@@ -1,5 +1,5 @@
 -- Period report: one line per site of the loaded period (absence rate over enrolled child-days,
--- completeness as child-days with a status over enrolled child-days).
+-- completeness as child-days with a final status over enrolled child-days: pending days have none).
 WITH summary AS (
     SELECT site_id,
            count(*)::int AS children,
@@ -9,7 +9,7 @@ WITH summary AS (
      WHERE period_start = %(period_start)s
      GROUP BY site_id
 ), daily AS (
-    SELECT site_id, count(*)::int AS daily_rows
+    SELECT site_id, count(*) FILTER (WHERE status <> 'pending')::int AS daily_rows
       FROM reconciled.daily_attendance
      WHERE period_start = %(period_start)s
      GROUP BY site_id

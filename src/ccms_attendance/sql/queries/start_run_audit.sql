@@ -1,4 +1,5 @@
-INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, scope, started_at)
-VALUES (%(run_id)s, %(dag_id)s, %(period_start)s, 'running', %(scope)s, now())
+-- A run starts (or restarts from its plan): "now" for the whole run is %(as_of)s.
+INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, scope, started_at, as_of)
+VALUES (%(run_id)s, %(dag_id)s, %(period_start)s, 'running', %(scope)s, now(), %(as_of)s)
 ON CONFLICT (run_id) DO UPDATE
-   SET status = 'running', scope = EXCLUDED.scope, started_at = now(), finished_at = NULL;
+   SET status = 'running', scope = EXCLUDED.scope, started_at = now(), finished_at = NULL, as_of = EXCLUDED.as_of;
