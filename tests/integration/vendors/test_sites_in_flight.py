@@ -12,6 +12,7 @@ import threading
 import psycopg
 import pytest
 from support.batch_sites import BATCH_NO, plan_batch
+from support.markers import without_marker
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
@@ -38,7 +39,7 @@ def _hook_per_thread(source: Source, period, threads: set[str]):
         threads.add(threading.current_thread().name)
         if not hasattr(per_thread, "hook"):
             per_thread.hook = hook_for_source(source)
-        return per_thread.hook.iter_site_period(number, period)
+        return without_marker(per_thread.hook.iter_site_period(number, period))
 
     return site_items
 
