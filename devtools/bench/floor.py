@@ -5,8 +5,9 @@ machine for the same data in the same run:
 
 * **fetch** — the same pages from the same sandboxes, sequentially (as ``airflow dags test`` runs the
   extract tasks), with one ``requests.Session`` per vendor: authenticate once, then for every site
-  the plan called, page through exactly as the contract says (same page size, same paging), JSON
-  decode each page and count its items. No retries, no parsing into records, no staging.
+  the plan called, read its submission marker and page through its records exactly as the contract
+  says (same page size, same paging), JSON decode each page and count its items (marker entries
+  are not items). No retries, no parsing into records, no staging.
 * **copy** — the canonical rows the pipeline wrote (its staged source records and the reconciled
   period rows), taken from the warehouse as COPY text beforehand and COPYed back into empty tables
   of the same definition (``bench_floor.*``, indexes included), one statement per table.
@@ -66,12 +67,15 @@ def _alliance(base: str, creds: dict, licenses: Iterable[str], period: ServicePe
     )["access_token"]
     session.headers["Authorization"] = f"Bearer {token}"
     for license_number in licenses:
+        facility = f"{base}/v1/facilities/{quote(license_number, safe='')}"
+        marker = {"period_start": period.start.isoformat(), "period_end": period.end.isoformat(), "limit": page}
+        out.count("GET attendance-certifications", session.get(f"{facility}/attendance-certifications", params=marker))
         params = {
             "occurred_from": _utc(period.start_instant()),
             "occurred_to": _utc(period.end_instant()),
             "limit": page,
         }
-        url = f"{base}/v1/facilities/{quote(license_number, safe='')}/attendance-events"
+        url = f"{facility}/attendance-events"
         while True:
             body = out.count("GET attendance-events", session.get(url, params=params))
             out.items += len(body["data"])
@@ -87,10 +91,11 @@ def _brightwheel(base: str, creds: dict, licenses: Iterable[str], period: Servic
         school = out.count(
             "GET /v1/schools", session.get(f"{base}/v1/schools", params={"license_number": license_number})
         )["schools"][0]["id"]
-        response = session.get(
-            f"{base}/v1/schools/{quote(school, safe='')}/attendance_records",
-            params={"start_date": period.start.isoformat(), "end_date": period.end.isoformat(), "per_page": page},
-        )
+        school_url = f"{base}/v1/schools/{quote(school, safe='')}"
+        params = {"start_date": period.start.isoformat(), "end_date": period.end.isoformat(), "per_page": page}
+        reports = {"report_type": "indiana_ilead", **params}
+        out.count("GET state_reports", session.get(f"{school_url}/state_reports", params=reports))
+        response = session.get(f"{school_url}/attendance_records", params=params)
         while True:
             out.items += len(out.count("GET attendance_records", response)["attendance_records"])
             following = response.links.get("next", {}).get("url")
@@ -110,6 +115,9 @@ def _playground(base: str, creds: dict, licenses: Iterable[str], period: Service
             "start_date": period.start.isoformat(),
             "end_date": period.end.isoformat(),
         }
+        marker = {"period_start": period.start.isoformat(), "period_end": period.end.isoformat(), "per_page": page}
+        center = f"{base}/api/v2/centers/{quote(license_number, safe='')}"
+        out.count("GET cca-attendance-submissions", session.get(f"{center}/cca-attendance-submissions", params=marker))
         job = out.count("POST /api/v2/exports", session.post(f"{base}/api/v2/exports", json=body))
         export = f"{base}/api/v2/exports/{quote(job['export_id'], safe='')}"
         status = job["status"]

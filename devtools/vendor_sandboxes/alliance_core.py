@@ -2,7 +2,9 @@
 
 Contract: ``src/ccms_attendance/hooks/contracts/alliance_core.openapi.yaml``. Each present child-day of the scenario
 becomes a ``check_in`` and (when known) a ``check_out`` event with a UTC timestamp; absences are not
-served at all (the real product has no absence records).
+served at all (the real product has no absence records). A facility's attendance certification for
+a period (``GET /v1/facilities/{license}/attendance-certifications``) is its submission marker: it
+exists for every requested period, ``certified`` or not (``complete_through`` null: nothing to say).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from devtools.vendor_sandboxes.common import (
     serve_renderings,
     site_rendering,
 )
-from devtools.vendor_sandboxes.scenario import Site, moment, utc_z
+from devtools.vendor_sandboxes.scenario import Site, marker_for, marker_id, moment, requested_period, utc_z
 
 VENDOR = "ALLIANCE_CORE"
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alliance-core", error="invalid_token"'}
@@ -60,6 +62,23 @@ def render_events(site: Site) -> list[dict]:
             events.append((moment(stamp), event))
     events.sort(key=lambda pair: (pair[0], pair[1]["event_id"]))
     return [event for _, event in events]
+
+
+def render_certifications(site: Site, first: dt.date, last: dt.date) -> list[dict]:
+    """The facility's attendance certification for ``first..last`` (one, certified or not)."""
+    marker = marker_for(site, first, last)
+    certification = {
+        "certification_id": f"cert-{marker_id(site, first, last)}",
+        "facility_license_number": site.license_number,
+        "period_start": first.isoformat(),
+        "period_end": last.isoformat(),
+        "certified": marker.submitted,
+        "certified_at": utc_z(marker.submitted_at) if marker.submitted_at else None,
+        "certified_by": "Center director" if marker.submitted else None,
+        "complete_through": marker.data_through.isoformat() if marker.data_through else None,
+        "updated_at": utc_z(marker.issued_at),
+    }
+    return [certification, *site.raw_submissions]
 
 
 def _parse_instant(text: str | None) -> dt.datetime | None:
@@ -153,6 +172,44 @@ def create_app(state: SandboxState) -> FastAPI:
             license_number=license_number,
             records_key="data",
             default_missing_field="occurred_at",
+        )
+
+    @app.get("/v1/facilities/{license_number}/attendance-certifications")
+    async def attendance_certifications(request: Request, license_number: str):
+        params = request.query_params
+
+        def build(applied):
+            if not authorized(request):
+                state.counters["unauthorized"] += 1
+                return error(401, "invalid_token", "The access token is missing, invalid or expired", BEARER_CHALLENGE)
+            site = state.scenario.sites_for(VENDOR).get(license_number)
+            if site is None:
+                return error(404, "facility_not_found", "No facility with that license number")
+            period = requested_period(params.get("period_start"), params.get("period_end"))
+            if period is None:
+                return error(400, "invalid_request", "period_start and period_end must be YYYY-MM-DD, in order")
+            size = state.page_size(params.get("limit"))
+            window = f"{period[0]}|{period[1]}"
+            certifications = render_certifications(site, *period)
+            offset = 0
+            if params.get("cursor"):
+                offset = _decode_cursor(params["cursor"], window)
+                if offset is None:
+                    return error(400, "invalid_cursor", "The cursor is malformed or belongs to another query")
+            more = offset + size < len(certifications)
+            return {
+                "data": page_slice(certifications, offset, size, bool(applied.has("duplicate_records"))),
+                "next_cursor": _encode_cursor(offset + size, window) if more else None,
+                "has_more": more,
+            }
+
+        return await respond(
+            request,
+            state,
+            build,
+            license_number=license_number,
+            records_key="data",
+            default_missing_field="certified_at",
         )
 
     return app

@@ -2,7 +2,9 @@
 
 Contract: ``src/ccms_attendance/hooks/contracts/brightwheel.openapi.yaml``. A school is found by its license number
 (``GET /v1/schools``); its attendance is one record per student per day with a ``status`` and
-wall-clock ``check_in_time``/``check_out_time`` (no offset) in the facility's time zone.
+wall-clock ``check_in_time``/``check_out_time`` (no offset) in the facility's time zone. A school's
+Indiana I-LEAD report runs for a period (``GET /v1/schools/{id}/state_reports``) are its submission
+marker: one ``submitted`` run, one ``draft`` run (not submitted, with a through-date), or none.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from devtools.vendor_sandboxes.common import (
     serve_renderings,
     site_rendering,
 )
-from devtools.vendor_sandboxes.scenario import Site, wall_clock
+from devtools.vendor_sandboxes.scenario import Site, marker_for, marker_id, requested_period, utc_z, wall_clock
 
 VENDOR = "BRIGHTWHEEL"
 REASON_WORDS = {"ILL": "sick", "VAC": "vacation", "FAM": "family", "OTH": "other"}
@@ -68,6 +70,40 @@ def render_records(site: Site) -> list[dict]:
         )
     records.sort(key=lambda r: (r["date"], r["student"]["id"], r["id"]))
     return records
+
+
+def render_reports(site: Site, first: dt.date, last: dt.date) -> list[dict]:
+    """The school's I-LEAD report runs for ``first..last``; none when it has nothing to say."""
+    marker = marker_for(site, first, last)
+    if not marker.submitted and marker.data_through is None:
+        return [*site.raw_submissions]
+    report = {
+        "id": f"rpt_{marker_id(site, first, last)}",
+        "report_type": "indiana_ilead",
+        "period_start": first.isoformat(),
+        "period_end": last.isoformat(),
+        "status": "submitted" if marker.submitted else "draft",
+        "created_at": utc_z(marker.issued_at),
+        "submitted_at": utc_z(marker.submitted_at) if marker.submitted_at else None,
+        "data_complete_through": marker.data_through.isoformat() if marker.data_through else None,
+    }
+    return [report, *site.raw_submissions]
+
+
+def _link_page(request: Request, items: list, size: int, query: dict, duplicate: bool):
+    """A page of ``items`` from the ``page_after`` token, with its ``Link`` header (None: bad token)."""
+    offset = 0
+    if request.query_params.get("page_after"):
+        try:
+            offset = int(base64.urlsafe_b64decode(request.query_params["page_after"] + "==").decode())
+        except (ValueError, binascii.Error):
+            return None
+    headers = {}
+    if offset + size < len(items):
+        token = base64.urlsafe_b64encode(str(offset + size).encode()).decode().rstrip("=")
+        url = str(request.base_url).rstrip("/") + request.url.path + "?" + urlencode({**query, "page_after": token})
+        headers["Link"] = f'<{url}>; rel="next"'
+    return page_slice(items, offset, size, duplicate), headers
 
 
 def create_app(state: SandboxState) -> FastAPI:
@@ -129,26 +165,11 @@ def create_app(state: SandboxState) -> FastAPI:
                 return [*kept, *site.raw_records]
 
             records = memoized(state, ("records", site.license_number, first, last, sloppy), in_range)
-            offset = 0
-            if params.get("page_after"):
-                try:
-                    offset = int(base64.urlsafe_b64decode(params["page_after"] + "==").decode())
-                except (ValueError, binascii.Error):
-                    return error(400, "bad_request", "page_after is not a valid page token")
-            page = page_slice(records, offset, size, bool(applied.has("duplicate_records")))
-            headers = {}
-            if offset + size < len(records):
-                token = base64.urlsafe_b64encode(str(offset + size).encode()).decode().rstrip("=")
-                query = urlencode(
-                    {
-                        "start_date": first.isoformat(),
-                        "end_date": last.isoformat(),
-                        "per_page": size,
-                        "page_after": token,
-                    }
-                )
-                url = str(request.base_url).rstrip("/") + request.url.path + "?" + query
-                headers["Link"] = f'<{url}>; rel="next"'
+            query = {"start_date": first.isoformat(), "end_date": last.isoformat(), "per_page": size}
+            paged = _link_page(request, records, size, query, bool(applied.has("duplicate_records")))
+            if paged is None:
+                return error(400, "bad_request", "page_after is not a valid page token")
+            page, headers = paged
             return {"attendance_records": page}, headers
 
         return await respond(
@@ -158,6 +179,39 @@ def create_app(state: SandboxState) -> FastAPI:
             license_number=site.license_number if site else None,
             records_key="attendance_records",
             default_missing_field="date",
+        )
+
+    @app.get("/v1/schools/{school_id}/state_reports")
+    async def state_reports(request: Request, school_id: str):
+        params = request.query_params
+        site = sites_by_school().get(school_id)
+
+        def build(applied):
+            if not authorized(request):
+                return unauthorized()
+            if site is None:
+                return error(404, "not_found", "No such school")
+            period = requested_period(params.get("start_date"), params.get("end_date"))
+            report_type = params.get("report_type")
+            if period is None or not report_type:
+                return error(400, "bad_request", "report_type, start_date and end_date are required")
+            size = state.page_size(params.get("per_page"))
+            reports = render_reports(site, *period) if report_type == "indiana_ilead" else []
+            query = {"report_type": report_type, "start_date": str(period[0]), "end_date": str(period[1])}
+            query["per_page"] = size
+            paged = _link_page(request, reports, size, query, bool(applied.has("duplicate_records")))
+            if paged is None:
+                return error(400, "bad_request", "page_after is not a valid page token")
+            page, headers = paged
+            return {"state_reports": page}, headers
+
+        return await respond(
+            request,
+            state,
+            build,
+            license_number=site.license_number if site else None,
+            records_key="state_reports",
+            default_missing_field="submitted_at",
         )
 
     return app

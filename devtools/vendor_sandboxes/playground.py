@@ -3,10 +3,14 @@
 Contract: ``src/ccms_attendance/hooks/contracts/playground.openapi.yaml``. A period is requested as an export
 (license + date range); once the job reports ``complete`` its rows are downloaded page by page.
 Rows are either ``sign_in_out`` (times with the facility's UTC offset) or ``absence`` (reason code).
+A center's "CCA Attendance" uploads for a period (``GET /api/v2/centers/{license}/cca-attendance-submissions``)
+are its submission marker: one ``locked`` upload (submitted), one unlocked upload (with a
+through-date), or none.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import secrets
 
@@ -22,7 +26,14 @@ from devtools.vendor_sandboxes.common import (
     serve_renderings,
     site_rendering,
 )
-from devtools.vendor_sandboxes.scenario import Site, local_iso
+from devtools.vendor_sandboxes.scenario import (
+    FACILITY_TIMEZONE,
+    Site,
+    local_iso,
+    marker_for,
+    marker_id,
+    requested_period,
+)
 
 VENDOR = "PLAYGROUND"
 REASON_TEXT = {"ILL": "Illness", "VAC": "Vacation", "FAM": "Family emergency", "OTH": "Other"}
@@ -63,6 +74,28 @@ def render_rows(site: Site) -> list[dict]:
         rows.append(row)
     rows.sort(key=lambda r: (r["attendance_date"], r["child"]["playground_id"], r["row_id"]))
     return rows
+
+
+def render_uploads(site: Site, first: dt.date, last: dt.date) -> list[dict]:
+    """The center's CCA attendance uploads for ``first..last``; none when it has nothing to say."""
+    marker = marker_for(site, first, last)
+    if not marker.submitted and marker.data_through is None:
+        return [*site.raw_submissions]
+
+    def local(moment: dt.datetime) -> str:
+        return moment.astimezone(FACILITY_TIMEZONE).isoformat(timespec="seconds")
+
+    upload = {
+        "upload_id": f"cca-{marker_id(site, first, last)}",
+        "center_license": site.license_number,
+        "period_start": first.isoformat(),
+        "period_end": last.isoformat(),
+        "uploaded_at": local(marker.issued_at),
+        "locked": marker.submitted,
+        "locked_at": local(marker.submitted_at) if marker.submitted_at else None,
+        "attendance_through": marker.data_through.isoformat() if marker.data_through else None,
+    }
+    return [upload, *site.raw_submissions]
 
 
 def create_app(state: SandboxState) -> FastAPI:
@@ -194,6 +227,44 @@ def create_app(state: SandboxState) -> FastAPI:
             license_number=job["license_number"] if job else None,
             records_key="rows",
             default_missing_field="attendance_date",
+        )
+
+    @app.get("/api/v2/centers/{center_license}/cca-attendance-submissions")
+    async def cca_attendance_submissions(request: Request, center_license: str):
+        params = request.query_params
+
+        def build(applied):
+            if not authorized(request):
+                return unauthorized()
+            site = state.scenario.sites_for(VENDOR).get(center_license)
+            if site is None:
+                return error(404, "center_not_found", "No center with that license number")
+            period = requested_period(params.get("period_start"), params.get("period_end"))
+            if period is None:
+                return error(400, "bad_request", "period_start and period_end must be YYYY-MM-DD, in order")
+            try:
+                page = int(params.get("page", 1))
+            except ValueError:
+                return error(400, "bad_request", "page must be an integer")
+            if page < 1:
+                return error(400, "bad_request", "page must be at least 1")
+            size = state.page_size(params.get("per_page"))
+            uploads = render_uploads(site, *period)
+            return {
+                "page": page,
+                "per_page": size,
+                "total": len(uploads),
+                "total_pages": math.ceil(len(uploads) / size),
+                "submissions": page_slice(uploads, (page - 1) * size, size, bool(applied.has("duplicate_records"))),
+            }
+
+        return await respond(
+            request,
+            state,
+            build,
+            license_number=center_license,
+            records_key="submissions",
+            default_missing_field="locked_at",
         )
 
     return app

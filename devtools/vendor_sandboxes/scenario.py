@@ -69,6 +69,25 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Submission:
+    """A site's submission marker as the scenario states it (vendor-neutral)."""
+
+    submitted: bool
+    submitted_at: str | None = None  # ISO 8601 with a UTC offset
+    data_through: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What a vendor says about one requested period of a site (see :func:`marker_for`)."""
+
+    submitted: bool
+    submitted_at: dt.datetime | None  # aware; None when not submitted
+    data_through: dt.date | None
+    issued_at: dt.datetime  # when the vendor's statement was made (report run, upload, certification)
+
+
+@dataclass(frozen=True)
 class Site:
     vendor: str
     license_number: str
@@ -78,6 +97,11 @@ class Site:
     #: Vendor-shaped records served verbatim after the rendered ones, never filtered or checked:
     #: how tests send malformed, wrong-typed or hostile payloads over real HTTP.
     raw_records: tuple[Any, ...] = ()
+    #: The marker for any requested period (None: submitted) and per-period overrides by period start.
+    submission: Submission | None = None
+    submissions: dict[dt.date, Submission] = field(default_factory=dict)
+    #: Vendor-shaped marker entries served verbatim after the rendered ones (malformed-marker tests).
+    raw_submissions: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,35 @@ def _require(mapping: dict, key: str, where: str) -> Any:
     if key not in mapping or mapping[key] in (None, ""):
         raise ScenarioError(f"{where}: '{key}' is required")
     return mapping[key]
+
+
+def _submission(raw: Any, where: str) -> Submission:
+    if not isinstance(raw, dict) or type(raw.get("submitted")) is not bool:
+        raise ScenarioError(f"{where}: a submission is an object with 'submitted': true or false")
+    submitted_at = raw.get("submitted_at")
+    try:
+        if submitted_at is not None and dt.datetime.fromisoformat(str(submitted_at)).utcoffset() is None:
+            raise ValueError("'submitted_at' needs a UTC offset")
+        through = raw.get("data_through")
+        through = None if through is None else dt.date.fromisoformat(str(through))
+    except ValueError as error:
+        raise ScenarioError(f"{where}: {error}") from error
+    return Submission(raw["submitted"], None if submitted_at is None else str(submitted_at), through)
+
+
+def _submissions(raw_site: dict, where: str) -> dict[dt.date, Submission]:
+    overrides = raw_site.get("submissions") or []
+    if not isinstance(overrides, list):
+        raise ScenarioError(f"{where}: 'submissions' must be a list")
+    result = {}
+    for number, raw in enumerate(overrides):
+        o_where = f"{where}.submissions[{number}]"
+        try:
+            start = dt.date.fromisoformat(str(_require(raw, "period_start", o_where)))
+        except (ValueError, TypeError) as error:
+            raise ScenarioError(f"{o_where}: {error}") from error
+        result[start] = _submission(raw, o_where)
+    return result
 
 
 def parse_scenario(raw: dict) -> Scenario:
@@ -148,8 +201,10 @@ def parse_scenario(raw: dict) -> Scenario:
                 )
             )
         raw_records = raw_site.get("raw_records") or []
-        if not isinstance(raw_records, list):
-            raise ScenarioError(f"{where}: 'raw_records' must be a list")
+        raw_submissions = raw_site.get("raw_submissions") or []
+        if not isinstance(raw_records, list) or not isinstance(raw_submissions, list):
+            raise ScenarioError(f"{where}: 'raw_records' and 'raw_submissions' must be lists")
+        submission = raw_site.get("submission")
         sites.append(
             Site(
                 vendor=vendor,
@@ -158,6 +213,9 @@ def parse_scenario(raw: dict) -> Scenario:
                 children=children,
                 days=tuple(days),
                 raw_records=tuple(raw_records),
+                submission=None if submission is None else _submission(submission, f"{where}.submission"),
+                submissions=_submissions(raw_site, where),
+                raw_submissions=tuple(raw_submissions),
             )
         )
     settings = raw.get("settings") or {}
@@ -189,9 +247,10 @@ def moment(text: str) -> dt.datetime:
     return value
 
 
-def utc_z(text: str) -> str:
-    """``2026-03-08T12:45:00Z``."""
-    return moment(text).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def utc_z(text: str | dt.datetime) -> str:
+    """``2026-03-08T12:45:00Z`` (of a scenario timestamp, or of an aware datetime)."""
+    value = text if isinstance(text, dt.datetime) else moment(text)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def local_iso(text: str) -> str:
@@ -215,3 +274,35 @@ def day_bounds_utc(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datet
     start = dt.datetime.combine(first, dt.time.min, tzinfo=FACILITY_TIMEZONE)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=FACILITY_TIMEZONE)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def marker_for(site: Site, first: dt.date, last: dt.date) -> Marker:
+    """The site's marker for the requested period ``first..last``: its ``submissions`` entry for
+    that period start, else its ``submission``, else submitted. A submitted period is submitted at
+    the given time (default: two days after its end, 18:00 facility time) and complete through the
+    given day (default: its end); a draft's statement is dated the day after the period, 09:00.
+    """
+    chosen = site.submissions.get(first) or site.submission or Submission(submitted=True)
+    drafted = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(9), tzinfo=FACILITY_TIMEZONE)
+    if not chosen.submitted:
+        return Marker(False, None, chosen.data_through, drafted)
+    submitted_at = (
+        moment(chosen.submitted_at)
+        if chosen.submitted_at
+        else dt.datetime.combine(last + dt.timedelta(days=2), dt.time(18), tzinfo=FACILITY_TIMEZONE)
+    )
+    return Marker(True, submitted_at, chosen.data_through or last, submitted_at)
+
+
+def requested_period(first: str | None, last: str | None) -> tuple[dt.date, dt.date] | None:
+    """A marker request's ``YYYY-MM-DD`` period bounds (None when unreadable or reversed)."""
+    try:
+        bounds = dt.date.fromisoformat(first or ""), dt.date.fromisoformat(last or "")
+    except ValueError:
+        return None
+    return bounds if bounds[0] <= bounds[1] else None
+
+
+def marker_id(site: Site, first: dt.date, last: dt.date) -> str:
+    """A stable id for a site-period's marker entry."""
+    return hashlib.sha1(f"{site.license_number}|{first}|{last}|marker".encode()).hexdigest()[:12]

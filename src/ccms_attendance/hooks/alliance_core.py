@@ -11,6 +11,11 @@ into one record per child per *local* day:
 * check-outs that all precede the first check-in -> the record keeps only its check-in and the
   check-outs are rejected ("check-out before check-in");
 * Alliance CORE has no absence records: absence is inferred later by reconciliation, never here.
+
+The submission marker is the facility's attendance certification for the period
+(``GET /v1/facilities/{license}/attendance-certifications``, cursor pages): ``certified`` means the
+provider certified it; otherwise ``complete_through`` says how far the data is complete (rules in
+:mod:`ccms_attendance.hooks.markers`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import Source
+from ccms_attendance.canonical import SiteSubmission, Source
 from ccms_attendance.hooks.base import (
     BearerTokenHook,
     ExtractedItem,
@@ -31,6 +36,7 @@ from ccms_attendance.hooks.base import (
     present,
     text,
 )
+from ccms_attendance.hooks.markers import MarkerEntry, about_site, covers, day, flag, instant, read_marker
 
 
 class AllianceCoreHook(BearerTokenHook):
@@ -74,12 +80,40 @@ class AllianceCoreHook(BearerTokenHook):
             "occurred_to": period.end_instant().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "limit": self.options.page_size,
         }
-        endpoint = f"/v1/facilities/{quote(site.license_number, safe='')}/attendance-events"
+        facility = f"/v1/facilities/{quote(site.license_number, safe='')}"
+        marker = self._submission(site, f"{facility}/attendance-certifications")
         events: list[Any] = []
-        for page in self.iter_cursor_pages(site, endpoint, params, items_key="data"):
+        for page in self.iter_cursor_pages(site, f"{facility}/attendance-events", params, items_key="data"):
             events.extend(page)
         unique = self.dedupe(events, lambda e: text(e.get("event_id")) if isinstance(e, dict) else None)
         yield from pair_events(site, unique)
+        yield marker
+
+    def _submission(self, site: SiteRequest, endpoint: str) -> SiteSubmission:
+        params = {
+            "period_start": site.period.start.isoformat(),
+            "period_end": site.period.end.isoformat(),
+            "limit": self.options.page_size,
+        }
+        certifications: list[Any] = []
+        for page in self.iter_cursor_pages(site, endpoint, params, items_key="data"):
+            certifications.extend(page)
+        return read_marker(site, f"GET {endpoint}", "data", certifications, certification_entry)
+
+
+def certification_entry(site: SiteRequest, certification: dict) -> MarkerEntry | None:
+    """One attendance certification -> a marker entry (``None``: another facility or period)."""
+    if not about_site(certification, "facility_license_number", site.license_number):
+        return None
+    if not covers(certification, site.period, "period_start", "period_end"):
+        return None
+    if flag(certification, "certified"):
+        return MarkerEntry(submitted=True, submitted_at=instant(certification, "certified_at"))
+    return MarkerEntry(
+        submitted=False,
+        data_through=day(certification, "complete_through"),
+        issued_at=instant(certification, "updated_at"),
+    )
 
 
 def pair_events(site: SiteRequest, events: Iterable[Any]) -> Iterator[ExtractedItem]:

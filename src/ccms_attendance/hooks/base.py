@@ -15,7 +15,9 @@ lives here, once:
   secrets masker;
 * every failure surfaces as :class:`CcmsExtractionError` naming vendor, site and period;
 * records are de-duplicated by source record id across pages, and checked against the requested
-  site and period (anything else becomes a :class:`RejectedRecord` with a reason).
+  site and period (anything else becomes a :class:`RejectedRecord` with a reason);
+* after a site's records comes exactly one :class:`SiteSubmission`, the vendor's submission marker
+  for the site-period (read with ``hooks.markers``), passed on untouched.
 """
 
 from __future__ import annotations
@@ -42,13 +44,13 @@ from ccms_attendance.canonical import (
     STATE_TIMEZONE,
     AttendanceRecord,
     AttendanceStatus,
+    ExtractedItem,
     RejectedRecord,
+    SiteSubmission,
     Source,
     local_day,
 )
 from ccms_attendance.periods import ServicePeriod
-
-ExtractedItem = AttendanceRecord | RejectedRecord
 
 #: Canonical absence reason codes; vendor vocabularies are mapped onto these.
 ABSENCE_REASONS = frozenset({"ILL", "VAC", "FAM", "OTH"})
@@ -646,15 +648,23 @@ class CcmsHook(HttpHook):
         """Canonical records of one site for one service period (local attendance dates in the period).
 
         Records that cannot be used (missing fields, another site, outside the period, a second
-        record for the same child-day) are yielded as :class:`RejectedRecord` with a reason.
+        record for the same child-day) are yielded as :class:`RejectedRecord` with a reason. The
+        last item is the site-period's :class:`SiteSubmission` (exactly one).
         Raises :class:`CcmsExtractionError` when the site-period cannot be retrieved.
         """
         site = SiteRequest(self.source, license_number, period)
         self.stats.clear()
         kept: set[tuple[str, dt.date]] = set()
         counts = {"records": 0, "rejected": 0}
+        marker: SiteSubmission | None = None
         try:
             for item in self._extract(site):
+                if marker is not None:  # a vendor module bug; fail the site, not the batch
+                    raise site.fail("the hook yielded items after the submission marker")
+                if isinstance(item, SiteSubmission):
+                    marker = item
+                    yield item
+                    continue
                 item = storable(site, self._in_scope(site, item))
                 if isinstance(item, AttendanceRecord):
                     key = (item.child_id, item.attendance_date)
@@ -669,6 +679,8 @@ class CcmsHook(HttpHook):
                         kept.add(key)
                 counts["rejected" if isinstance(item, RejectedRecord) else "records"] += 1
                 yield item
+            if marker is None:
+                raise site.fail("the hook yielded no submission marker")
         except CcmsExtractionError as error:
             if error.license_number is None:
                 raise site.fail(str(error)) from None
@@ -683,6 +695,8 @@ class CcmsHook(HttpHook):
             self.stats.update({name: count for name, count in counts.items() if count})
 
     def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
+        """The site's records, then its :class:`SiteSubmission`. Vendor modules fetch the marker
+        *before* the records: a submission made in between then never vouches for older data."""
         raise NotImplementedError
 
     @staticmethod
@@ -725,8 +739,11 @@ def storable(site: SiteRequest, item: ExtractedItem) -> ExtractedItem:
     """Make sure the warehouse can store ``item``: a record whose identifiers hold text PostgreSQL
     cannot store (NUL, unpaired surrogates; valid JSON, though) becomes a rejection, and a
     rejection's own texts are cleaned (U+FFFD). Without this, one such record makes the COPY of a
-    whole batch fail, losing every site of the batch with an error naming none of them.
+    whole batch fail, losing every site of the batch with an error naming none of them. A
+    :class:`SiteSubmission` carries no vendor text and passes untouched.
     """
+    if isinstance(item, SiteSubmission):
+        return item
     if isinstance(item, AttendanceRecord):
         if not _UNSTORABLE.search(_record_texts(item)):  # the common case: one scan, not four
             return item

@@ -5,6 +5,11 @@ Contract: ``src/ccms_attendance/hooks/contracts/brightwheel.openapi.yaml``. Conn
 license number first. Check-in/out times are facility wall-clock times without an offset
 (``"07:45"``); they are read in America/Indiana/Indianapolis with the DST policy of
 :func:`ccms_attendance.hooks.base.local_wall_clock` (nonexistent -> shifted forward, ambiguous -> earlier).
+
+The submission marker is the school's Indiana I-LEAD report runs for the period
+(``GET /v1/schools/{id}/state_reports``): a provider may run the report many times; a ``submitted``
+run for exactly the period makes it submitted, otherwise the latest ``draft`` run's
+``data_complete_through`` says how far the data is complete (rules in :mod:`ccms_attendance.hooks.markers`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import RejectedRecord, Source
+from ccms_attendance.canonical import RejectedRecord, SiteSubmission, Source
 from ccms_attendance.hooks.base import (
     CcmsHook,
     ExtractedItem,
@@ -27,6 +32,10 @@ from ccms_attendance.hooks.base import (
     record_identity,
     text,
 )
+from ccms_attendance.hooks.markers import MarkerEntry, UnusableMarker, covers, day, instant, read_marker
+
+#: The state report whose submission is the period's completeness signal.
+ILEAD_REPORT = "indiana_ilead"
 
 #: brightwheel's absence vocabulary -> canonical reason codes.
 REASONS = {"sick": "ILL", "illness": "ILL", "vacation": "VAC", "family": "FAM", "other": "OTH"}
@@ -64,16 +73,37 @@ class BrightwheelHook(CcmsHook):
         return school_id
 
     def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
-        endpoint = f"/v1/schools/{quote(self._school_id(site), safe='')}/attendance_records"
+        school = f"/v1/schools/{quote(self._school_id(site), safe='')}"
         params = {
             "start_date": site.period.start.isoformat(),
             "end_date": site.period.end.isoformat(),
             "per_page": self.options.page_size,
         }
-        pages = self.iter_link_pages(site, endpoint, params, items_key="attendance_records")
+        marker = self._submission(site, f"{school}/state_reports", {"report_type": ILEAD_REPORT, **params})
+        pages = self.iter_link_pages(site, f"{school}/attendance_records", params, items_key="attendance_records")
         records = (record for page in pages for record in page)
         for record in self.dedupe(records, lambda r: text(r.get("id")) if isinstance(r, dict) else None):
             yield from daily_record_items(site, record)
+        yield marker
+
+    def _submission(self, site: SiteRequest, endpoint: str, params: dict) -> SiteSubmission:
+        pages = self.iter_link_pages(site, endpoint, params, items_key="state_reports")
+        reports = [report for page in pages for report in page]
+        return read_marker(site, f"GET {endpoint}", "state_reports", reports, ilead_report_entry)
+
+
+def ilead_report_entry(site: SiteRequest, report: dict) -> MarkerEntry | None:
+    """One state report run -> a marker entry (``None``: another report type or another period)."""
+    if report.get("report_type") != ILEAD_REPORT or not covers(report, site.period, "period_start", "period_end"):
+        return None
+    status = report.get("status")
+    if status == "submitted":
+        return MarkerEntry(submitted=True, submitted_at=instant(report, "submitted_at"))
+    if status != "draft":
+        raise UnusableMarker("is neither 'submitted' nor 'draft'", "status")
+    return MarkerEntry(
+        submitted=False, data_through=day(report, "data_complete_through"), issued_at=instant(report, "created_at")
+    )
 
 
 def daily_record_items(site: SiteRequest, record: Any) -> Iterator[ExtractedItem]:

@@ -16,6 +16,12 @@ fails only its own site. The extract step announces a batch's sites before it co
 Rows of type ``sign_in_out`` give present records (several rows of one child-day merge: first
 sign-in, last sign-out); rows of type ``absence`` give absent records with the reason code
 (ILL/VAC/FAM/OTH; unknown -> OTH).
+
+The submission marker is the center's "CCA Attendance" uploads for the period
+(``GET /api/v2/centers/{license}/cca-attendance-submissions``, numbered pages): a ``locked`` upload
+means the provider submitted the period; otherwise the latest upload's ``attendance_through`` says
+how far the data is complete (rules in :mod:`ccms_attendance.hooks.markers`). It is read just
+before each export of the site is created, so a later submission never vouches for an older export.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import RejectedRecord, Source
+from ccms_attendance.canonical import RejectedRecord, SiteSubmission, Source
 from ccms_attendance.hooks.base import (
     BearerTokenHook,
     CcmsExtractionError,
@@ -44,6 +50,7 @@ from ccms_attendance.hooks.base import (
     record_identity,
     text,
 )
+from ccms_attendance.hooks.markers import MarkerEntry, about_site, covers, day, flag, instant, read_marker
 from ccms_attendance.periods import ServicePeriod
 
 #: Export states that need another status poll.
@@ -62,6 +69,7 @@ class _Export:
     seen_at: float = 0.0  # when its status was last read
     error: CcmsExtractionError | None = None  # raised when (and only when) this site is consumed
     polls: int = 0
+    submission: SiteSubmission | None = None  # read just before the export was created
 
     @property
     def created(self) -> bool:
@@ -154,6 +162,7 @@ class PlaygroundHook(BearerTokenHook):
         }
         job.attempts += 1
         try:
+            job.submission = self._submission(site)
             reply = self._call(site, "POST", "/api/v2/exports", json_body=body)
         except CcmsExtractionError as error:
             job.error = error
@@ -200,8 +209,8 @@ class PlaygroundHook(BearerTokenHook):
         else:
             self._create(job, settings)
 
-    def _completed_export(self, site: SiteRequest) -> str:
-        """The id of ``site``'s completed export; the next announced sites' exports progress meanwhile."""
+    def _completed_export(self, site: SiteRequest) -> _Export:
+        """``site``'s completed export; the next announced sites' exports progress meanwhile."""
         settings = self._export_settings()
         job = self._claim(site)
         if not job.created:
@@ -231,22 +240,48 @@ class PlaygroundHook(BearerTokenHook):
         self.stats["export_polls"] += job.polls
         if job.error is not None:
             raise job.error
-        return str(job.export_id)
+        return job
 
     def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
         try:
-            export_id = self._completed_export(site)
+            job = self._completed_export(site)
         except ValueError as problem:
             raise site.fail(str(problem)) from None
         pages = self.iter_numbered_pages(
             site,
-            f"/api/v2/exports/{quote(export_id, safe='')}/rows",
+            f"/api/v2/exports/{quote(str(job.export_id), safe='')}/rows",
             {"per_page": self.options.page_size},
             items_key="rows",
         )
         rows = (row for page in pages for row in page)
         unique = self.dedupe(rows, lambda r: text(r.get("row_id")) if isinstance(r, dict) else None)
         yield from export_rows_items(site, list(unique))
+        assert job.submission is not None  # read by _create before the export existed
+        yield job.submission
+
+    def _submission(self, site: SiteRequest) -> SiteSubmission:
+        endpoint = f"/api/v2/centers/{quote(site.license_number, safe='')}/cca-attendance-submissions"
+        params = {
+            "period_start": site.period.start.isoformat(),
+            "period_end": site.period.end.isoformat(),
+            "per_page": self.options.page_size,
+        }
+        pages = self.iter_numbered_pages(site, endpoint, params, items_key="submissions")
+        uploads = [upload for page in pages for upload in page]
+        return read_marker(site, f"GET {endpoint}", "submissions", uploads, upload_entry)
+
+
+def upload_entry(site: SiteRequest, upload: dict) -> MarkerEntry | None:
+    """One CCA attendance upload -> a marker entry (``None``: another center or period)."""
+    if not about_site(upload, "center_license", site.license_number):
+        return None
+    if not covers(upload, site.period, "period_start", "period_end"):
+        return None
+    if flag(upload, "locked"):
+        return MarkerEntry(submitted=True, submitted_at=instant(upload, "locked_at"))
+    return MarkerEntry(
+        submitted=False, data_through=day(upload, "attendance_through"), issued_at=instant(upload, "uploaded_at")
+    )
 
 
 def _stamp(value: Any, day: dt.date) -> dt.datetime | None:

@@ -94,9 +94,32 @@ def test_sandbox_serves_exactly_the_contract_paths(source, base_scenario_file, m
     assert served == declared
 
 
+def check_query(doc: dict, route: str, method: str, query: dict) -> None:
+    """A request's query parameters: the required ones present, every value valid for its schema."""
+    for param in (deref(doc, p) for p in operation(doc, route, method).get("parameters", [])):
+        if param["in"] != "query":
+            continue
+        name = param["name"]
+        assert name in query or not param.get("required"), f"{method} {route}: required query parameter {name}"
+        if name in query:
+            value = int(query[name]) if param["schema"].get("type") == "integer" else query[name]
+            validate(doc, param["schema"], value)
+
+
+#: Each site's submission marker while the contract is exercised: submitted (default), a draft
+#: with a through-date, nothing to say.
+MARKERS = {"dst": {"submitted": False, "data_through": "2026-03-09"}, "empty": {"submitted": False}}
+
+
 def _exercise(world, fleet, make_hook, use_scenario, source):
-    """Happy paths (paged), empty period, DST days, and the error statuses the contract lists."""
+    """Happy paths (paged), empty period, DST days, every kind of marker, and the error statuses the
+    contract lists."""
     licence = world.license(source, "main")
+    scenario = world.base_scenario()
+    for kind, submission in MARKERS.items():
+        site = next(s for s in scenario["sites"] if s["license_number"] == world.license(source, kind))
+        site["submission"] = submission
+    use_scenario(scenario)
     for kind, period in (("main", world.JANUARY), ("dst", world.MARCH), ("empty", world.JANUARY)):
         list(make_hook(source, page_size=7).iter_site_period(world.license(source, kind), period))
     with pytest.raises(CcmsExtractionError):
@@ -125,12 +148,22 @@ def test_every_response_validates_and_every_request_is_in_the_contract(world, fl
         assert method.lower() in doc["paths"][route], f"{method} {entry['path']} is not a contract method"
         unknown = set(entry.get("query", {})) - query_names(doc, route, method)
         assert not unknown, f"{method} {route}: query parameters {unknown} are not in the contract"
+        check_query(doc, route, method, entry.get("query", {}))
         if entry.get("status") is None or entry.get("body") is None:
             continue
         statuses.add(entry["status"])
         schema = response_schema(doc, route, method, entry["status"])
         validate(doc, schema, json.loads(entry["body"]))
     assert {200, 401, 429, 503} <= statuses
+    markers = [json.loads(e["body"]) for e in log if e["route"] == MARKER_ROUTES[source] and e.get("status") == 200]
+    assert len(markers) >= 3  # submitted, draft, nothing (validated above)
+
+
+MARKER_ROUTES = {
+    Source.ALLIANCE_CORE: "/v1/facilities/{license_number}/attendance-certifications",
+    Source.BRIGHTWHEEL: "/v1/schools/{school_id}/state_reports",
+    Source.PLAYGROUND: "/api/v2/centers/{center_license}/cca-attendance-submissions",
+}
 
 
 def test_validator_catches_a_contract_violation():
@@ -139,3 +172,29 @@ def test_validator_catches_a_contract_violation():
     bad = {"attendance_records": [{"id": "ar_1", "date": "2026-01-05", "status": "late", "school": {}, "student": {}}]}
     with pytest.raises(jsonschema.ValidationError):
         validate(doc, schema, bad)
+
+
+@pytest.mark.parametrize(
+    ("source", "entry"),
+    [
+        (Source.BRIGHTWHEEL, {"status": "submitted", "created_at": "2026-01-19T23:00:00Z", "submitted_at": None}),
+        (Source.ALLIANCE_CORE, {"certified": True, "updated_at": "2026-01-19T23:00:00Z"}),
+        (Source.PLAYGROUND, {"locked": True, "locked_at": None, "uploaded_at": "2026-01-19T18:00:00-05:00"}),
+    ],
+)
+def test_validator_catches_a_marker_that_says_submitted_without_saying_when(source, entry):
+    doc = contract(source)
+    route, key, base = {
+        Source.BRIGHTWHEEL: (MARKER_ROUTES[source], "state_reports", {"id": "r", "report_type": "indiana_ilead"}),
+        Source.ALLIANCE_CORE: (
+            MARKER_ROUTES[source],
+            "data",
+            {"certification_id": "c", "facility_license_number": "L"},
+        ),
+        Source.PLAYGROUND: (MARKER_ROUTES[source], "submissions", {"upload_id": "u", "center_license": "L"}),
+    }[source]
+    body = {key: [{**base, "period_start": "2026-01-04", "period_end": "2026-01-17", **entry}], "next_cursor": None}
+    if source is Source.PLAYGROUND:
+        body |= {"page": 1, "per_page": 50, "total": 1, "total_pages": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc, response_schema(doc, route, "GET", 200), body)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from ccms_attendance.canonical import STATE_TIMEZONE, AttendanceStatus, Source
+from ccms_attendance.canonical import STATE_TIMEZONE, AttendanceStatus, SiteSubmission, Source
 
 UTC = dt.UTC
 
@@ -139,10 +139,12 @@ def test_alliance_and_playground_keep_exact_instants_on_the_fall_back_day(world,
         assert rejected[0].child_id == "1000002"
 
 
-def test_empty_period_yields_nothing(world, extract):
+def test_empty_period_yields_only_the_submission_marker(world, extract):
     for source in world.VENDORS:
-        assert extract(source, "empty") == []
-        assert extract(source, "main", world.NOVEMBER) == []
+        for kind, period in (("empty", world.JANUARY), ("main", world.NOVEMBER)):
+            submitted_at = dt.datetime.combine(period.end + dt.timedelta(days=2), dt.time(18), tzinfo=STATE_TIMEZONE)
+            marker = SiteSubmission(source, world.license(source, kind), True, submitted_at, period.end)
+            assert extract(source, kind, period) == [marker]
 
 
 def test_records_outside_the_period_are_rejected_when_a_vendor_ignores_the_range(world, extract, use_scenario):

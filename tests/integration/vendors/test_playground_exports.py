@@ -133,7 +133,7 @@ def test_the_extract_step_announces_a_batch_before_consuming_it(
         run,
         Source.PLAYGROUND,
         BATCH_NO,
-        lambda number: hook.iter_site_period(number, run.period),  # as airflow_tasks.extract_ccms does
+        lambda number: hook.iter_site_period(number, run.period),  # as airflow_tasks does
         (CcmsExtractionError,),
     )
 
