@@ -45,6 +45,11 @@ def _print_table(title: str, frame) -> None:
 def print_summary(conninfo: str, period_start: dt.date) -> None:
     params = {"period_start": period_start}
     with psycopg.connect(conninfo) as conn:
+        loaded = conn.execute(
+            "SELECT lifecycle, run_id FROM reconciled.period_load WHERE period_start = %s", (period_start,)
+        ).fetchone()
+        if loaded:
+            print(f"\nThe period's current version is {loaded[0]} (loaded by run {loaded[1]})")
         _print_table("Rows loaded for the period", read_frame(conn, query("period_table_counts"), params))
         _print_table("Absences per site", read_frame(conn, query("period_site_overview"), params))
         _print_table("Exceptions by kind", read_frame(conn, query("period_exception_counts"), params))

@@ -49,14 +49,16 @@ def build_state() -> tuple[PortalState, VendorScenario]:
     vendors = VendorScenario()
     portal.site("S-P", "CC-P", provider_id="P-1").voucher("101", "S-P").voucher("102", "S-P", program="OMW")
     portal.absence("S-P", "101", dt.date(2026, 10, 13)).absence("S-P", "102", dt.date(2026, 10, 20))
-    for site_id, license_number, vendor, child_id in (
-        ("S-B", "CC-B", "BRIGHTWHEEL", "201"),
-        ("S-A", "CC-A", "ALLIANCE_CORE", "301"),
+    for site_id, license_number, vendor, child_id, classmate in (
+        ("S-B", "CC-B", "BRIGHTWHEEL", "201", "202"),
+        ("S-A", "CC-A", "ALLIANCE_CORE", "301", "302"),
     ):
-        portal.site(site_id, license_number, provider_id="P-2").voucher(child_id, site_id)
+        portal.site(site_id, license_number, provider_id="P-2").voucher(child_id, site_id).voucher(classmate, site_id)
         portal.selection(site_id, vendor, PERIOD.start, chosen_at=at(dt.date(2026, 9, 30)))
-        vendors.site(vendor, license_number).child(license_number, child_id)
+        vendors.site(vendor, license_number).child(license_number, child_id).child(license_number, classmate)
         for d in weekdays(PERIOD):
+            # The classmate is there every day, so the site reported every day.
+            vendors.present(license_number, classmate, d)
             if d == dt.date(2026, 10, 15):
                 vendors.absent(license_number, child_id, d)
             elif d != dt.date(2026, 10, 21):  # no check-in: absent for the CCMS
@@ -94,7 +96,7 @@ def test_celery_executor_loads_the_same_period_as_dags_test(
         " WHERE period_start = %s",
         (PERIOD.start,),
     ).fetchone()
-    assert tuple(counts) == (40, 6)  # 4 children x 10 days; 2 PPP + 2 x (1 absent + 1 no check-in)
+    assert tuple(counts) == (60, 6)  # 6 children x 10 days; 2 PPP + 2 x (1 absent + 1 no check-in)
 
     queue = f"ccms_{secrets.token_hex(4)}"  # a queue of its own: nothing else on this Redis takes our tasks
     env = {

@@ -174,14 +174,16 @@ def runs(warehouse, sandbox_fleet, period_runner, tmp_path_factory) -> Runs:
 
 
 def test_outage_other_vendors_complete_affected_sites_incomplete_no_fabricated_absences(runs):
-    for site_id, (license_number, source, _children) in SITES.items():
+    for site_id, (license_number, source, children) in SITES.items():
         governing, complete, reason = runs.outage[site_id]
         assert governing == str(source)
         if site_id in AFFECTED:
             assert not complete, site_id
             assert reason.startswith(f"{source} data unavailable: {source} site {license_number} period {PERIOD}: ")
-            # Missing data never reads as absence: nothing at all is inferred for the site.
-            assert runs.outage_daily[site_id] == [], site_id
+            # Missing data never reads as absence: every enrolled day is pending, nothing inferred or coded.
+            assert runs.outage_daily[site_id] == [
+                (child_id, day, "pending", "data_unavailable") for child_id in children for day in WEEKDAYS
+            ], site_id
         else:
             assert complete, (site_id, reason)
             assert runs.outage_daily[site_id] == expected_daily(site_id), site_id

@@ -12,29 +12,30 @@ from devtools.local_airflow import AirflowCommandError
 
 pytestmark = pytest.mark.e2e
 
-PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))  # Sun..Sat, twice
-D = {n: dt.date(2026, 11, n) for n in range(8, 22)}
-WEEKDAYS = [D[n] for n in (9, 10, 11, 12, 13, 16, 17, 18, 19, 20)]
+# Sun..Sat, twice; its submission deadline (2026-11-07) has passed, so the period is final.
+PERIOD = ServicePeriod(dt.date(2026, 10, 11), dt.date(2026, 10, 24))
+D = {n: dt.date(2026, 10, n) for n in range(11, 25)}
+WEEKDAYS = [D[n] for n in (12, 13, 14, 15, 16, 19, 20, 21, 22, 23)]
 
 
 def build_state() -> PortalState:
     state = PortalState(PERIOD)
     # S-A: PPP, submitted, closed on the 11th; child 1002's voucher ends on the 13th.
-    state.site("S-A", "CC-00001-1", provider_id="P-1").submission("S-A", dt.date(2026, 10, 25))
-    state.submission("S-A", PERIOD.start).closure("S-A", D[11])
-    state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[13])
-    state.absence("S-A", "1001", D[10]).absence("S-A", "1001", D[17])
-    state.absence("S-A", "1002", D[12])
-    state.absence("S-A", "1002", D[18])  # after the voucher ended
-    state.absence("S-A", "1001", D[14])  # a Saturday
-    state.absence("S-A", "9999", D[9])  # a child with no voucher at all
+    state.site("S-A", "CC-00001-1", provider_id="P-1").submission("S-A", dt.date(2026, 9, 27))
+    state.submission("S-A", PERIOD.start).closure("S-A", D[14])
+    state.voucher("1001", "S-A").voucher("1002", "S-A", program="OMW", end=D[16])
+    state.absence("S-A", "1001", D[13]).absence("S-A", "1001", D[20])
+    state.absence("S-A", "1002", D[15])
+    state.absence("S-A", "1002", D[21])  # after the voucher ended
+    state.absence("S-A", "1001", D[17])  # a Saturday
+    state.absence("S-A", "9999", D[12])  # a child with no voucher at all
     # S-B: PPP, same provider, has not submitted this period yet.
-    state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 10, 25))
-    state.voucher("2001", "S-B").absence("S-B", "2001", D[9])
+    state.site("S-B", "CC-00002-2", provider_id="P-1").submission("S-B", dt.date(2026, 9, 27))
+    state.voucher("2001", "S-B").absence("S-B", "2001", D[12])
     # S-C: chose brightwheel before ever submitting a period in the portal -> PPP governs.
     state.site("S-C", "CC-00003-3", provider_id="P-2")
-    state.selection("S-C", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 1)))
-    state.submission("S-C", PERIOD.start, submitted_at=at(dt.date(2026, 11, 23)))
+    state.selection("S-C", "BRIGHTWHEEL", dt.date(2026, 9, 27), chosen_at=at(dt.date(2026, 9, 3)))
+    state.submission("S-C", PERIOD.start, submitted_at=at(dt.date(2026, 10, 26)))
     state.voucher("3001", "S-C")
     return state
 
@@ -46,11 +47,12 @@ def _rows(conn, sql):
 def _expected_daily():
     rows = []
     for day in WEEKDAYS:
-        status = "closed" if day == D[11] else "absent" if day in (D[10], D[17]) else "present"
+        status = "closed" if day == D[14] else "absent" if day in (D[13], D[20]) else "present"
         rows.append(("S-A", "1001", day, status))
-    for day in (D[9], D[10], D[11], D[12], D[13]):
-        rows.append(("S-A", "1002", day, "closed" if day == D[11] else "absent" if day == D[12] else "present"))
-    rows.append(("S-B", "2001", D[9], "absent"))  # incomplete: only what was recorded
+    for day in (D[12], D[13], D[14], D[15], D[16]):
+        rows.append(("S-A", "1002", day, "closed" if day == D[14] else "absent" if day == D[15] else "present"))
+    # S-B never submitted the period: every day pending, the typed absence included (not final).
+    rows += [("S-B", "2001", day, "pending") for day in WEEKDAYS]
     rows += [("S-C", "3001", day, "present") for day in WEEKDAYS]
     return sorted(rows)
 
@@ -58,7 +60,7 @@ def _expected_daily():
 def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner):
     build_state().write(conn)
 
-    period_runner.run(D[10])
+    period_runner.run(D[13])
 
     daily = _rows(
         conn,
@@ -73,7 +75,9 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     )
     assert lineage == [
         ("absent", "recorded", "PPP", True),
-        ("closed", "site_closure", "PPP", False),  # the closure on the 11th: PC for both children
+        ("closed", "site_closure", "PPP", False),  # the closure on the 14th: PC for both children
+        ("pending", "not_submitted", "PPP", False),
+        ("pending", "not_submitted", "PPP", True),  # S-B's typed absence keeps its lineage
         ("present", "no_absence_entry", "PPP", False),
     ]
     summary = _rows(
@@ -84,7 +88,7 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     assert summary == [
         ("S-A", "1001", 9, 9, 2, 0.2222, "PPP", True),
         ("S-A", "1002", 9, 4, 1, 0.25, "PPP", True),
-        ("S-B", "2001", 10, 10, 1, 0.1, "PPP", False),
+        ("S-B", "2001", 10, 10, 0, 0.0, "PPP", False),
         ("S-C", "3001", 10, 10, 0, 0.0, "PPP", True),
     ]
     site_period = _rows(
@@ -94,7 +98,13 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     )
     assert site_period == [
         ("S-A", "PPP", "PPP", True, None),
-        ("S-B", "PPP", "PPP", False, "period not yet submitted in the portal"),
+        (
+            "S-B",
+            "PPP",
+            "PPP",
+            False,
+            "period not submitted in the portal by the deadline 2026-11-07; its days are pending",
+        ),
         ("S-C", "PPP", "BRIGHTWHEEL", True, None),
     ]
     exceptions = _rows(
@@ -103,9 +113,9 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
         " WHERE period_start = %(p)s ORDER BY 1, 3",
     )
     assert exceptions == [
-        ("absence_for_unenrolled_child", "warning", "S-A", "1002", D[18]),
+        ("absence_for_unenrolled_child", "warning", "S-A", "1002", D[21]),
         ("ccms_before_first_submission", "warning", "S-C", None, None),
-        ("record_on_non_operating_day", "warning", "S-A", "1001", D[14]),
+        ("record_on_non_operating_day", "warning", "S-A", "1001", D[17]),
         ("site_period_incomplete", "warning", "S-B", None, None),
     ]
     # The child without a voucher left no trace anywhere the pipeline writes.
@@ -118,7 +128,7 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     ).fetchone()
 
     # Rerun the same period (a manual trigger for another day inside it): identical results.
-    period_runner.run(D[19])
+    period_runner.run(D[22])
 
     second = conn.execute(
         "SELECT run_id, checksum FROM reconciled.period_load WHERE period_start = %s", (PERIOD.start,)
@@ -159,17 +169,21 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
 
 def test_a_run_limited_by_params_replaces_only_its_sites(conn, period_runner):
     build_state().write(conn)
-    period_runner.run(D[10])
+    period_runner.run(D[13])
     conn.execute("DELETE FROM portal.manual_entry WHERE site_id IN ('S-A', 'S-C')")  # corrections in the portal
 
-    period_runner.run(D[10], conf={"sites": ["S-A"]})
+    period_runner.run(D[13], conf={"sites": ["S-A"]})
 
     absences = _rows(
         conn,
-        "SELECT site_id, count(*) FILTER (WHERE status = 'absent') FROM reconciled.daily_attendance"
-        " WHERE period_start = %(p)s GROUP BY 1 ORDER BY 1",
+        "SELECT site_id, count(*) FILTER (WHERE status = 'absent'), count(DISTINCT run_id)"
+        " FROM reconciled.daily_attendance WHERE period_start = %(p)s GROUP BY 1 ORDER BY 1",
     )
-    assert absences == [("S-A", 0), ("S-B", 1), ("S-C", 0)]  # S-A rerun without absences; S-B untouched
+    assert absences == [("S-A", 0, 1), ("S-B", 0, 1), ("S-C", 0, 1)]  # S-A rerun without absences
+    loaded_by = dict(
+        _rows(conn, "SELECT DISTINCT site_id, run_id FROM reconciled.daily_attendance WHERE period_start = %(p)s")
+    )
+    assert loaded_by["S-A"] != loaded_by["S-B"] == loaded_by["S-C"]  # only S-A was replaced
     scope = _rows(conn, "SELECT scope FROM reconciled.run_audit WHERE period_start = %(p)s ORDER BY started_at")
     assert scope[-1][0] == {"sites": ["S-A"], "sources": []}
 
@@ -177,7 +191,7 @@ def test_a_run_limited_by_params_replaces_only_its_sites(conn, period_runner):
 def test_params_naming_an_unknown_site_fail_the_run_before_anything_loads(conn, period_runner):
     build_state().write(conn)
     with pytest.raises(AirflowCommandError, match="DagRun failed"):
-        period_runner.run(D[10], conf={"sites": ["S-NOPE"]})
+        period_runner.run(D[13], conf={"sites": ["S-NOPE"]})
     log = (period_runner.airflow_home / f"dags-test-{period_runner.runs}.log").read_text()
     assert "Params 'sites' names unknown site ids: S-NOPE" in log
     assert "the plan_period task has not completed" in log  # reconcile refuses to work without a plan

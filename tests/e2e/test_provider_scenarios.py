@@ -83,6 +83,12 @@ def build(tmp_path):
                 vendors.absent(license_number, child_id, d, reason="VAC")
             elif (child_id, d) != ("802", day(11, 4)):  # 802 simply has no check-in on the 4th
                 vendors.present(license_number, child_id, d)
+    # 802's classmate at S-AC is there every day: a day 802 has no check-in is a real absence, not a
+    # day the site reported nothing at all (that would be no_attendance_for_day).
+    portal.voucher("804", "S-AC")
+    vendors.child("CC-AC", "804")
+    for d in weekdays(P2):
+        vendors.present("CC-AC", "804", d)
     vendors.child("CC-BW", None, key="k-private-pay")  # a private-pay child: no state Child ID
     for d in weekdays(P2):
         vendors.present("CC-BW", "private-pay", d, key="k-private-pay")
@@ -93,13 +99,15 @@ def rows(conn, sql, period, **params):
     return [tuple(r) for r in conn.execute(sql, {"p": period.start, **params}).fetchall()]
 
 
-def daily(conn, period, site_id):
+def daily(conn, period, site_id, child_id=None):
     return rows(
         conn,
         "SELECT attendance_date, status, basis, source FROM reconciled.daily_attendance"
-        " WHERE period_start = %(p)s AND site_id = %(site)s ORDER BY 1",
+        " WHERE period_start = %(p)s AND site_id = %(site)s AND (%(child)s::text IS NULL OR child_id = %(child)s)"
+        " ORDER BY 1",
         period,
         site=site_id,
+        child=child_id,
     )
 
 
@@ -140,11 +148,12 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     summary = rows(
         conn,
         "SELECT site_id, child_id, enrolled_days, absent_days, source, complete FROM reconciled.absence_summary"
-        " WHERE period_start = %(p)s ORDER BY 1",
+        " WHERE period_start = %(p)s ORDER BY 1, 2",
         P2,
     )
     assert summary == [
         ("S-AC", "802", 10, 1, "ALLIANCE_CORE", True),
+        ("S-AC", "804", 10, 0, "ALLIANCE_CORE", True),
         ("S-AC2", "803", 10, 0, "ALLIANCE_CORE", False),
         ("S-BW", "801", 10, 1, "BRIGHTWHEEL", True),
         ("S-EARLY", "601", 10, 0, "PPP", True),
@@ -155,15 +164,16 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     assert daily(conn, P2, "S-SW") == [
         (d, "absent" if d == day(10, 29) else "present", "recorded", "BRIGHTWHEEL") for d in p2_days
     ]
-    assert daily(conn, P2, "S-AC") == [
+    assert daily(conn, P2, "S-AC", "802") == [
         (d, "absent", "no_check_in", "ALLIANCE_CORE")
         if d == day(11, 4)
         else (d, "present", "recorded", "ALLIANCE_CORE")
         for d in p2_days
     ]
     assert daily(conn, P2, "S-EARLY") == [(d, "present", "no_absence_entry", "PPP") for d in p2_days]
-    assert daily(conn, P2, "S-AC2") == []  # no data: no absences fabricated
-    assert daily(conn, P2, "S-UNL") == []
+    # No data: every day pending, no absence fabricated.
+    assert daily(conn, P2, "S-AC2") == [(d, "pending", "data_unavailable", "ALLIANCE_CORE") for d in p2_days]
+    assert daily(conn, P2, "S-UNL") == [(d, "pending", "data_unavailable", "ALLIANCE_CORE") for d in p2_days]
     assert exceptions(conn, P2) == [
         ("S-AC2", "site_period_incomplete", "warning", None),
         ("S-BW", "unattributed_records_dropped", "warning", None),
@@ -193,13 +203,16 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     ]
 
     # --- the vendor recovered: rerunning P2 completes the site, nothing else changes ---------------
-    before = {r[0]: r for r in summary}
+    before = {r[:2]: r for r in summary}
     period_runner.run(day(11, 2))
     after = rows(
         conn,
         "SELECT site_id, child_id, enrolled_days, absent_days, source, complete FROM reconciled.absence_summary"
-        " WHERE period_start = %(p)s ORDER BY 1",
+        " WHERE period_start = %(p)s ORDER BY 1, 2",
         P2,
     )
-    assert {r[0]: r for r in after} == {**before, "S-AC2": ("S-AC2", "803", 10, 0, "ALLIANCE_CORE", True)}
+    assert {r[:2]: r for r in after} == {
+        **before,
+        ("S-AC2", "803"): ("S-AC2", "803", 10, 0, "ALLIANCE_CORE", True),
+    }
     assert daily(conn, P2, "S-AC2") == [(d, "present", "recorded", "ALLIANCE_CORE") for d in p2_days]

@@ -78,8 +78,10 @@ def build_state() -> tuple[PortalState, VendorScenario]:
     )
     submitted("S-LIC", P_2, P0)
     portal.selection("S-LIC", "ALLIANCE_CORE", P1.start, chosen_at=at(day(8, 20)))
-    vendors.site("ALLIANCE_CORE", "CC-LIC").child("CC-LIC", "701")
+    portal.voucher("702", "S-LIC")  # 701's classmate, there every day: the site reports every day
+    vendors.site("ALLIANCE_CORE", "CC-LIC").child("CC-LIC", "701").child("CC-LIC", "702")
     for d in weekdays(P1) + weekdays(P2) + weekdays(P3):
+        vendors.present("CC-LIC", "702", d)
         if d != day(10, 8):  # no check-in on 2026-10-08: absent, once the site counts
             vendors.present("CC-LIC", "701", d)
     return portal, vendors
@@ -99,6 +101,12 @@ def expected_daily(period: ServicePeriod) -> list[tuple]:
 
     if period in (P1, P2):
         ppp("S-SW", "501", {day(9, 2), day(9, 16)})
+        # The unlinked license: its data cannot be matched, so every day is pending (never absent).
+        rows += [
+            ("S-LIC", child, d, "pending", "data_unavailable", "ALLIANCE_CORE")
+            for child in ("701", "702")
+            for d in weekdays(period)
+        ]
     else:
         rows += [
             ("S-SW", "501", d, "absent" if d == day(10, 6) else "present", "recorded", "BRIGHTWHEEL")
@@ -110,6 +118,7 @@ def expected_daily(period: ServicePeriod) -> list[tuple]:
             else ("S-LIC", "701", d, "present", "recorded", "ALLIANCE_CORE")
             for d in weekdays(P3)
         ]
+        rows += [("S-LIC", "702", d, "present", "recorded", "ALLIANCE_CORE") for d in weekdays(P3)]
     ppp("S-V", "601", {day(10, 1)})
     if period is not P1:
         ppp("S-V", "602", {day(9, 22)}, since=VOUCHER_602_START)
@@ -138,17 +147,20 @@ EXPECTED_SUMMARY = {
     # (site, child, enrolled_days, absent_days, source, complete)
     P1: [
         ("S-LIC", "701", 10, 0, "ALLIANCE_CORE", False),
+        ("S-LIC", "702", 10, 0, "ALLIANCE_CORE", False),
         ("S-SW", "501", 10, 1, "PPP", True),
         ("S-V", "601", 10, 0, "PPP", True),
     ],
     P2: [
         ("S-LIC", "701", 10, 0, "ALLIANCE_CORE", False),
+        ("S-LIC", "702", 10, 0, "ALLIANCE_CORE", False),
         ("S-SW", "501", 10, 1, "PPP", True),
         ("S-V", "601", 10, 0, "PPP", True),
         ("S-V", "602", 8, 1, "PPP", True),  # enrolled from Wednesday 09-16 only
     ],
     P3: [
         ("S-LIC", "701", 10, 1, "ALLIANCE_CORE", True),
+        ("S-LIC", "702", 10, 0, "ALLIANCE_CORE", True),
         ("S-SW", "501", 10, 1, "BRIGHTWHEEL", True),
         ("S-V", "601", 10, 1, "PPP", True),
         ("S-V", "602", 10, 0, "PPP", True),

@@ -179,8 +179,8 @@ class AirflowStack:
     def runs(self, dag_id: str, run_type: str | None = None) -> list[dict[str, Any]]:
         """The DAG's runs (oldest logical date first): run_id, run_type, state, dates, clear_number."""
         return self.query(
-            "SELECT run_id, run_type, state, logical_date, data_interval_start, data_interval_end, clear_number,"
-            " backfill_id, start_date, end_date FROM dag_run"
+            "SELECT dag_id, run_id, run_type, state, logical_date, data_interval_start, data_interval_end, run_after,"
+            " clear_number, backfill_id, start_date, end_date FROM dag_run"
             " WHERE dag_id = %s AND (%s::text IS NULL OR run_type = %s::text) ORDER BY logical_date, run_id",
             (dag_id, run_type, run_type),
         )
