@@ -184,8 +184,9 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             page.get_by_role("link", name="Latest report").click()
             page.wait_for_url("**/ccms/reports/2026-11-08/latest.html")
             assert page.locator("#fig-absences").inner_text() == str(absences)
-            # S-A: 9 + 4 open child-days and the closure on the 11th for both children (PC); S-B: 1.
-            assert page.locator("#fig-rows").inner_text() == "16"
+            # S-A: 9 + 4 open child-days and the closure on the 11th for both children (PC); S-B: its
+            # 10 pending days (it has not submitted).
+            assert page.locator("#fig-rows").inner_text() == "25"
             assert page.locator("#fig-incomplete").inner_text() == "1"
             assert page.locator("#run-id").inner_text() == run_id
             assert page.locator("svg.chart").count() == 4
@@ -197,7 +198,8 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             page.goto(base + link)
             page.wait_for_url("**/ccms/reports/2026-11-08/*/report.html")
             assert page.locator("#fig-absences").inner_text() == str(absences)
-            assert page.get_by_text("period not yet submitted in the portal").count() >= 1
+            # S-B's reason (before the deadline "not yet submitted", after it "not submitted ... by the deadline").
+            assert page.get_by_text("in the portal").filter(has_text="its days are pending").count() >= 1
             page.screenshot(path=str(shots / "run-report.png"), full_page=True)
             page.locator("#data-docs-link").click()
             page.get_by_role("link", name="reconciled").click()
