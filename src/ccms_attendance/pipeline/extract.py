@@ -11,9 +11,9 @@ is missing, so that missing data never reads as absence.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -292,13 +292,6 @@ def _announce(
         return error
 
 
-@dataclass
-class _Crash:
-    """An unexpected error of one site's thread, raised when that site's turn comes."""
-
-    error: BaseException
-
-
 #: How many sites (per thread in flight) may be fetched ahead of the one being staged.
 _SITES_AHEAD_PER_THREAD = 2
 
@@ -309,68 +302,57 @@ def _threaded_sites_items(
     failure_types: tuple[type[BaseException], ...],
     sites_in_flight: int,
 ) -> Iterator[Iterable[ExtractedItem] | BaseException]:
-    """``sites_in_flight`` threads; thread ``k`` owns sites ``k``, ``k + n``, ``k + 2n`` ... and, like
-    one site in flight, calls the extractor for all of them first (in site order, so that its hook
-    may look ahead: Playground creates a window of exports) and then fetches them whole, in that
-    order. Parsing one site thus overlaps the vendor preparing another. A thread does not start a
-    site more than ``_SITES_AHEAD_PER_THREAD * sites_in_flight`` places ahead of the site being
-    consumed, so only a window of sites is held in memory; the site being consumed is never held
-    back (its thread has finished every earlier site of its own), so the threads cannot deadlock.
+    """``sites_in_flight`` threads, each a one-worker :class:`~concurrent.futures.ThreadPoolExecutor`
+    (its own thread, so its own hook); thread ``k`` owns sites ``k``, ``k + n``, ``k + 2n`` ... A
+    worker runs its tasks in the order they were submitted: first the extractor call of every one of
+    its sites (in site order, so that its hook may look ahead: Playground creates a window of
+    exports), then each site's fetch, submitted only when the site is at most
+    ``_SITES_AHEAD_PER_THREAD * sites_in_flight`` places ahead of the one being consumed, so only a
+    window of sites is held in memory. Parsing one site thus overlaps the vendor preparing another.
+    Results are taken in site order; a site's fetch is always submitted before it is waited for and
+    waits only for its own worker's earlier sites, so nothing deadlocks. An unexpected error of a
+    site is raised when its turn comes (the future re-raises it); when the consumer stops, the
+    workers' queued tasks are cancelled and their threads joined.
     """
     count = len(license_numbers)
     window = _SITES_AHEAD_PER_THREAD * sites_in_flight
-    results: dict[int, list[ExtractedItem] | BaseException | _Crash] = {}
-    turn = threading.Condition()
-    state = {"consumed": 0, "stop": False}
-
-    def work(first: int) -> None:
-        mine: dict[int, Iterable[ExtractedItem] | BaseException | _Crash] = {}
-        for index in range(first, count, sites_in_flight):  # announce all, in order, before fetching
-            try:
-                mine[index] = _announce(site_extractor, license_numbers[index], failure_types)
-            except BaseException as error:  # raised in the consuming thread, in its turn
-                mine[index] = _Crash(error)
-        for index in range(first, count, sites_in_flight):
-            with turn:
-                while not state["stop"] and index >= state["consumed"] + window:
-                    turn.wait()
-                if state["stop"]:
-                    return
-            items = mine.pop(index)
-            if not isinstance(items, BaseException | _Crash):
-                try:
-                    items = list(items)
-                except failure_types as error:
-                    items = error
-                except BaseException as error:  # raised in the consuming thread, in its turn
-                    items = _Crash(error)
-            with turn:
-                results[index] = items
-                turn.notify_all()
-
-    threads = [
-        threading.Thread(target=work, args=(first,), name=f"extract-site-{first}", daemon=True)
+    workers = [
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"extract-site-{first}")
         for first in range(min(sites_in_flight, count))
     ]
-    for thread in threads:
-        thread.start()
+    announced = {
+        index: workers[index % sites_in_flight].submit(_announce, site_extractor, number, failure_types)
+        for index, number in enumerate(license_numbers)
+    }
+
+    def fetch(index: int) -> list[ExtractedItem] | BaseException:
+        items = announced.pop(index).result()  # done: the same worker announced it earlier
+        if isinstance(items, BaseException):
+            return items
+        try:
+            return list(items)
+        except failure_types as error:
+            return error
+
+    fetched: dict[int, Future[list[ExtractedItem] | BaseException]] = {}
+    submitted = 0
+
+    def fetch_ahead(consumed: int) -> None:
+        """Submit the fetches of every site less than ``window`` places past the sites consumed."""
+        nonlocal submitted
+        while submitted < min(consumed + window, count):
+            fetched[submitted] = workers[submitted % sites_in_flight].submit(fetch, submitted)
+            submitted += 1
+
     try:
+        fetch_ahead(0)
         for index in range(count):
-            with turn:
-                while index not in results:
-                    turn.wait()
-                result = results.pop(index)
-                state["consumed"] = index + 1
-                turn.notify_all()
-            if isinstance(result, _Crash):
-                raise result.error
+            result = fetched.pop(index).result()
+            fetch_ahead(index + 1)
             yield result
     finally:
-        with turn:
-            state["stop"] = True
-            turn.notify_all()
-        for thread in threads:
-            thread.join()
+        for worker in workers:
+            worker.shutdown(wait=True, cancel_futures=True)
 
 
 def _outcome(

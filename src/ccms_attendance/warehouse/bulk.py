@@ -1,15 +1,20 @@
-"""Bulk I/O between pandas frames and PostgreSQL.
+"""Bulk I/O between Python rows or pandas frames and PostgreSQL.
 
-Writes use ``COPY ... FROM STDIN`` in PostgreSQL's text format, rendered column-wise: it is
-exact (NULL is ``\\N``, every other value is escaped, so an empty string stays an empty string and a
-value that looks like SQL or CSV is stored verbatim) and an order of magnitude faster than row-wise
-inserts.
+Writes use psycopg's binary ``COPY ... FROM STDIN (FORMAT BINARY)``: the target columns' types are
+read from the catalog once per call (:func:`_target_columns`) and given to ``Copy.set_types``, so
+psycopg's C dumpers write each value in the column's own binary format. Nothing is escaped or
+rendered as text, so a value that looks like SQL, CSV or a COPY escape is stored verbatim, an empty
+string stays an empty string, and None is NULL. Text PostgreSQL cannot store (NUL) is refused by the
+server and a lone surrogate by the encoder, as before: the COPY fails and stores nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -17,196 +22,112 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.types.json import Json, Jsonb
 
-_NULL = "\\N"
-
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_SPECIAL = ("\\", "\t", "\n", "\r")
-
-
-def _needs_escaping(texts: list[str]) -> bool:
-    """Whether any of ``texts`` holds a character COPY text format escapes (one join, four scans)."""
-    joined = "".join(texts)
-    return any(special in joined for special in _SPECIAL)
-
-
-def _escape_text(values: pd.Series) -> pd.Series:
-    """Text values escaped for COPY's text format (backslash, tab, newline, carriage return).
-
-    Statewide loads write millions of values and almost none needs escaping, so the column is
-    checked once (one C-level join and four scans) and escaped value by value only when needed;
-    non-strings (dates kept as objects, numbers in a text column) are converted only when present.
-    """
-    present = values.notna()
-    text = values.astype("object").where(present, None)
-    if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):
-        text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-    if _needs_escaping(text[present].tolist()):
-        text = text.map(lambda v: v if v is None else v.translate(_ESCAPES))
-    return text
-
-
-def _number_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _column_as_copy_text(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        # Vectorized ISO 8601 in UTC at the column's own precision ("2026-11-01T06:30:00.000000+00:00"):
-        # the same instant PostgreSQL reads, without formatting a Timestamp object per value.
-        utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-        text = np.char.add(np.datetime_as_string(utc, unit=values.dtype.unit), "+00:00")
-        return pd.Series(text.astype(object), index=values.index).where(values.notna(), None)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.strftime("%Y-%m-%d").astype("object").where(values.notna(), None)
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.map({True: "t", False: "f"}).astype("object")
-    if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_extension_array_dtype(values.dtype):
-        return values.astype(str).astype("object")  # numpy integers cannot be null: no per-value work
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        # Integral floats (an int column that met a NaN) render as integers, so integer columns accept them.
-        return values.astype("object").where(values.notna(), None).map(_number_text)
-    return _escape_text(values)
-
-
-def _copy_fields(values: pd.Series) -> list[str]:
-    """A column as COPY fields: its text, NULL as ``\\N``."""
-    fields = _column_as_copy_text(values).to_numpy(dtype=object)
-    missing = pd.isna(fields)
-    if missing.any():
-        fields = fields.copy()
-        fields[missing] = _NULL
-    return fields.tolist()
-
-
-def frame_to_copy_text(
-    frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any] | None = None
-) -> bytes:
-    """Render ``frame[columns]`` (then one column per ``constants`` entry) as COPY text-format bytes.
-
-    Rows are joined directly from the columns' fields (every field is already escaped, so no
-    quoting applies): about three times faster than ``DataFrame.to_csv`` on statewide frames. A
-    constant is rendered once and repeated.
-    """
-    if frame.empty:
-        return b""
-    fields = [_copy_fields(frame[column]) for column in columns]
-    for value in (constants or {}).values():
-        fields.append(_copy_fields(pd.Series([value])) * len(frame))
-    lines = ["\t".join(row) for row in zip(*fields, strict=True)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def copy_frame(
-    conn: psycopg.Connection,
-    table: str,
-    frame: pd.DataFrame,
-    columns: Sequence[str],
-    constants: Mapping[str, Any] | None = None,
-) -> int:
-    """COPY ``frame`` into ``schema.table``; ``constants`` adds the same value to every row."""
-    if frame.empty:
-        return 0
-    constants = dict(constants or {})
-    chunks = (
-        frame_to_copy_text(frame.iloc[start : start + COPY_CHUNK_ROWS], columns, constants)
-        for start in range(0, len(frame), COPY_CHUNK_ROWS)
-    )
-    return _copy_chunks(conn, table, columns, constants, chunks, len(frame))
-
-
-# Rows rendered per COPY chunk: large enough that per-chunk overhead (a few pandas calls per column)
-# is noise, small enough that the server starts on the first chunk early and memory stays bounded.
+# Frame rows converted to Python values per slice: large enough that per-slice overhead (a few pandas
+# calls per column) is noise, small enough that memory stays bounded and the server starts early.
 COPY_CHUNK_ROWS = 50_000
 
 
-def _copy_chunks(
+@dataclass(frozen=True)
+class _Column:
+    """A target column: the type binary COPY must be given (a domain's base type) and how to adapt to it."""
+
+    name: str
+    oid: int
+    sql_type: str  # format_type() with the typmod, e.g. numeric(5,4): what a string value is cast to
+    kind: str  # text, date, timestamp (timestamptz), integer, numeric, float, boolean, json, jsonb, array, other
+
+
+# The pandas.api.types.infer_dtype results a kind's binary dumper takes as they are (checked in C,
+# once per column and slice); anything else goes through _adapt_value.
+_TAKEN_AS_IS = {
+    "text": {"string", "empty"},
+    "date": {"date", "empty"},
+    "timestamp": {"datetime", "empty"},
+    "integer": {"integer", "empty"},
+    "numeric": {"integer", "decimal", "mixed-integer", "empty"},
+    "float": {"floating", "integer", "mixed-integer-float", "empty"},
+    "boolean": {"boolean", "empty"},
+    "json": {"empty"},
+    "jsonb": {"empty"},
+    "array": {"empty"},
+    "other": {"empty"},
+}
+
+_KIND_OF_TYPE = {
+    "text": "text",
+    "varchar": "text",
+    "bpchar": "text",
+    "name": "text",
+    "date": "date",
+    "timestamptz": "timestamp",
+    "int2": "integer",
+    "int4": "integer",
+    "int8": "integer",
+    "numeric": "numeric",
+    "float4": "float",
+    "float8": "float",
+    "bool": "boolean",
+    "json": "json",
+    "jsonb": "jsonb",
+}
+
+_TARGET_COLUMNS = """
+SELECT c.name, t.oid, format_type(t.oid, CASE WHEN d.typtype = 'd' THEN d.typtypmod ELSE a.atttypmod END),
+       t.typname, t.typcategory
+FROM unnest(%(columns)s::text[]) WITH ORDINALITY AS c (name, position)
+LEFT JOIN pg_attribute AS a ON a.attrelid = %(table)s::regclass AND a.attname = c.name AND a.attnum > 0
+                              AND NOT a.attisdropped
+LEFT JOIN pg_type AS d ON d.oid = a.atttypid
+LEFT JOIN pg_type AS t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
+ORDER BY c.position
+"""
+
+
+def _target_columns(conn: psycopg.Connection, table: sql.Identifier, columns: Sequence[str]) -> list[_Column] | None:
+    """The columns' types from the catalog; None if one is not a column of the table (the COPY then
+    fails with the server's own error, as it always did)."""
+    with conn.cursor() as cursor:
+        cursor.execute(_TARGET_COLUMNS, {"columns": list(columns), "table": table.as_string(conn)})
+        found = cursor.fetchall()
+    if any(oid is None for _, oid, *_ in found):
+        return None
+    return [
+        _Column(name, oid, sql_type, "array" if category == "A" else _KIND_OF_TYPE.get(typname, "other"))
+        for name, oid, sql_type, typname, category in found
+    ]
+
+
+def _copy(
     conn: psycopg.Connection,
-    table: str,
-    columns: Sequence[str],
-    constants: Mapping[str, Any],
-    chunks: Iterable[bytes],
-    count: int,
-) -> int:
-    """Stream rendered chunks into one COPY, rendering the next chunk while the server stores the last.
+    target: sql.Identifier,
+    names: Sequence[str],
+    targets: list[_Column] | None,
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """One binary COPY of ``rows`` into ``target``'s ``names`` (of the types ``targets``).
 
     psycopg's queued writer sends from a worker thread that waits on the socket without the GIL, so
-    the client's rendering (Python) and the server's parsing and index updates (another process)
-    overlap instead of taking turns: for the 591k daily rows of a statewide period the staging COPY
-    went from ~7 s to ~4 s (docs/performance.md). It is still one COPY in the caller's transaction:
-    an error while rendering a later chunk aborts the COPY, and nothing of it is stored.
+    the client's dumping (Python) and the server's storing and index updates (another process)
+    overlap instead of taking turns. It is one COPY in the caller's transaction: an error raised
+    while producing or dumping a later row aborts the COPY, and nothing of it is stored.
     """
-    schema, _, name = table.partition(".")
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, [*columns, *constants]))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, names))
     )
     with conn.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-        for chunk in chunks:
-            copy.write(chunk)
-    return count
+        if targets is None:  # unreachable: the server refused the COPY of an unknown column above
+            raise RuntimeError(f"no column types for {names}")
+        copy.set_types([column.oid for column in targets])
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
 
 
-def _value_text(value: Any) -> str:
-    """One Python value as a COPY text field (what :func:`rows_to_copy_text` renders per value)."""
-    if value is None:
-        return _NULL
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dt.date):  # dates and datetimes (aware ones carry their offset)
-        return value.isoformat()
-    if isinstance(value, float):
-        return _number_text(value)
-    return str(value).translate(_ESCAPES)
-
-
-_MEMO_KINDS = (dt.date, int, str)  # dates and datetimes, ints and bools, str enums
-
-
-def _fields_of(values: list[Any]) -> list[str]:
-    """A column of Python values as COPY fields: text checked once for escapes (like
-    :func:`_escape_text`); a column of one other type rendered once per distinct value."""
-    kinds = set(map(type, values)) - {type(None)}
-    if kinds <= {str}:
-        present = [value for value in values if value is not None]
-        if _needs_escaping(present):
-            return [_value_text(value) for value in values]
-        return values if len(present) == len(values) else [_NULL if v is None else v for v in values]
-    (kind,) = kinds if len(kinds) == 1 else (None,)
-    # Equal values may render differently across types (1, 1.0, True) or offsets (one instant in
-    # two zones): the per-value memo is used only for one type whose equal values render alike
-    # and, for datetimes, one offset.
-    if kind is not None and issubclass(kind, _MEMO_KINDS):
-        present = [value for value in values if value is not None]
-        if not issubclass(kind, dt.datetime) or len(set(map(dt.datetime.utcoffset, present))) <= 1:
-            memo = {value: _value_text(value) for value in set(present)}
-            memo[None] = _NULL
-            return [memo[value] for value in values]
-    return [_value_text(value) for value in values]
-
-
-def rows_to_copy_text(rows: Sequence[Sequence[Any]], constants: Mapping[str, Any] | None = None) -> bytes:
-    """Render Python row tuples (then one field per ``constants`` entry) as COPY text-format bytes.
-
-    For rows built in Python, e.g. the extract step's staged records (hundreds of thousands per
-    batch): no frame and no per-column type inference, which cost more than the rendering itself.
-    None is NULL, text is escaped, dates and datetimes are ISO 8601 (an aware datetime keeps its
-    offset: PostgreSQL reads the same instant :func:`frame_to_copy_text` spells in UTC), booleans
-    are ``t``/``f``, integral floats integers. Non-text values are rendered once per distinct value
-    (attendance dates and check-in minutes repeat across thousands of rows).
-    """
-    if not rows:
-        return b""
-    suffix = "".join(f"\t{_value_text(value)}" for value in (constants or {}).values())
-    columns = [_fields_of(list(column)) for column in zip(*rows, strict=True)]
-    end = f"{suffix}\n"
-    return "".join(["\t".join(row) + end for row in zip(*columns, strict=True)]).encode("utf-8")
+def _identifier(table: str) -> sql.Identifier:
+    schema, _, name = table.partition(".")
+    return sql.Identifier(schema, name)
 
 
 def copy_rows(
@@ -216,15 +137,175 @@ def copy_rows(
     columns: Sequence[str],
     constants: Mapping[str, Any] | None = None,
 ) -> int:
-    """COPY Python row tuples (in ``columns`` order) into ``schema.table``; ``constants`` as in
-    :func:`copy_frame`."""
+    """COPY Python row tuples (in ``columns`` order) into ``schema.table``; ``constants`` adds the
+    same value to every row, in its own column.
+
+    For rows built in Python, e.g. the extract step's staged records (hundreds of thousands per
+    batch): their values go to psycopg's dumpers as they are, so they must be of the columns' types
+    already — ``str`` (str enums too) for text, ``datetime.date`` for dates, aware ``datetime`` for
+    timestamptz, ints (numpy ints too) for integers; None is NULL. A value of another type fails the
+    COPY with psycopg's ``TypeError`` and stores nothing; :func:`copy_frame` adapts what a frame holds.
+    Constants are adapted like a frame's values.
+    """
     if not rows:
         return 0
-    chunks = (
-        rows_to_copy_text(rows[start : start + COPY_CHUNK_ROWS], constants)
-        for start in range(0, len(rows), COPY_CHUNK_ROWS)
+    constants = dict(constants or {})
+    names = [*columns, *constants]
+    target = _identifier(table)
+    targets = _target_columns(conn, target, names)
+    tail: tuple = ()
+    if targets is not None and constants:
+        tail = tuple(_adapt_constants(conn, constants, targets[len(columns) :]))
+    _copy(conn, target, names, targets, ((*row, *tail) for row in rows) if tail else rows)
+    return len(rows)
+
+
+def copy_frame(
+    conn: psycopg.Connection,
+    table: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+) -> int:
+    """COPY ``frame[columns]`` into ``schema.table``; ``constants`` adds the same value to every row.
+
+    Values are adapted to the columns' types (:func:`_frame_column`, :func:`_adapt`): NaN, NaT and
+    None are NULL; tz-aware instants keep their instant (nanoseconds rounded to microseconds, as
+    PostgreSQL rounds); naive datetimes in a date column are their calendar day; integral floats
+    (an int column that met a NaN) are integers, other floats in a numeric column the digits of
+    their ``repr``; strings in a non-text column (an array literal such as ``{1,2}``, a date) are
+    parsed by PostgreSQL itself, once per distinct string, exactly as text COPY parsed them; a
+    string in a json/jsonb column is the JSON text. Rows are converted :data:`COPY_CHUNK_ROWS` at a
+    time, so memory stays bounded.
+    """
+    if frame.empty:
+        return 0
+    constants = dict(constants or {})
+    names = [*columns, *constants]
+    target = _identifier(table)
+    targets = _target_columns(conn, target, names)
+    rows: Iterable[tuple] = ()
+    if targets is not None:
+        # Every query (string parsing) before the COPY starts: a COPY in progress takes none.
+        candidates = {column: frame[column] for column in columns}
+        parsed = _parse_strings(conn, candidates, targets)
+        tail = [repeat(value) for value in _adapt_constants(conn, constants, targets[len(columns) :])]
+        rows = _frame_rows(frame, columns, targets, parsed, tail)
+    _copy(conn, target, names, targets, rows)
+    return len(frame)
+
+
+def _frame_rows(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    targets: list[_Column],
+    parsed: Mapping[str, Mapping[str, Any]],
+    tail: list[Iterator[Any]],
+) -> Iterator[tuple]:
+    for start in range(0, len(frame), COPY_CHUNK_ROWS):
+        part = frame.iloc[start : start + COPY_CHUNK_ROWS]
+        values = [
+            _adapt(_frame_column(part[column]), target, parsed.get(column))
+            for column, target in zip(columns, targets, strict=False)
+        ]
+        yield from zip(*values, *tail, strict=False)  # tail: endless repeats
+
+
+def _adapt_constants(conn: psycopg.Connection, constants: Mapping[str, Any], targets: list[_Column]) -> list[Any]:
+    parsed = _parse_strings(
+        conn, {name: pd.Series([value], dtype=object) for name, value in constants.items()}, targets
     )
-    return _copy_chunks(conn, table, columns, constants or {}, chunks, len(rows))
+    return [
+        _adapt(_frame_column(pd.Series([value], dtype=object)), target, parsed.get(name))[0]
+        for (name, value), target in zip(constants.items(), targets, strict=True)
+    ]
+
+
+def _parse_strings(
+    conn: psycopg.Connection, candidates: Mapping[str, pd.Series], targets: list[_Column]
+) -> dict[str, dict[str, Any]]:
+    """Per non-text column holding strings: each distinct string cast by PostgreSQL to the column's
+    type and read back in binary, so it is stored as text COPY stored it."""
+    parsed: dict[str, dict[str, Any]] = {}
+    for (name, values), target in zip(candidates.items(), targets, strict=False):
+        if target.kind in ("text", "json", "jsonb") or not _may_hold_strings(values.dtype):
+            continue
+        strings = {value for value in values.dropna().tolist() if isinstance(value, str)}
+        if strings:
+            cast = sql.SQL("SELECT s, s::{} FROM unnest(%s::text[]) AS s").format(sql.SQL(target.sql_type))
+            with conn.cursor(binary=True) as cursor:
+                cursor.execute(cast, [sorted(strings)])
+                parsed[name] = dict(cursor.fetchall())
+    return parsed
+
+
+def _may_hold_strings(dtype: Any) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _frame_column(values: pd.Series) -> list[Any]:
+    """A frame column as Python values, None for NaN/NaT/None. Instants and days are converted once per
+    distinct value (dates and check-in minutes repeat across thousands of rows)."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _each_distinct(values.dt.tz_convert("UTC"), _microseconds)
+    if pd.api.types.is_datetime64_dtype(dtype):  # naive: a calendar day
+        return _each_distinct(values, pd.Timestamp.date)
+    python = values.to_numpy(dtype=object)
+    missing = values.isna().to_numpy()  # the column's own (vectorized) test, e.g. for pandas strings
+    if missing.any():
+        python = python.copy()
+        python[missing] = None
+    if pd.api.types.infer_dtype(python, skipna=True) == "datetime":  # Timestamps (of several zones) as objects
+        return [_microseconds(value) if isinstance(value, pd.Timestamp) else value for value in python]
+    return python.tolist()
+
+
+def _microseconds(value: pd.Timestamp) -> dt.datetime:
+    """PostgreSQL keeps microseconds and rounds half to even; so does ``round`` (in UTC: no DST)."""
+    if value.nanosecond:
+        value = value.tz_convert("UTC").round("us").tz_convert(value.tz) if value.tz else value.round("us")
+    return value.to_pydatetime()
+
+
+def _each_distinct(values: pd.Series, convert: Any) -> list[Any]:
+    codes, uniques = pd.factorize(values)  # NaT gets code -1: the None appended last
+    converted = np.empty(len(uniques) + 1, dtype=object)
+    converted[:-1] = [convert(unique) for unique in uniques]
+    return converted[codes].tolist()
+
+
+def _adapt(values: list[Any], target: _Column, parsed: Mapping[str, Any] | None) -> list[Any]:
+    """One column's ``values`` as the Python types the binary dumper of the column's type takes."""
+    if pd.api.types.infer_dtype(values, skipna=True) in _TAKEN_AS_IS[target.kind]:
+        return values
+    return [None if value is None else _adapt_value(value, target, parsed) for value in values]
+
+
+def _adapt_value(value: Any, target: _Column, parsed: Mapping[str, Any] | None) -> Any:
+    kind = target.kind
+    if kind == "text":  # what text COPY stored for a non-string: its usual spelling
+        if isinstance(value, bool | np.bool_):
+            return "t" if value else "f"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if kind in ("json", "jsonb"):  # a string is the JSON text itself, as in text COPY
+        wrapper = Json if kind == "json" else Jsonb
+        return wrapper(value, dumps=str) if isinstance(value, str) else value
+    if isinstance(value, str) and parsed is not None:
+        return parsed[value]
+    if isinstance(value, float):
+        if kind in ("integer", "numeric") and value.is_integer():
+            return int(value)
+        if kind == "numeric":
+            return Decimal(repr(value))  # the shortest repr, the digits text COPY sent
+        return value
+    if kind == "date" and isinstance(value, dt.datetime):
+        return value.date()
+    if kind == "array" and isinstance(value, tuple | np.ndarray):
+        return list(value) if isinstance(value, tuple) else value.tolist()
+    return value
 
 
 def read_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:

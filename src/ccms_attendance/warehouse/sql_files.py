@@ -1,4 +1,13 @@
-"""SQL lives in ``src/ccms_attendance/sql/`` as files; this is the one way code reads and runs them."""
+"""SQL lives in ``src/ccms_attendance/sql/`` as files; this is the one way code reads and runs them.
+
+A file may hold several statements. :func:`run_file` and :func:`fetch_one` send the whole file in one
+``execute`` through a :class:`psycopg.ClientCursor`: psycopg quotes the parameters into the text
+(client-side binding) and PostgreSQL itself parses the statements, so nothing here splits SQL —
+``$$`` bodies, ``;`` inside string literals and comments are the server's business. (Server-side
+binding, psycopg's default, takes one statement per ``execute``.) Parameters are quoted wherever their
+placeholder stands, so a placeholder must not stand in a comment: a value with a line break would
+end the comment (``tests/unit/warehouse/test_target_and_sql_files.py`` checks every file).
+"""
 
 from __future__ import annotations
 
@@ -20,50 +29,25 @@ def query(name: str) -> str:
     return path.read_text()
 
 
-@cache
-def statements(name: str) -> tuple[str, ...]:
-    """The statements of a multi-statement file (see :func:`split_statements`).
-
-    Parameterized statements go one at a time over the extended protocol, so a file of several is
-    split here rather than sent as one string.
-    """
-    return split_statements(query(name))
-
-
-def split_statements(text: str) -> tuple[str, ...]:
-    """Statements of ``text``: each ends with ``;`` at the end of a line that is not a comment.
-
-    A comment line never ends a statement, even when its prose ends with ``;`` (it would otherwise
-    cut the statement it sits in). Comment lines before a statement are dropped.
-    """
-    parts: list[str] = []
-    current: list[str] = []
-    for line in text.splitlines():
-        comment = line.lstrip().startswith("--")
-        if comment and not current:
-            continue
-        current.append(line)
-        if not comment and line.rstrip().endswith(";"):
-            parts.append("\n".join(current))
-            current = []
-    if any(line.strip() and not line.lstrip().startswith("--") for line in current):
-        parts.append("\n".join(current))
-    return tuple(parts)
-
-
 def run_file(conn: psycopg.Connection, name: str, params: Mapping[str, Any] | None = None) -> int:
-    """Execute every statement of ``name`` with ``params``; return the total rows affected."""
+    """Execute every statement of ``name`` with ``params``, in one round trip; return the total rows
+    affected. On an autocommit connection outside a transaction block, PostgreSQL runs a
+    multi-statement file as one implicit transaction: an error in any statement undoes them all."""
     affected = 0
-    with conn.cursor() as cursor:
-        for statement in statements(name):
-            cursor.execute(statement, params)
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(query(name), params)
+        affected += max(cursor.rowcount, 0)
+        while cursor.nextset():
             affected += max(cursor.rowcount, 0)
     return affected
 
 
 def fetch_one(conn: psycopg.Connection, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    with conn.cursor() as cursor:
+    """The first row of the last statement of ``name`` as a dict (None per column if it returned none)."""
+    with psycopg.ClientCursor(conn) as cursor:
         cursor.execute(query(name), params)
+        while cursor.nextset():
+            pass
         row = cursor.fetchone()
         columns = [column.name for column in cursor.description or []]
     return dict(zip(columns, row or [None] * len(columns), strict=True))

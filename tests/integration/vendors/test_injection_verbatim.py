@@ -4,8 +4,9 @@ The state's own child ids (ref.child may hold any non-blank text) and a CCMS's r
 SQL-injection, CSV/spreadsheet-formula and COPY-format look-alikes. A whole run — plan, PPP and
 brightwheel extraction over real HTTP, validation, reconciliation, load — runs in-process as the
 least-privileged loader role, and the reconciled tables hold exactly those strings, with every
-table intact. (Every statement is parameterized and bulk writes use COPY with escaping, so there
-is nothing to neutralize; consumers that export CSV must quote formulas themselves.)
+table intact. (Every statement is parameterized — psycopg binds or quotes every value — and bulk
+writes use binary COPY, so there is nothing to neutralize; consumers that export CSV must quote
+formulas themselves.)
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""Warehouse targets parse every AIRFLOW_CONN_* form; SQL files split into statements correctly."""
+"""Warehouse targets parse every AIRFLOW_CONN_* form; SQL files are safe to run with client-side binding."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from ccms_attendance.warehouse.sql_files import query, split_statements, statements
+import pytest
+import sqlparse
+
+from ccms_attendance.warehouse.sql_files import query
 from ccms_attendance.warehouse.target import WarehouseTarget, parse_airflow_conn
 
 
@@ -35,40 +38,23 @@ def test_printing_a_target_never_shows_the_password():
     assert "top-secret" in target.conninfo
 
 
-def test_multi_statement_files_split_into_statements():
-    parts = statements("clear_run_staging")
-    assert len(parts) == query("clear_run_staging").count(";")
-    assert all(part.strip().upper().startswith("DELETE") for part in parts)
-
-
-def test_a_comment_ending_in_a_semicolon_does_not_cut_a_statement():
-    text = (
-        "-- Leading comment;\n"
-        "SELECT 1\n"
-        "  -- a note in the middle that ends like a statement;\n"
-        "  FROM t;\n"
-        "-- trailing comment between statements;\n"
-        "DELETE FROM u\n"
-        " WHERE x = %(x)s;\n"
-        "-- a comment after the last statement;\n"
-    )
-    assert split_statements(text) == (
-        "SELECT 1\n  -- a note in the middle that ends like a statement;\n  FROM t;",
-        "DELETE FROM u\n WHERE x = %(x)s;",
-    )
-
-
-def test_a_last_statement_without_a_semicolon_is_kept():
-    assert split_statements("SELECT 1;\nSELECT 2\n") == ("SELECT 1;", "SELECT 2")
-
-
-def test_every_query_file_splits_into_statements_that_are_not_only_comments():
+def test_no_placeholder_stands_in_a_comment_of_any_sql_file():
+    """run_file quotes parameters into the text (client-side binding): a value with a line break
+    quoted into a ``--`` comment would end the comment and run as SQL. Comments found by sqlparse's
+    lexer, which knows string literals and ``$$`` bodies."""
     from ccms_attendance.paths import SQL_DIR
 
+    placeholder = re.compile(r"%(\(\w+\))?[sbt]")
     for path in sorted((SQL_DIR / "queries").glob("*.sql")):
-        for part in statements(path.stem):
-            code = [line for line in part.splitlines() if line.strip() and not line.lstrip().startswith("--")]
-            assert code, f"{path.name}: a statement with no SQL in it"
+        comments = [
+            token.value
+            for statement in sqlparse.parse(path.read_text())
+            for token in statement.flatten()
+            if token.ttype in sqlparse.tokens.Comment
+        ]
+        assert comments or path.read_text().lstrip()[:2] != "--", path.name  # the lexer did find them
+        bad = [comment.strip() for comment in comments if placeholder.search(comment)]
+        assert not bad, f"{path.name}: placeholder in a comment: {bad}"
 
 
 def test_missing_sql_file_is_a_clear_error():

@@ -1,4 +1,4 @@
--- Children of one period whose counts reached a threshold or are within %(margin)s of the next,
+-- Children of one period whose counts reached a threshold or are within `margin` of the next,
 -- with the current notices they have (thresholds from ccms_attendance.rules.absence_limits).
 WITH period_children AS (
     SELECT DISTINCT child_id FROM reconciled.daily_attendance WHERE period_start = %(period_start)s

@@ -1,5 +1,5 @@
 -- Swap a run's reconciled rows in as the period's current version. Runs inside one transaction
--- holding the period's advisory lock; %(full_period)s false limits the swap to the run's sites.
+-- holding the period's advisory lock; `full_period` false limits the swap to the run's sites.
 -- The rows being replaced are first copied to history.*, marked with the run replacing them.
 INSERT INTO history.daily_attendance
 SELECT d.*, %(run_id)s FROM reconciled.daily_attendance d

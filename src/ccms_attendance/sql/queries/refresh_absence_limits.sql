@@ -1,11 +1,11 @@
--- Recount the absence limits of %(children)s (the children whose days the current load changed)
+-- Recount the absence limits of `children` (the children whose days the current load changed)
 -- from the reconciled tables, and bring the notice list in line: a crossing no longer found is
 -- withdrawn (the row stays, with the run that withdrew it), a new one is reported. Runs inside
 -- the load transaction. The rules and thresholds are in ccms_attendance.rules.absence_limits and
 -- arrive as parameters.
 --
--- Each child is recounted from the start of the enrollment year holding %(period_start)s (years
--- before it cannot change); consecutive runs look back %(lookback_days)s days further, so a run
+-- Each child is recounted from the start of the enrollment year holding `period_start` (years
+-- before it cannot change); consecutive runs look back `lookback_days` days further, so a run
 -- that began before that year is counted whole.
 DROP TABLE IF EXISTS pg_temp.limit_child, pg_temp.limit_period, pg_temp.limit_count, pg_temp.limit_crossing;
 -- No JIT: compiling costs more than the recount. Sorts and hashes of a statewide period's

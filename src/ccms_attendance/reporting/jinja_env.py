@@ -1,0 +1,16 @@
+"""The Jinja2 environment of the report's templates (``reporting/templates/``): autoescape on, so every
+value is HTML-escaped unless a template or the code marks it safe (the charts, rendered by the same
+environment); an undefined name is an error, not an empty string."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+TEMPLATES = Environment(
+    loader=PackageLoader("ccms_attendance.reporting", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
