@@ -1,4 +1,4 @@
--- A run starts (or restarts from its plan): "now" for the whole run is %(as_of)s.
+-- A run starts (or restarts from its plan): its as_of parameter is "now" for the whole run.
 INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, scope, started_at, as_of)
 VALUES (%(run_id)s, %(dag_id)s, %(period_start)s, 'running', %(scope)s, now(), %(as_of)s)
 ON CONFLICT (run_id) DO UPDATE
