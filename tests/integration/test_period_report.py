@@ -92,6 +92,10 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     # its children (PC) and S-B's 10 pending days (its typed absence was never submitted: not final).
     assert "<td id='fig-rows'>35</td>" in page
     assert "<td id='fig-absences'>3</td>" in page
+    assert "<td id='fig-pending'>10</td>" in page
+    # The deadline has passed (the run's as_of is after it): the version is final.
+    assert "<td id='fig-lifecycle'>final</td>" in page
+    assert "<tr><th>Submission deadline</th><td>2026-12-05</td></tr>" in page
     assert "<td id='fig-incomplete'>1</td>" in page
     assert "<td id='fig-exceptions'>3</td>" in page
     assert "2026-11-08..2026-11-21" in page

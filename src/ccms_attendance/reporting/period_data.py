@@ -28,8 +28,10 @@ class SiteLine:
     site_id: str
     site_name: str
     governing_source: str
+    lifecycle: str
     complete: bool
     incomplete_reason: str | None
+    pending_days: int
     children: int
     enrolled_days: int
     absent_days: int
@@ -49,11 +51,14 @@ class SiteLine:
 class PeriodFigures:
     period_start: dt.date
     period_end: dt.date
+    submission_deadline: dt.date
     run_id: str
     loaded_run_id: str | None
     loaded_at: dt.datetime | None
+    lifecycle: str | None  # of the loaded version: provisional or final
     daily_rows: int
     absences: int
+    pending_days: int
     children: int
     sites: int
     incomplete_sites: int
@@ -92,11 +97,14 @@ def read_period(conn: psycopg.Connection, period_start: dt.date | str, run_id: s
     return PeriodFigures(
         period_start=head["period_start"],
         period_end=head["period_end"],
+        submission_deadline=head["submission_deadline"],
         run_id=run or "",
         loaded_run_id=head["loaded_run_id"],
         loaded_at=head["loaded_at"],
+        lifecycle=head["lifecycle"],
         daily_rows=head["daily_rows"],
         absences=head["absences"],
+        pending_days=head["pending_days"],
         children=head["children"],
         sites=head["sites"],
         incomplete_sites=head["incomplete_sites"],

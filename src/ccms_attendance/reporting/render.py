@@ -18,8 +18,10 @@ from ccms_attendance.reporting.period_data import PeriodFigures
 
 #: The headline figures that carry an element id (the UI tests and readers look them up).
 _FIGURE_IDS = {
+    "Lifecycle": "fig-lifecycle",
     "Daily rows": "fig-rows",
     "Absences": "fig-absences",
+    "Pending child-days": "fig-pending",
     "Incomplete sites": "fig-incomplete",
     "Exceptions": "fig-exceptions",
 }
@@ -41,11 +43,15 @@ def render_report(figures: PeriodFigures, up: str = "../../../") -> str:
     audit = figures.audit or {}
     headline = [
         ("Service period", f"{figures.period_start.isoformat()}..{figures.period_end.isoformat()}"),
+        # Provisional: before the submission deadline, not every site submitted; its absences are not counted.
+        ("Lifecycle", figures.lifecycle or "not loaded"),
+        ("Submission deadline", figures.submission_deadline.isoformat()),
         ("Run", figures.run_id or "-"),
         ("Run that loaded the current version", figures.loaded_run_id or "not loaded"),
         ("Loaded at", figures.loaded_at.isoformat() if figures.loaded_at else "-"),
         ("Daily rows", figures.daily_rows),
         ("Absences", figures.absences),
+        ("Pending child-days", figures.pending_days),
         ("Children", figures.children),
         ("Sites", figures.sites),
         ("Incomplete sites", figures.incomplete_sites),
@@ -57,10 +63,12 @@ def render_report(figures: PeriodFigures, up: str = "../../../") -> str:
             s.site_id,
             s.site_name,
             s.governing_source,
+            s.lifecycle,
             "complete" if s.complete else f"incomplete: {s.incomplete_reason or ''}",
             s.children,
             s.enrolled_days,
             s.absent_days,
+            s.pending_days,
             pct(s.absence_rate),
             s.daily_rows,
         )

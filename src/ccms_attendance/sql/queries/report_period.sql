@@ -1,11 +1,15 @@
 -- Period report: the period, the run that loaded its current version, and its headline counts.
 SELECT p.period_start,
        p.period_end,
+       p.submission_deadline,
        pl.run_id AS loaded_run_id,
        pl.loaded_at,
+       pl.lifecycle,
        (SELECT count(*) FROM reconciled.daily_attendance d WHERE d.period_start = p.period_start)::int AS daily_rows,
        (SELECT count(*) FROM reconciled.daily_attendance d
          WHERE d.period_start = p.period_start AND d.status = 'absent')::int AS absences,
+       (SELECT count(*) FROM reconciled.daily_attendance d
+         WHERE d.period_start = p.period_start AND d.status = 'pending')::int AS pending_days,
        (SELECT count(*) FROM reconciled.absence_summary a WHERE a.period_start = p.period_start)::int AS children,
        (SELECT count(*) FROM reconciled.site_period s WHERE s.period_start = p.period_start)::int AS sites,
        (SELECT count(*) FROM reconciled.site_period s
