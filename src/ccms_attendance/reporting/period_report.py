@@ -328,7 +328,10 @@ def render_report(figures: PeriodFigures, up: str = "../../../") -> str:
         else "<p class='complete'>Every site is complete.</p>"
     )
     extracted = figures.extracted
-    extract_cols = ["sites", "sites_failed", "records", "dropped_non_voucher", "rejected"]
+    extract_cols = [
+        "sites", "sites_failed", "records", "dropped_non_voucher", "rejected",
+        "duplicates_dropped", "duplicate_conflicts",
+    ]  # fmt: skip
     extract_html = (
         _table(
             ["source", *extract_cols],
