@@ -134,24 +134,21 @@ class VendorHttpHook(HttpHook):
             self._options = HookOptions.from_extra(self.connection.extra_dejson, self.default_extra)
         return self._options
 
-    def _extract_auth(self, connection: Any) -> Any:
-        """No HTTP basic auth from login/password: each vendor hook authenticates its own way."""
-        return None
-
-    def _configure_session_from_extra(self, session: requests.Session, connection: Any, extra_options: dict):
-        session = super()._configure_session_from_extra(session, connection, extra_options)
-        # HttpHook copies every unknown extra (client ids, page sizes ...) into the request headers;
-        # start again from plain defaults and add only the explicit "headers" extra.
-        session.headers = requests.utils.default_headers()
-        session.headers["User-Agent"] = "ccms-attendance (Airflow HttpHook)"
-        session.headers.update(self.options.headers)
-        return session
-
     def get_conn(self, headers: dict | None = None, extra_options: dict | None = None) -> requests.Session:
         """One session per hook (connection pooling), with the environment read into it once;
-        per-request headers go on each request."""
+        per-request headers go on each request.
+
+        ``HttpHook`` copies every connection extra (client ids, page sizes, secrets ...) into the
+        session's headers and login/password into HTTP basic auth; neither is ever sent: the headers
+        start again from ``requests``' defaults plus the explicit ``headers`` extra, and each vendor
+        hook authenticates its own way (``hooks.auth``).
+        """
         if self._session is None:
             session = super().get_conn(None, extra_options)
+            session.headers = requests.utils.default_headers()
+            session.headers["User-Agent"] = "ccms-attendance (Airflow HttpHook)"
+            session.headers.update(self.options.headers)
+            session.auth = None
             read_environment_once(session, self.base_url)
             self._session = session
         return self._session
