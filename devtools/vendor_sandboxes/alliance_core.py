@@ -159,9 +159,11 @@ def create_app(state: SandboxState) -> FastAPI:
                     return error(400, "invalid_cursor", "The cursor is malformed or belongs to another query")
             page = page_slice(events, offset, size, bool(applied.has("duplicate_records")))
             more = offset + size < len(events)
+            # A vendor whose last page still carries a cursor (to an empty page, which has one too ...).
+            stale = bool(applied.has("cursor_after_last_page"))
             return {
                 "data": page,
-                "next_cursor": _encode_cursor(offset + size, window) if more else None,
+                "next_cursor": _encode_cursor(offset + size, window) if more or stale else None,
                 "has_more": more,
             }
 

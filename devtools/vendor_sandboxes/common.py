@@ -44,12 +44,23 @@ FAULT_KINDS = frozenset(
         "missing_required_field",
         "connection_drop",
         "export_failed",  # Playground only: the next export job ends in status "failed"
+        "raw_body",  # the response is exactly `body` (text) with `status`: hostile bodies, e.g. 5,000 "["
+        "page_fields",  # `fields` (an object) are set on the response's top-level object, e.g. a bad next_cursor
+        "cursor_after_last_page",  # Alliance CORE: the last page still carries a next_cursor (has_more false)
     }
 )
 # At most one of these per request (the first matching fault in list order wins).
-TERMINAL_KINDS = ("connection_drop", "http_429", "http_5xx", "truncated_json", "malformed_json")
+TERMINAL_KINDS = ("connection_drop", "http_429", "http_5xx", "raw_body", "truncated_json", "malformed_json")
 # Every matching fault of these kinds applies.
-MODIFIER_KINDS = ("slow", "duplicate_records", "extra_fields", "missing_required_field", "export_failed")
+MODIFIER_KINDS = (
+    "slow",
+    "duplicate_records",
+    "extra_fields",
+    "missing_required_field",
+    "export_failed",
+    "page_fields",
+    "cursor_after_last_page",
+)
 LOG_LIMIT = 5000
 
 
@@ -337,6 +348,13 @@ async def respond(
         entry["body"] = bytes(response.body).decode()
         return response
 
+    if fault := applied.has("raw_body"):
+        status = int(fault.get("status", 200))
+        entry["status"] = status
+        entry["body"] = None  # not JSON a contract test could read
+        body = str(fault.get("body", "")).encode("utf-8", "surrogatepass")
+        return Response(body, status_code=status, media_type=str(fault.get("content_type", "application/json")))
+
     result = build(applied)
     headers: dict[str, str] = {}
     if isinstance(result, tuple):
@@ -347,6 +365,9 @@ async def respond(
         entry["headers"] = {}
         return result
     _mutate_records(result, records_key, applied, default_missing_field)
+    if (fault := applied.has("page_fields")) and isinstance(result, dict):
+        result = {**result, **dict(fault.get("fields") or {})}
+        entry["page_fields"] = True  # a deliberately off-contract body
     try:
         body = json.dumps(result, ensure_ascii=False).encode()
     except UnicodeEncodeError:  # an unpaired surrogate: send it as JSON allows, as a \\u escape

@@ -133,10 +133,17 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
     if summary.failures:
         # Everything retrieved is staged; failing now makes the outage visible and retryable.
         # Reconciliation still runs (trigger rule all_done) and marks these sites incomplete.
-        raise CcmsExtractionError(
+        message = (
             f"{vendor} batch {batch_no}, {run.describe()}: {summary.sites_failed} of {summary.sites} sites failed: "
             + " | ".join(summary.failures[:5])
         )
+        if not summary.retryable_failures:
+            # Only data errors (a response that cannot be used, an unusable marker ...): a retry
+            # would read the same data the same way. Fail without retrying.
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(message)
+        raise CcmsExtractionError(message, retryable=True)
     return summary.as_xcom()
 
 

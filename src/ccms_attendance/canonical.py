@@ -7,6 +7,8 @@ reconciliation rules only ever see this shape, so a vendor's quirks never leak p
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -108,7 +110,63 @@ class SiteSubmission:
             raise ValueError("submitted_at must be timezone-aware")
 
 
-ExtractedItem = AttendanceRecord | RejectedRecord | SiteSubmission
+@dataclass(frozen=True, slots=True)
+class RepeatedRecord:
+    """A vendor record sent again under a record id the site-period already had.
+
+    ``same_content``: the very same record again (e.g. repeated across pages); it was dropped and is
+    only counted. Otherwise the vendor sent another version under that id: both versions were
+    passed on and the child-day policy settles them (``ccms_attendance.rules.child_day``); it is
+    counted as a conflict. Carries the id only, never the record.
+    """
+
+    source: Source
+    license_number: str
+    source_record_id: str
+    same_content: bool
+
+
+ExtractedItem = AttendanceRecord | RejectedRecord | RepeatedRecord | SiteSubmission
+
+#: Text of ASCII digits and a decimal point followed by zeros only ("7100009.0").
+_INTEGRAL_DECIMAL = re.compile(r"([0-9]+)\.0+")
+#: Larger floats are not exact integers any more: such an id may already have lost digits.
+_EXACT_FLOAT_LIMIT = 2**53
+
+
+def normalize_child_id(value: object) -> str | None:
+    """The state Child ID a source sent, as the text it is matched and stored as (``None``: no usable id).
+
+    The one rule for every source (vendor records now; portal entries use it too):
+
+    * text: surrounding whitespace is stripped; everything else is kept verbatim (inner spaces,
+      punctuation, letters, and leading zeros: ``"0071"`` and ``"71"`` stay different ids); blank
+      text is no id;
+    * text that is ASCII digits, a decimal point and only zeros (``"7100009.0"``, as spreadsheets
+      and some exports write whole numbers) is those digits (``"7100009"``, leading zeros kept);
+    * a JSON integer is its decimal text (``7100009`` -> ``"7100009"``); a JSON number with an
+      integral value below 2**53 likewise (``7100009.0`` -> ``"7100009"``);
+    * anything else is no id: other numbers (``7100009.5``, ``1e300``, NaN), ``true``/``false``,
+      ``null``, lists and objects.
+
+    A number has no leading zeros to keep: a vendor that sends an id whose text starts with zeros as
+    a JSON number has lost them, and the id will not match (reported as a Child ID mismatch).
+    """
+    if type(value) is str:  # the common case first: called for every record
+        text = value.strip()
+        if "." not in text:  # nearly every id: nothing to rewrite
+            return text or None
+        integral = _INTEGRAL_DECIMAL.fullmatch(text)
+        return integral.group(1) if integral else text
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
+        return str(int(value))
+    if isinstance(value, str):  # a str subclass
+        return normalize_child_id(str(value))
+    return None
 
 
 def local_day(moment: dt.datetime) -> dt.date:

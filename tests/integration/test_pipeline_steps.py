@@ -109,7 +109,7 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
         "SELECT source_record_id, child_id, reason FROM staging.quarantine ORDER BY source_record_id"
     ).fetchall()
     assert quarantine == [
-        ("bw-3", "111", "record carries license 'CC-9'"),
+        ("bw-3", "111", "record is for another site's license number"),  # never the vendor's text
         ("bw-4", "111", "check-out before check-in"),
         ("bw-6", "112", "missing attendance date"),
     ]

@@ -1,11 +1,26 @@
-"""Airflow hooks for the three CCMS vendors (one module per vendor contract; shared code in ``base``)."""
+"""Airflow hooks for the three CCMS vendors.
+
+One small module per vendor (``alliance_core``, ``brightwheel``, ``playground``: endpoints,
+authenticator, paginator, marker entries) on :class:`~ccms_attendance.hooks.base.CcmsHook`, which
+composes the shared parts, each in its own module:
+
+* ``options`` — connection extras; ``transport`` — connection -> session, one request with
+  retries (``retries``) -> a decoded reply; ``errors`` — ``CcmsExtractionError`` and the internal
+  failure classes; ``redact`` — vendor text in errors, bounded and without secrets;
+* ``auth`` — authenticators (API key; bearer tokens from OAuth2 client credentials or a login);
+* ``paging`` — paginators (cursor, ``Link`` header, page numbers);
+* ``duplicates`` — record ids a vendor repeats; ``markers`` — submission markers;
+* ``parsers`` — per-vendor pure functions from records to canonical items; ``site`` — the
+  site-period asked for.
+"""
 
 from __future__ import annotations
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.hooks.alliance_core import AllianceCoreHook
-from ccms_attendance.hooks.base import CcmsExtractionError, CcmsHook
+from ccms_attendance.hooks.base import CcmsHook
 from ccms_attendance.hooks.brightwheel import BrightwheelHook
+from ccms_attendance.hooks.errors import CcmsExtractionError
 from ccms_attendance.hooks.playground import PlaygroundHook
 
 HOOKS: dict[Source, type[CcmsHook]] = {

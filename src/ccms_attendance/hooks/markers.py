@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccms_attendance.canonical import SiteSubmission
-from ccms_attendance.hooks.base import SiteRequest, parse_date, parse_instant
+from ccms_attendance.hooks.parsers.clock import parse_date, parse_instant
+from ccms_attendance.hooks.site import SiteRequest
 from ccms_attendance.periods import ServicePeriod
 
 

@@ -13,9 +13,8 @@ rounds (one ``export_poll_interval_seconds`` wait per round, not per site). Site
 downloaded one at a time in the order they are iterated, and an export that fails or times out
 fails only its own site. The extract step announces a batch's sites before it consumes any.
 
-Rows of type ``sign_in_out`` give present records (several rows of one child-day merge: first
-sign-in, last sign-out); rows of type ``absence`` give absent records with the reason code
-(ILL/VAC/FAM/OTH; unknown -> OTH).
+Rows are parsed by :func:`ccms_attendance.hooks.parsers.playground.export_rows_items` (sign-in/out
+sessions of a child-day merge into one present record; every absence row is an absent record).
 
 The submission marker is the center's "CCA Attendance" uploads for the period
 (``GET /api/v2/centers/{license}/cca-attendance-submissions``, numbered pages): a ``locked`` upload
@@ -26,31 +25,22 @@ before each export of the site is created, so a later submission never vouches f
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ccms_attendance.canonical import RejectedRecord, SiteSubmission, Source
-from ccms_attendance.hooks.base import (
-    BearerTokenHook,
-    CcmsExtractionError,
-    ExtractedItem,
-    SiteRequest,
-    absence_reason,
-    absent,
-    expires_in_seconds,
-    field_of,
-    local_wall_clock,
-    parse_instant,
-    present,
-    record_identity,
-    text,
-)
+from ccms_attendance.canonical import ExtractedItem, SiteSubmission, Source
+from ccms_attendance.hooks.auth import Authenticator, MissingCredentials, TokenAuth, password_login
+from ccms_attendance.hooks.base import CcmsHook
+from ccms_attendance.hooks.duplicates import RepeatedIds, split
+from ccms_attendance.hooks.errors import CcmsExtractionError
 from ccms_attendance.hooks.markers import MarkerEntry, about_site, covers, day, flag, instant, read_marker
+from ccms_attendance.hooks.paging import PageNumberPaginator
+from ccms_attendance.hooks.parsers.fields import text
+from ccms_attendance.hooks.parsers.playground import export_rows_items, row_id
+from ccms_attendance.hooks.site import SiteRequest
 from ccms_attendance.periods import ServicePeriod
 
 #: Export states that need another status poll.
@@ -88,7 +78,7 @@ class _ExportSettings:
     concurrency: int
 
 
-class PlaygroundHook(BearerTokenHook):
+class PlaygroundHook(CcmsHook):
     """Attendance from Playground."""
 
     source: ClassVar[Source] = Source.PLAYGROUND
@@ -101,7 +91,6 @@ class PlaygroundHook(BearerTokenHook):
         "export_attempts": 2,
         "export_concurrency": 10,
     }
-    token_stat: ClassVar[str] = "logins"
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)
@@ -114,32 +103,21 @@ class PlaygroundHook(BearerTokenHook):
         self._announced.append(_Export(SiteRequest(self.source, license_number, period)))
         return super().iter_site_period(license_number, period)
 
-    def _obtain_token(self, site: SiteRequest) -> tuple[str, float]:
+    def _authenticator(self) -> Authenticator:
         username, password = self.connection.login, self.connection.password
         if not username or not password:
-            raise site.fail(f"connection {self.http_conn_id!r} needs login and password")
-        reply = self._call(
-            site, "POST", "/api/login", json_body={"username": username, "password": password}, authenticated=False
-        )
-        token = reply.payload.get("token") if isinstance(reply.payload, dict) else None
-        if not isinstance(token, str) or not token:
-            raise site.fail("login response has no token")
-        return token, expires_in_seconds(reply.payload, 3600.0)
-
-    def _vendor_float(self, name: str) -> float:
-        try:
-            return float(self.options.vendor[name])
-        except (TypeError, ValueError):
-            raise ValueError(f"connection extra {name!r} must be a number") from None
+            return MissingCredentials(f"connection {self.http_conn_id!r} needs login and password")
+        source = password_login(self.unauthenticated, path="/api/login", username=username, password=password)
+        return TokenAuth(source, refresh_margin=60.0, stats=self.stats, stat="logins", on_token=self.remember_token)
 
     def _export_settings(self) -> _ExportSettings:
-        concurrency = int(self._vendor_float("export_concurrency"))
+        concurrency = int(self.options.vendor_number("export_concurrency"))
         if concurrency < 1:
             raise ValueError("connection extra 'export_concurrency' must be at least 1")
         return _ExportSettings(
-            interval=self._vendor_float("export_poll_interval_seconds"),
-            timeout=self._vendor_float("export_timeout_seconds"),
-            attempts=int(self._vendor_float("export_attempts")),
+            interval=self.options.vendor_number("export_poll_interval_seconds"),
+            timeout=self.options.vendor_number("export_timeout_seconds"),
+            attempts=int(self.options.vendor_number("export_attempts")),
             concurrency=concurrency,
         )
 
@@ -163,9 +141,12 @@ class PlaygroundHook(BearerTokenHook):
         job.attempts += 1
         try:
             job.submission = self._submission(site)
-            reply = self._call(site, "POST", "/api/v2/exports", json_body=body)
+            reply = self.call(site, "POST", "/api/v2/exports", json_body=body)
         except CcmsExtractionError as error:
             job.error = error
+            return
+        except Exception as error:  # this export's site fails, not the one being consumed
+            job.error = self._unexpected(site, error)
             return
         export_id = text(reply.payload.get("export_id")) if isinstance(reply.payload, dict) else None
         if export_id is None:
@@ -178,9 +159,12 @@ class PlaygroundHook(BearerTokenHook):
 
     def _poll(self, job: _Export, settings: _ExportSettings) -> None:
         try:
-            reply = self._call(job.site, "GET", f"/api/v2/exports/{quote(str(job.export_id), safe='')}")
+            reply = self.call(job.site, "GET", f"/api/v2/exports/{quote(str(job.export_id), safe='')}")
         except CcmsExtractionError as error:
             job.error = error
+            return
+        except Exception as error:  # this export's site fails, not the one being consumed
+            job.error = self._unexpected(job.site, error)
             return
         job.status = reply.payload.get("status") if isinstance(reply.payload, dict) else None
         job.seen_at = time.monotonic()
@@ -193,19 +177,19 @@ class PlaygroundHook(BearerTokenHook):
         if job.status in _PENDING or job.status == "complete":
             return
         if job.status != "failed":
-            job.error = site.fail(f"export {job.export_id} has unknown status {str(job.status)[:40]!r}")
+            job.error = site.fail(f"export {self.redactor.text(job.export_id)} has an unknown status")
             return
         self.log.warning(
             "%s site %s period %s: export %s failed (attempt %d of %d)",
             site.source,
             site.license_number,
             site.period,
-            job.export_id,
+            self.redactor.text(job.export_id),
             job.attempts,
             settings.attempts,
         )
         if job.attempts >= settings.attempts:
-            job.error = site.fail(f"the export failed at the vendor {settings.attempts} times")
+            job.error = site.fail(f"the export failed at the vendor {settings.attempts} times", retryable=True)
         else:
             self._create(job, settings)
 
@@ -228,7 +212,8 @@ class PlaygroundHook(BearerTokenHook):
             for other in waiting:
                 if other.seen_at > other.deadline:  # still pending when last seen after its deadline
                     other.error = other.site.fail(
-                        f"export {other.export_id} did not complete within {settings.timeout:g} s"
+                        f"export {self.redactor.text(other.export_id)} did not complete within {settings.timeout:g} s",
+                        retryable=True,
                     )
             if not job.pending:
                 break
@@ -242,20 +227,16 @@ class PlaygroundHook(BearerTokenHook):
             raise job.error
         return job
 
-    def _extract(self, site: SiteRequest) -> Iterator[ExtractedItem]:
+    def _extract(self, site: SiteRequest) -> Iterator[Any]:
         try:
             job = self._completed_export(site)
         except ValueError as problem:
             raise site.fail(str(problem)) from None
-        pages = self.iter_numbered_pages(
-            site,
-            f"/api/v2/exports/{quote(str(job.export_id), safe='')}/rows",
-            {"per_page": self.options.page_size},
-            items_key="rows",
-        )
-        rows = (row for page in pages for row in page)
-        unique = self.dedupe(rows, lambda r: text(r.get("row_id")) if isinstance(r, dict) else None)
-        yield from export_rows_items(site, list(unique))
+        endpoint = f"/api/v2/exports/{quote(str(job.export_id), safe='')}/rows"
+        pages = self.pages(site, PageNumberPaginator("rows"), endpoint, {"per_page": self.options.page_size})
+        rows, repeats = split(RepeatedIds(site, row_id).screen(row for page in pages for row in page))
+        yield from repeats
+        yield from export_rows_items(site, rows)
         assert job.submission is not None  # read by _create before the export existed
         yield job.submission
 
@@ -266,7 +247,7 @@ class PlaygroundHook(BearerTokenHook):
             "period_end": site.period.end.isoformat(),
             "per_page": self.options.page_size,
         }
-        pages = self.iter_numbered_pages(site, endpoint, params, items_key="submissions")
+        pages = self.pages(site, PageNumberPaginator("submissions"), endpoint, params)
         uploads = [upload for page in pages for upload in page]
         return read_marker(site, f"GET {endpoint}", "submissions", uploads, upload_entry)
 
@@ -282,73 +263,3 @@ def upload_entry(site: SiteRequest, upload: dict) -> MarkerEntry | None:
     return MarkerEntry(
         submitted=False, data_through=day(upload, "attendance_through"), issued_at=instant(upload, "uploaded_at")
     )
-
-
-def _stamp(value: Any, day: dt.date) -> dt.datetime | None:
-    """Sign-in/out time: ISO 8601 with offset; a bare local time is read as facility wall clock."""
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError:
-        naive = dt.datetime.fromisoformat(str(value))  # ValueError propagates: unparseable
-        if naive.utcoffset() is not None:
-            raise
-        return local_wall_clock(naive.date(), naive.time())
-
-
-def export_rows_items(site: SiteRequest, rows: Iterable[Any]) -> Iterator[ExtractedItem]:
-    """Playground export rows -> canonical records, one per child per day."""
-    groups: dict[tuple, dict[str, list]] = defaultdict(lambda: {"present": [], "absent": []})
-    for row in rows:
-        if not isinstance(row, dict):
-            yield site.reject("row is not an object")
-            continue
-        identity = record_identity(
-            site,
-            record_id=text(row.get("row_id")),
-            date=row.get("attendance_date"),
-            license_number=text(row.get("center_license")),
-            child_id=text(field_of(row, "child", "state_child_id")),
-            missing_id="missing row id",
-        )
-        if isinstance(identity, RejectedRecord):
-            yield identity
-            continue
-        row_id, license_number, child_id, day = identity
-        key = (license_number, child_id, day)
-        kind = row.get("type")
-        if kind == "absence":
-            groups[key]["absent"].append((row_id, absence_reason(row.get("reason_code"))))
-        elif kind == "sign_in_out":
-            try:
-                sign_in, sign_out = _stamp(row.get("sign_in"), day), _stamp(row.get("sign_out"), day)
-            except ValueError:
-                yield site.reject("unparseable sign-in or sign-out time", record_id=row_id, child_id=child_id, day=day)
-                continue
-            groups[key]["present"].append((row_id, sign_in, sign_out))
-        else:
-            yield site.reject(f"unknown row type {str(kind)[:40]!r}", record_id=row_id, child_id=child_id, day=day)
-
-    for (license_number, child_id, day), group in sorted(groups.items(), key=lambda item: (item[0][2], item[0][1])):
-        common = {"license_number": license_number, "child_id": child_id, "day": day}
-        if group["present"]:
-            ins = [sign_in for _, sign_in, _ in group["present"] if sign_in is not None]
-            outs = [sign_out for _, _, sign_out in group["present"] if sign_out is not None]
-            record_id = "+".join(row_id for row_id, _, _ in group["present"])
-            check_in, check_out = (min(ins) if ins else None), (max(outs) if outs else None)
-            if check_in is not None and check_out is not None and check_out < check_in:
-                yield site.reject("check-out before check-in", record_id=record_id, child_id=child_id, day=day)
-                check_out = None
-            yield present(site, record_id=record_id, check_in=check_in, check_out=check_out, **common)
-            for row_id, _reason in group["absent"]:
-                yield site.reject(
-                    "absence conflicts with a sign-in on the same day", record_id=row_id, child_id=child_id, day=day
-                )
-            continue
-        (row_id, reason), *others = group["absent"]
-        yield absent(site, record_id=row_id, reason=reason, **common)
-        for other_id, _reason in others:
-            yield site.reject(
-                "more than one absence for this child and day", record_id=other_id, child_id=child_id, day=day
-            )

@@ -3,9 +3,10 @@
 Children without a CCDF/OMW voucher are dropped here, before anything is written, and only
 counted. Records a source could not express canonically are quarantined with their reason when
 they belong to a voucher child; otherwise (no or unknown Child ID) they are counted per site and
-reason in an exception, so nothing about a non-voucher child is stored. Each
-site's outcome (retrieved or failed, and why) is staged too: reconciliation needs to know that data
-is missing, so that missing data never reads as absence.
+reason in an exception, so nothing about a non-voucher child is stored (one site's items:
+:mod:`ccms_attendance.pipeline.site_items`). Each site's outcome (retrieved or failed, and why) is
+staged too: reconciliation needs to know that data is missing, so that missing data never reads
+as absence. Whatever goes wrong with one site's items fails that site alone, never its batch.
 """
 
 from __future__ import annotations
@@ -19,37 +20,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 import psycopg
 
-from ccms_attendance.canonical import (
-    AttendanceRecord,
-    AttendanceStatus,
-    ExtractedItem,
-    RejectedRecord,
-    SiteSubmission,
-    Source,
-)
+from ccms_attendance.canonical import AttendanceStatus, ExtractedItem, Source
 from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.pipeline.site_items import RECORD_COLUMNS, SiteRows, site_rows
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 log = logging.getLogger(__name__)
 
-RECORD_COLUMNS = [
-    "site_id",
-    "license_number",
-    "child_id",
-    "attendance_date",
-    "status",
-    "day_code",
-    "check_in",
-    "check_out",
-    "absence_reason",
-    "source_record_id",
-]
 QUARANTINE_COLUMNS = ["site_id", "license_number", "child_id", "attendance_date", "source_record_id", "reason"]
 SITE_EXTRACT_COLUMNS = [
     "site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error", "submitted", "submitted_at",
-    "data_through",
+    "data_through", "duplicates_dropped", "duplicate_conflicts",
 ]  # fmt: skip
 PPP_BATCH = 0
 
@@ -65,7 +48,11 @@ class ExtractSummary:
     records: int = 0
     dropped_non_voucher: int = 0
     quarantined: int = 0
+    duplicates_dropped: int = 0
+    duplicate_conflicts: int = 0
     failures: list[str] = field(default_factory=list)
+    #: Failures that trying again later may fix (transport); data errors are not retried.
+    retryable_failures: int = 0
 
     def as_xcom(self) -> dict[str, object]:
         return {
@@ -76,6 +63,8 @@ class ExtractSummary:
             "records": self.records,
             "dropped_non_voucher": self.dropped_non_voucher,
             "quarantined": self.quarantined,
+            "duplicates_dropped": self.duplicates_dropped,
+            "duplicate_conflicts": self.duplicate_conflicts,
         }
 
 
@@ -113,6 +102,8 @@ def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
             "submitted": submitted_at.notna(),
             "submitted_at": submitted_at,
             "data_through": None,
+            "duplicates_dropped": 0,
+            "duplicate_conflicts": 0,
         }
     )
     with conn.transaction():
@@ -167,62 +158,38 @@ def extract_ccms_batch(
     reported = reported_children(conn, run)
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
     site_items = _sites_items(sites["license_number"].tolist(), site_extractor, failure_types, sites_in_flight)
-    # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (one per kept item, so
-    # hundreds of thousands per batch: no dict per row).
+    # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (``site_items``).
     records: list[tuple] = []
     rejected: list[tuple] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
     for site, items in zip(sites.itertuples(index=False), site_items, strict=True):
         site_id, license_number = site.site_id, site.license_number
-        site_records: list[tuple] = []
-        site_rejected: list[tuple] = []
-        unattributed: Counter[str] = Counter()
-        dropped = 0
-        submission: SiteSubmission | None = None
         try:
             if isinstance(items, BaseException):
                 raise items
-            for item in items:
-                if isinstance(item, SiteSubmission):
-                    submission = item  # the vendor's word on how final the site-period's data is
-                    continue
-                if isinstance(item, AttendanceRecord):
-                    if item.license_number != license_number:
-                        item = _rejected(item, f"record carries license {item.license_number!r}")
-                    elif item.child_id not in reported:
-                        dropped += 1  # not a CCDF/OMW child: counted, never stored
-                        continue
-                    else:
-                        site_records.append(_record_row(site_id, item))
-                        continue
-                if item.child_id in reported:
-                    site_rejected.append(_quarantine_row(site_id, license_number, item))
-                else:
-                    unattributed[item.reason] += 1  # maybe a non-voucher child: count, keep nothing
+            rows = site_rows(site_id, license_number, items, reported)
         except failure_types as error:
-            summary.sites_failed += 1
-            summary.failures.append(str(error))
-            outcomes.append(_outcome(site_id, "failed", error=str(error)))
-            log.warning("%s", error)
+            _site_failed(summary, outcomes, site_id, error, retryable=bool(getattr(error, "retryable", True)))
             continue
-        records.extend(site_records)
-        rejected.extend(site_rejected)
-        if unattributed:
-            exceptions.append(_unattributed_exception(site_id, source, unattributed))
-        summary.records += len(site_records)
-        summary.dropped_non_voucher += dropped + unattributed.total()
-        summary.quarantined += len(site_rejected)
-        outcomes.append(
-            _outcome(
-                site_id,
-                "retrieved",
-                len(site_records),
-                dropped + unattributed.total(),
-                len(site_rejected),
-                submission=submission,
+        except Exception as error:  # anything else about one site's items: that site fails, the batch goes on
+            message = (
+                f"{source} site {license_number} period {run.period}: "
+                f"its data could not be staged ({type(error).__name__})"
             )
-        )
+            log.exception("%s", message)
+            _site_failed(summary, outcomes, site_id, message, retryable=False)
+            continue
+        records.extend(rows.records)
+        rejected.extend(rows.rejected)
+        if rows.unattributed:
+            exceptions.append(_unattributed_exception(site_id, source, rows.unattributed))
+        summary.records += len(rows.records)
+        summary.dropped_non_voucher += rows.dropped_non_voucher
+        summary.quarantined += len(rows.rejected)
+        summary.duplicates_dropped += rows.duplicates_dropped
+        summary.duplicate_conflicts += rows.duplicate_conflicts
+        outcomes.append(_outcome(site_id, "retrieved", rows))
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
@@ -355,51 +322,30 @@ def _threaded_sites_items(
             worker.shutdown(wait=True, cancel_futures=True)
 
 
-def _outcome(
-    site_id: str,
-    outcome: str,
-    records: int = 0,
-    dropped: int = 0,
-    rejected: int = 0,
-    error=None,
-    submission: SiteSubmission | None = None,
-) -> dict:
+def _site_failed(
+    summary: ExtractSummary, outcomes: list[dict], site_id: str, error: BaseException | str, *, retryable: bool
+) -> None:
+    summary.sites_failed += 1
+    summary.retryable_failures += retryable
+    summary.failures.append(str(error))
+    outcomes.append(_outcome(site_id, "failed", error=str(error)))
+    log.warning("%s", error)
+
+
+def _outcome(site_id: str, outcome: str, rows: SiteRows | None = None, error: str | None = None) -> dict:
     """A site's staged outcome; no submission marker means the vendor said nothing: not submitted."""
+    rows = rows or SiteRows()
+    submission = rows.submission
     return {
         "site_id": site_id,
         "outcome": outcome,
-        "records": records,
-        "dropped_non_voucher": dropped,
-        "rejected": rejected,
+        "records": len(rows.records),
+        "dropped_non_voucher": rows.dropped_non_voucher,
+        "rejected": len(rows.rejected),
         "error": error,
         "submitted": bool(submission and submission.submitted),
         "submitted_at": submission.submitted_at if submission else None,
         "data_through": submission.data_through if submission else None,
+        "duplicates_dropped": rows.duplicates_dropped,
+        "duplicate_conflicts": rows.duplicate_conflicts,
     }
-
-
-def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
-    return RejectedRecord(
-        record.source, record.license_number, record.source_record_id, record.child_id, record.attendance_date, reason
-    )
-
-
-def _record_row(site_id: str, item: AttendanceRecord) -> tuple:
-    """A staged record in RECORD_COLUMNS order; its day code is set by reconciliation."""
-    return (
-        site_id,
-        item.license_number,
-        item.child_id,
-        item.attendance_date,
-        str(item.status),
-        None,
-        item.check_in,
-        item.check_out,
-        item.absence_reason,
-        item.source_record_id,
-    )
-
-
-def _quarantine_row(site_id: str, license_number: str, item: RejectedRecord) -> tuple:
-    """Quarantine rows exist only for voucher children: anyone else leaves no trace but a count."""
-    return (site_id, license_number, item.child_id, item.attendance_date, item.source_record_id, item.reason)

@@ -25,7 +25,9 @@ _FIGURE_IDS = {
     "Incomplete sites": "fig-incomplete",
     "Exceptions": "fig-exceptions",
 }
-_EXTRACT_COLUMNS = ["sites", "sites_failed", "records", "dropped_non_voucher", "rejected"]
+_EXTRACT_COLUMNS = [
+    "sites", "sites_failed", "records", "dropped_non_voucher", "rejected", "duplicates_dropped", "duplicate_conflicts",
+]  # fmt: skip
 
 
 def _data_docs(figures: PeriodFigures, up: str) -> dict[str, Any]:

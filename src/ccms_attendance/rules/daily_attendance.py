@@ -43,6 +43,7 @@ import pandas as pd
 
 from ccms_attendance.canonical import REPORTED_PROGRAMS, Source
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.rules.child_day import settle
 from ccms_attendance.rules.day_codes import (
     CLOSURE_CODES,
     DayCode,
@@ -151,27 +152,18 @@ def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: KeyCod
 
 
 def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
-    """One governing record per child-day: present if any record says present.
+    """One governing record per child-day, by the child-day policy (:mod:`ccms_attendance.rules.child_day`:
+    present wins; the lineage joins every record's id; check-in earliest, check-out latest).
 
-    Status, day code and source come from the winning record; lineage joins every record's id.
     ``several`` marks the records that share their child-day with another. Almost every child-day
-    has a single record, which is its own result (its id is its lineage, its times are the
-    min/max), so only the few shared child-days are sorted and grouped.
+    has a single record, which is its own result, so only the few shared child-days are settled.
     """
     key = ["site_id", "child_id", "attendance_date"]
     carried = [CHILD_CODE] if CHILD_CODE in records else []
     columns = [*key, "status", "day_code", "source", "source_record_id", "check_in", "check_out", *carried]
     if not several.any():  # concatenating an empty frame would loosen the column dtypes
         return records[columns]
-    shared = records.loc[several]
-    ordered = shared.assign(_absent=(shared["status"] != "present")).sort_values([*key, "_absent", "source_record_id"])
-    winners = ordered.drop_duplicates(key, keep="first")[[*key, "status", "day_code", "source", *carried]]
-    lineage = ordered.groupby(key, as_index=False, sort=False).agg(
-        source_record_id=("source_record_id", lambda ids: "+".join(sorted(set(ids)))),
-        check_in=("check_in", "min"),
-        check_out=("check_out", "max"),
-    )
-    merged = winners.merge(lineage, on=key)[columns]
+    merged = settle(records.loc[several, columns], key)
     return pd.concat([records.loc[~several, columns], merged], ignore_index=True)
 
 

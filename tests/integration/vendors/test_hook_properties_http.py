@@ -9,8 +9,10 @@ and checks:
 * nothing but the recorded per-site outcome comes out: no exception escapes the step;
 * a failed site carries an error that starts with "<VENDOR> site <license> period <period>";
 * otherwise every item the hook yielded is accounted for in staging: voucher children's records
-  staged with their source record id *verbatim*, their rejections quarantined with a non-empty
-  reason, everything else counted as dropped (records + rejected + dropped = items);
+  staged with their source record id *verbatim* (versions of one record id on one child-day settled
+  into one), their rejections (and records of another license, or with text PostgreSQL cannot
+  store) quarantined with a non-empty reason, everything else counted as dropped, repeated record
+  ids counted (records + settled + rejected + dropped + repeats = items);
 * every raw record is accounted for by an item (see ``check_items``), and no name or birth date
   reaches the hook's output or any staged row.
 """
@@ -33,10 +35,12 @@ from support.hostile_payloads import (
     check_items,
     no_personal_data,
     playground_row,
+    storable,
+    unstorable,
     with_duplicates_and_junk,
 )
 
-from ccms_attendance.canonical import AttendanceRecord, RejectedRecord, SiteSubmission, Source
+from ccms_attendance.canonical import AttendanceRecord, RejectedRecord, RepeatedRecord, SiteSubmission, Source
 from ccms_attendance.hooks import CcmsExtractionError
 from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.run_context import RunContext
@@ -107,15 +111,17 @@ def check_example(conn, use_scenario, make_hook, source: Source, period, raw: li
     def extractor(license_number: str):
         for item in hook.iter_site_period(license_number, period):  # observed, not altered
             items.append(item)
-            if not isinstance(item, SiteSubmission):  # this branch's extract step stages no marker yet
-                yield item
+            yield item
 
     try:
         extract_ccms_batch(conn, run, source, 1, extractor, (CcmsExtractionError,))
     finally:
         hook.close()
-    outcome, records, dropped, rejected, error = staged(
-        conn, "site_extract", run.run_id, "outcome, records, dropped_non_voucher, rejected, error"
+    outcome, records, dropped, rejected, error, duplicates, conflicts = staged(
+        conn,
+        "site_extract",
+        run.run_id,
+        "outcome, records, dropped_non_voucher, rejected, error, duplicates_dropped, duplicate_conflicts",
     )[0]
     if outcome == "failed":
         assert error.startswith(f"{source} site {LICENSE} period {period}: "), error
@@ -126,17 +132,28 @@ def check_example(conn, use_scenario, make_hook, source: Source, period, raw: li
     items = items[:-1]
     check_items(hook_site(source, period), raw, items, RECORDS[source][1])
     no_personal_data(raw, items)
+    # What the extract step must make of the items: another license's record and text PostgreSQL
+    # cannot store are rejections; voucher children's records are staged (versions of one record id
+    # on one child-day settled into one row), their rejections quarantined; the rest is counted.
     voucher = set(CHILD_IDS)
-    kept = [i for i in items if isinstance(i, AttendanceRecord) and i.child_id in voucher]
-    quarantined = [i for i in items if isinstance(i, RejectedRecord) and i.child_id in voucher]
+    repeats = [i for i in items if isinstance(i, RepeatedRecord)]
+    kept, quarantined = [], []
+    for item in items:
+        if isinstance(item, AttendanceRecord) and item.license_number == LICENSE and not unstorable_record(item):
+            if item.child_id in voucher:
+                kept.append(item)
+        elif isinstance(item, AttendanceRecord | RejectedRecord) and storable(item.child_id) in voucher:
+            quarantined.append(item)
+    rows = {(i.child_id, i.attendance_date, i.source_record_id) for i in kept}
     assert sorted(r[0] for r in staged(conn, "source_record", run.run_id, "source_record_id")) == sorted(
-        i.source_record_id for i in kept
+        record_id for _, _, record_id in rows
     )  # verbatim, injection look-alikes and all
     reasons = staged(conn, "quarantine", run.run_id, "reason")
     assert len(reasons) == len(quarantined) == rejected
     assert all(r[0].strip() for r in reasons)
-    assert records == len(kept)
-    assert records + rejected + dropped == len(items)
+    assert records == len(rows)
+    assert (duplicates, conflicts) == (sum(r.same_content for r in repeats), sum(not r.same_content for r in repeats))
+    assert records + (len(kept) - len(rows)) + rejected + dropped + len(repeats) == len(items)
     stored = json.dumps(
         staged(conn, "source_record", run.run_id, "*")
         + staged(conn, "quarantine", run.run_id, "*")
@@ -146,8 +163,15 @@ def check_example(conn, use_scenario, make_hook, source: Source, period, raw: li
     assert "Zebediah" not in stored
 
 
+def unstorable_record(record: AttendanceRecord) -> bool:
+    return any(
+        unstorable(value)
+        for value in (record.source_record_id, record.child_id, record.license_number, record.absence_reason)
+    )
+
+
 def hook_site(source: Source, period):
-    from ccms_attendance.hooks.base import SiteRequest
+    from ccms_attendance.hooks.site import SiteRequest
 
     return SiteRequest(source, LICENSE, period)
 

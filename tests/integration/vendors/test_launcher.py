@@ -54,13 +54,41 @@ def test_airflow_resolves_the_json_connection_outside_a_task(fleet):
     assert hook.options.vendor["export_poll_interval_seconds"] == 0.02
 
 
-def test_connection_extras_are_not_sent_as_headers(fleet, make_hook):
+def test_connection_extras_are_not_sent_as_headers(fleet, make_hook, monkeypatch):
+    # The session reads the environment once (a CA-bundle variable would become its ``verify``).
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     hook = make_hook(Source.ALLIANCE_CORE, client_id=None, some_secret_extra="do-not-send")
     session = hook.get_conn()
     assert "some_secret_extra" not in session.headers
     assert "page_size" not in session.headers
     assert session.verify is True
     assert session.auth is None
+
+
+def test_the_environment_is_read_into_the_session_once(world, fleet, make_hook, monkeypatch, tmp_path):
+    """Proxy and CA-bundle variables are read when the session is made, as requests would read them
+    for every request; requests then stops reading the environment (``trust_env`` off)."""
+    bundle = tmp_path / "ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    hook = make_hook(Source.BRIGHTWHEEL)
+    session = hook.get_conn()
+    assert session.verify == str(bundle)
+    assert session.proxies.get("https") == "http://proxy.invalid:3128"  # the sandbox is http: not used
+    assert not session.trust_env
+    # Read once: a proxy that appears later is not used (the sandbox answers directly).
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    assert list(hook.iter_site_period(world.license(Source.BRIGHTWHEEL, "main"), world.JANUARY))
+    assert "http" not in session.proxies
+    hook.close()
+    # NO_PROXY bypasses the proxy for the connection's host, as requests decides it per request.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert "http" not in make_hook(Source.BRIGHTWHEEL).get_conn().proxies
+    # An explicit "verify": false is never replaced by the environment's bundle.
+    assert make_hook(Source.BRIGHTWHEEL, verify=False).get_conn().verify is False
 
 
 def test_admin_api_needs_the_admin_token(fleet):

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccms_attendance.hooks.base import decode_json
+from ccms_attendance.hooks.transport import decode_json
 
 HOSTILE = [
-    b'{"a": "\\ud800"}',  # lone surrogate escapes: valid JSON, stored only after storable() cleans them
+    b'{"a": "\\ud800"}',  # lone surrogates: valid JSON, stored only once the extract step cleans them
     b'{"a": "\\udc00\\ud800x", "b": "\\u0000"}',
     b'"\xed\xa0\x80"',  # a UTF-8-encoded surrogate (json.loads decodes with surrogatepass)
     b'{"a": NaN, "b": Infinity, "c": -Infinity}',

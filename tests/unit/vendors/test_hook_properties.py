@@ -33,10 +33,10 @@ from support.hostile_payloads import (
 )
 
 from ccms_attendance.canonical import Source
-from ccms_attendance.hooks.alliance_core import pair_events
-from ccms_attendance.hooks.base import SiteRequest
-from ccms_attendance.hooks.brightwheel import daily_record_items
-from ccms_attendance.hooks.playground import export_rows_items
+from ccms_attendance.hooks.parsers.alliance_core import pair_events
+from ccms_attendance.hooks.parsers.brightwheel import daily_records
+from ccms_attendance.hooks.parsers.playground import export_rows_items
+from ccms_attendance.hooks.site import SiteRequest
 
 LICENSE = "CC-77777-7"
 
@@ -64,7 +64,7 @@ UNIT_EXAMPLES = settings(max_examples=300)
 def test_brightwheel_daily_records(case):
     CASES["unit: brightwheel daily records"] += 1
     site, records = case
-    items = [item for record in records for item in daily_record_items(site, record)]
+    items = list(daily_records(site, records))
     check_items(site, records, items, "id")
     no_personal_data(records, items)
 

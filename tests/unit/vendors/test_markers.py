@@ -13,11 +13,13 @@ from support.hostile_payloads import CASES, build, field, hostile_text, instant_
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, SiteSubmission, Source
 from ccms_attendance.hooks import CcmsExtractionError
 from ccms_attendance.hooks.alliance_core import certification_entry
-from ccms_attendance.hooks.base import CcmsHook, SiteRequest, storable
+from ccms_attendance.hooks.base import CcmsHook
 from ccms_attendance.hooks.brightwheel import ilead_report_entry
 from ccms_attendance.hooks.markers import MarkerEntry, clamp_through, read_marker, site_submission
 from ccms_attendance.hooks.playground import upload_entry
+from ccms_attendance.hooks.site import SiteRequest
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.pipeline.site_items import site_rows
 
 UTC = dt.UTC
 PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
@@ -190,10 +192,11 @@ def test_an_entry_that_is_not_an_object_fails_the_site():
         read(Source.PLAYGROUND, ["locked"])
 
 
-def test_storable_and_scope_checks_pass_a_submission_through_untouched():
+def test_the_extract_step_passes_a_submission_through_untouched():
     submission = marker(Source.BRIGHTWHEEL, True, SUBMITTED_AT, PERIOD.end)
-    assert storable(site(Source.BRIGHTWHEEL), submission) is submission
-    assert CcmsHook._in_scope(site(Source.BRIGHTWHEEL), submission) is submission
+    rows = site_rows("S-1", LICENSE, [submission], frozenset())
+    assert rows.submission is submission
+    assert (rows.records, rows.rejected, rows.dropped_non_voucher) == ([], [], 0)
 
 
 def test_a_hook_must_end_with_exactly_one_marker(monkeypatch):

@@ -9,10 +9,16 @@ import pytest
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, Source
 from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
-from ccms_attendance.hooks.alliance_core import AllianceCoreHook, pair_events
-from ccms_attendance.hooks.base import HookOptions, SiteRequest, absence_reason, local_wall_clock
-from ccms_attendance.hooks.brightwheel import BrightwheelHook, daily_record_items
-from ccms_attendance.hooks.playground import PlaygroundHook, export_rows_items
+from ccms_attendance.hooks.alliance_core import AllianceCoreHook
+from ccms_attendance.hooks.brightwheel import BrightwheelHook
+from ccms_attendance.hooks.options import HookOptions
+from ccms_attendance.hooks.parsers.alliance_core import pair_events
+from ccms_attendance.hooks.parsers.brightwheel import daily_record_items
+from ccms_attendance.hooks.parsers.clock import local_wall_clock
+from ccms_attendance.hooks.parsers.fields import absence_reason
+from ccms_attendance.hooks.parsers.playground import export_rows_items
+from ccms_attendance.hooks.playground import PlaygroundHook
+from ccms_attendance.hooks.site import SiteRequest
 from ccms_attendance.periods import ServicePeriod
 
 UTC = dt.UTC
@@ -88,7 +94,7 @@ def test_orphan_and_early_check_outs_are_rejected_with_reasons():
         ({"occurred_at": "yesterday"}, "unparseable event timestamp"),
         ({"occurred_at": "2026-03-09T12:00:00"}, "unparseable event timestamp"),
         ({"facility_license_number": None}, "missing license number"),
-        ({"event_type": "nap_time"}, "unknown event type 'nap_time'"),
+        ({"event_type": "nap_time"}, "unknown event type (a text of 8 characters)"),
         ({"state_child_id": None}, "missing state child id"),
         ({"child_key": None, "state_child_id": None}, "missing child identifiers"),
     ],
@@ -136,7 +142,7 @@ def test_brightwheel_local_times_become_aware_on_the_spring_forward_day():
         ({"date": "08/03/2026"}, "unparseable attendance date"),
         ({"school": {}}, "missing license number"),
         ({"student": {"id": "stu"}}, "missing state child id"),
-        ({"status": "late"}, "unknown status 'late'"),
+        ({"status": "late"}, "unknown status (a text of 4 characters)"),
         ({"check_in_time": "7.45am"}, "unparseable check-in time"),
         ({"check_out_time": "25:99"}, "unparseable check-out time"),
     ],
@@ -184,7 +190,7 @@ def pg_row(row_id, kind, **changes):
     return row
 
 
-def test_playground_rows_merge_per_child_day_and_absence_conflicts_are_rejected():
+def test_playground_rows_merge_per_child_day_and_every_absence_row_is_passed_on():
     rows = [
         pg_row("r1", "sign_in_out", sign_in="2026-03-09T07:45:00-04:00", sign_out="2026-03-09T11:00:00-04:00"),
         pg_row("r2", "sign_in_out", sign_in="2026-03-09T12:30:00-04:00", sign_out="2026-03-09T17:00:00-04:00"),
@@ -193,16 +199,17 @@ def test_playground_rows_merge_per_child_day_and_absence_conflicts_are_rejected(
     ]
     items = list(export_rows_items(site(Source.PLAYGROUND), rows))
     records = [i for i in items if isinstance(i, AttendanceRecord)]
+    # The absence on the 9th is passed on: the rules' child-day policy settles it (present wins).
     assert [(r.attendance_date.day, r.status, r.source_record_id) for r in records] == [
         (9, AttendanceStatus.PRESENT, "r1+r2"),
+        (9, AttendanceStatus.ABSENT, "r3"),
         (10, AttendanceStatus.ABSENT, "r4"),
     ]
     assert records[0].check_in == dt.datetime(2026, 3, 9, 11, 45, tzinfo=UTC)
     assert records[0].check_out == dt.datetime(2026, 3, 9, 21, 0, tzinfo=UTC)
-    assert records[1].absence_reason == "OTH"
-    (conflict,) = [i for i in items if isinstance(i, RejectedRecord)]
-    assert conflict.reason == "absence conflicts with a sign-in on the same day"
-    assert conflict.source_record_id == "r3"
+    assert records[1].absence_reason == "ILL"
+    assert records[2].absence_reason == "OTH"
+    assert not [i for i in items if isinstance(i, RejectedRecord)]
     assert "Secret" not in repr(items)
     assert "2021-01-01" not in repr(items)
 
@@ -214,7 +221,7 @@ def test_playground_rows_merge_per_child_day_and_absence_conflicts_are_rejected(
         ({"attendance_date": None}, "missing attendance date"),
         ({"center_license": ""}, "missing license number"),
         ({"child": {"playground_id": "p1", "state_child_id": None}}, "missing state child id"),
-        ({"type": "nap"}, "unknown row type 'nap'"),
+        ({"type": "nap"}, "unknown row type (a text of 3 characters)"),
         ({"sign_in": "soon"}, "unparseable sign-in or sign-out time"),
     ],
 )
@@ -268,3 +275,45 @@ def test_missing_connection_is_a_clear_error(monkeypatch):
     hook = hook_for_source(Source.BRIGHTWHEEL, "ccms_nowhere")
     with pytest.raises(CcmsExtractionError, match=r"BRIGHTWHEEL site CC-00123-4 period .*: connection 'ccms_nowhere'"):
         list(hook.iter_site_period(LICENSE, PERIOD))
+
+
+def test_records_dated_after_now_are_rejected_for_every_vendor():
+    """``now`` is the moment the hook reads the data: nothing can have been observed after it."""
+    now = dt.datetime(2026, 3, 9, 15, 0, tzinfo=UTC)  # 11:00 EDT on Monday 2026-03-09
+    at_noon = SiteRequest(Source.BRIGHTWHEEL, LICENSE, PERIOD, now=now)
+    items = list(
+        daily_record_items(at_noon, bw_record(date="2026-03-09", check_in_time="10:00", check_out_time="17:00"))
+    )
+    assert [(i.reason, i.source_record_id) for i in items] == [("check-out is in the future", "ar_1")]
+    (tomorrow,) = daily_record_items(at_noon, bw_record(date="2026-03-10", status="absent", check_in_time=None))
+    assert tomorrow.reason == "attendance date is in the future"
+    (later,) = pair_events(
+        SiteRequest(Source.ALLIANCE_CORE, LICENSE, PERIOD, now=now), [event("e1", "check_in", "2026-03-09T16:00:00Z")]
+    )
+    assert later.reason == "check-in is in the future"
+    (signed,) = export_rows_items(
+        SiteRequest(Source.PLAYGROUND, LICENSE, PERIOD, now=now),
+        [pg_row("r1", "sign_in_out", sign_in="2026-03-09T12:30:00-04:00")],
+    )
+    assert signed.reason == "sign-in or sign-out is in the future"
+    (fine,) = pair_events(
+        SiteRequest(Source.ALLIANCE_CORE, LICENSE, PERIOD, now=now), [event("e2", "check_in", "2026-03-09T14:00:00Z")]
+    )
+    assert isinstance(fine, AttendanceRecord)
+
+
+def test_a_record_that_breaks_the_parser_is_rejected_alone(monkeypatch):
+    import ccms_attendance.hooks.parsers.brightwheel as brightwheel
+
+    def explode(*_args, **_kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(brightwheel, "local_wall_clock", explode)
+    items = list(
+        brightwheel.daily_records(site(Source.BRIGHTWHEEL), [bw_record(), bw_record(id="ar_2", status="absent")])
+    )
+    assert [(type(i).__name__, i.source_record_id) for i in items] == [
+        ("RejectedRecord", "ar_1"),
+        ("AttendanceRecord", "ar_2"),
+    ]
+    assert items[0].reason == "record could not be read (OverflowError)"
