@@ -144,7 +144,11 @@ def _settled(records: list[tuple]) -> list[tuple]:
         merged[column] = merged[column].astype(object).where(merged[column].notna(), None)
         merged[column] = [None if value is None else value.to_pydatetime() for value in merged[column]]
     single = [row for row in records if keys[(row[0], row[2], row[3], row[9])] == 1]
-    return single + [tuple(row) for row in merged.itertuples(index=False, name=None)]
+    # Back to Python values: the frame's missing texts are NaN, and a binary COPY takes None only.
+    return single + [
+        tuple(None if value is not None and pd.isna(value) else value for value in row)
+        for row in merged.itertuples(index=False, name=None)
+    ]
 
 
 def _rejected(record: AttendanceRecord, reason: str) -> RejectedRecord:
