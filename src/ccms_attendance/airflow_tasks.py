@@ -158,13 +158,24 @@ def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
-    from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ccms_attendance.pipeline.reconcile import (
+        UnfinishedInputsError,
+        ensure_valid,
+        reconcile_run,
+        stage_reconciled,
+        validate_reconciled,
+    )
     from ccms_attendance.pipeline.validate import publish_data_docs
 
     run = run_context(context)
     started = time.monotonic()
     with _warehouse() as conn:
-        result = reconcile_run(conn, run)
+        try:
+            result = reconcile_run(conn, run)
+        except UnfinishedInputsError as error:
+            raise AirflowFailException(str(error)) from None  # retrying reconcile cannot finish an upstream step
         outcomes = validate_reconciled(conn, run, result)
         log.info("GX data docs for the reconciled output: %s", publish_data_docs(run, outcomes, "reconciled"))
         ensure_valid(run, outcomes)
@@ -223,10 +234,15 @@ FAILURE_ADVICE = {
         "absent. When the vendor is back, clear this task and the downstream reconcile/load."
     ),
     "validate": (
-        "The source's data broke a critical expectation (see the message and the data docs); its sites are "
-        "reported incomplete. Fix the data at the source, then clear the source's extract task downstream."
+        "If the source's data broke a critical expectation (see the message and the data docs), its sites are "
+        "reported incomplete: fix the data at the source, then clear the source's extract task downstream. "
+        "If the check itself failed (warehouse unreachable, GX could not evaluate), the run stops at reconcile "
+        "and loads nothing: fix the cause, clear this task and its downstream tasks."
     ),
-    "reconcile": "The period was NOT loaded; its previous version stays current. Read the error, fix, clear reconcile.",
+    "reconcile": (
+        "The period was NOT loaded; its previous version stays current. If an extract or validate step did not "
+        "complete, clear it with its downstream tasks; otherwise read the error, fix, clear reconcile."
+    ),
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
     "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
 }

@@ -77,6 +77,8 @@ SITE_PERIOD_COLUMNS = [
     "site_id", "governing_source", "selected_method", "complete", "incomplete_reason", "lifecycle", "incomplete_kind",
     "submitted_at", "final_through", "pending_days",
 ]  # fmt: skip
+#: What the load needs besides: why a site's data is unavailable (lifecycle.UnavailableCause).
+STAGED_SITE_PERIOD_COLUMNS = [*SITE_PERIOD_COLUMNS, "unavailable_cause"]
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ def reconcile(
     return ReconciledPeriod(
         daily=daily,
         summary=summary,
-        site_period=site_state[SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
+        site_period=site_state[STAGED_SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
         exceptions=all_exceptions.reset_index(drop=True),
     )
 
