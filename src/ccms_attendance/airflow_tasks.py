@@ -66,6 +66,7 @@ def _warehouse():
 def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
+    from ccms_attendance.pipeline.abandoned_runs import settle_runs
     from ccms_attendance.pipeline.plan import plan_period
     from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
@@ -73,19 +74,39 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     config = load_pipeline_config()
     batch_count = int(config["extraction"]["site_batches_per_vendor"])
     grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))
+    runs = config.get("runs", {})
     with _warehouse() as conn:
         _check_scope(conn, run.scope)
         try:
             result = plan_period(conn, run, load_calendar(), batch_count, grace=grace)
         except PeriodNotEndedError as error:
             raise AirflowFailException(str(error)) from None  # waiting, not retrying, is the answer
+        settled = settle_runs(
+            conn,
+            run,
+            _dag_run_state(context["ti"]),
+            abandon_unknown_after=dt.timedelta(hours=float(runs.get("abandon_unknown_after_hours", 24))),
+            staging_retention=dt.timedelta(days=float(runs.get("staging_retention_days", 7))),
+        )
     log.info(
-        "Planned %s: sites per source %s, %d plan exceptions",
+        "Planned %s: sites per source %s, %d plan exceptions; earlier runs: %s",
         run.describe(),
         result.sites_per_source,
         result.exceptions,
+        settled.as_xcom(),
     )
-    return result.as_xcom()
+    return {**result.as_xcom(), **settled.as_xcom()}
+
+
+def _dag_run_state(ti: Any):
+    """Airflow's state of another DAG run, asked through the task's execution API (None: unknown)."""
+
+    def state(dag_id: str, run_id: str) -> str | None:
+        if not ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]):
+            return None
+        return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+
+    return state
 
 
 def _check_scope(conn, scope: RunScope) -> None:
@@ -267,3 +288,20 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         context.get("exception"),
         FAILURE_ADVICE.get(step, "Read the task log, fix the cause, clear the task."),
     )
+    if step in _STEPS_THAT_STOP_THE_LOAD:
+        _record_run_failed(context["dag_run"].run_id, f"{where} failed: {context.get('exception')}")
+
+
+#: A final failure of these steps means the run will not load (until its tasks are cleared).
+_STEPS_THAT_STOP_THE_LOAD = frozenset({"plan_period", "reconcile", "load"})
+
+
+def _record_run_failed(run_id: str, reason: str) -> None:
+    """Mark the run ``failed`` in ``reconciled.run_audit`` (best effort: the warehouse may be the cause)."""
+    from ccms_attendance.pipeline.abandoned_runs import mark_run_failed
+
+    try:
+        with _warehouse() as conn:
+            mark_run_failed(conn, run_id, reason)
+    except Exception as error:  # the callback must never fail; the next plan settles the run
+        log.warning("Could not mark run %s failed in the warehouse: %s", run_id, error)
