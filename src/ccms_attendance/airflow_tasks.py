@@ -104,7 +104,8 @@ def _dag_run_state(ti: Any):
     def state(dag_id: str, run_id: str) -> str | None:
         if not ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]):
             return None
-        return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+        state = ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        return str(getattr(state, "value", state))  # a DagRunState enum: str() would give its name
 
     return state
 
