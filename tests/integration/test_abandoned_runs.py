@@ -13,12 +13,15 @@ import pytest
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
 from support.portal_state import PortalState
 
+from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.abandoned_runs import mark_run_failed, settle_runs, unknown_to_airflow
+from ccms_attendance.pipeline.extract import extract_ppp
 from ccms_attendance.pipeline.load import load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import reconcile_run
+from ccms_attendance.pipeline.reconcile import reconcile_run, stage_reconciled
 from ccms_attendance.pipeline.run_context import RunContext, RunStagingPrunedError
+from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.warehouse.sql_files import fetch_one
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
@@ -114,3 +117,14 @@ def test_marking_a_run_failed_never_overrides_a_load(conn, state):
     run_ppp_period(conn, _run("run-1"))
     mark_run_failed(conn, "run-1", "report failed")
     assert _audit(conn, "run-1")[0] == "loaded"
+
+
+def test_a_failed_run_whose_load_is_cleared_and_run_again_is_loaded(conn, state):
+    run = _run("run-1")
+    plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
+    extract_ppp(conn, run)
+    validate_source(conn, run, Source.PPP)
+    stage_reconciled(conn, run, reconcile_run(conn, run))
+    mark_run_failed(conn, "run-1", "load failed: connection refused")  # its load failed for good
+    load_period(conn, run)  # the load task cleared and run again
+    assert _audit(conn, "run-1")[:2] == ("loaded", None)
