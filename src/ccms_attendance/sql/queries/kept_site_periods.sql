@@ -1,7 +1,7 @@
 -- The sites whose current version a load keeps instead of replacing it (docs/reliability.md, "Kept
 -- versions"): this run found their data unavailable for a cause that is no verdict on the data
--- (%(keepable_causes)s: the vendor could not be read, or sent nothing), while the current version
--- holds usable data for them (complete, or pending only by the lifecycle: %(usable_kinds)s) from the
+-- (keepable_causes: the vendor could not be read, or sent nothing), while the current version
+-- holds usable data for them (complete, or pending only by the lifecycle: usable_kinds) from the
 -- same governing source. Read under the period's advisory lock, inside the load transaction.
 SELECT s.site_id,
        c.run_id AS kept_run_id,

@@ -1,5 +1,5 @@
 -- Staging rows serve only the tasks of their own run (and its retries). A run loaded, failed or
--- abandoned more than %(retention)s ago needs them no more: all of them are deleted and the run is
+-- abandoned more than the retention ago needs them no more: all of them are deleted and the run is
 -- marked pruned (run_clock.sql then refuses any later step of it).
 CREATE TEMP TABLE pruned_run ON COMMIT DROP AS
 SELECT run_id

@@ -1,5 +1,5 @@
 -- The new version is current; whatever version was current before (even one loaded by an earlier
--- execution of this same run) is now superseded by it. %(kept_sites)s: the sites whose rows it kept
+-- execution of this same run) is now superseded by it. kept_sites_json: the sites whose rows it kept
 -- from the version it replaced, with the run that loaded them and why (kept_site_periods.sql).
 UPDATE history.period_version
    SET superseded_at = now(), superseded_by_run = %(run_id)s

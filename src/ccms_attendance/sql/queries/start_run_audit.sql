@@ -1,4 +1,4 @@
--- A run starts (or restarts from its plan): "now" for the whole run is %(as_of)s. A run planned
+-- A run starts (or restarts from its plan): "now" for the whole run is as_of. A run planned
 -- again after it failed, was abandoned or had its staging pruned starts afresh.
 INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, scope, started_at, as_of)
 VALUES (%(run_id)s, %(dag_id)s, %(period_start)s, 'running', %(scope)s, now(), %(as_of)s)
