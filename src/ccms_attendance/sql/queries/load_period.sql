@@ -1,5 +1,5 @@
 -- Swap a run's reconciled rows in as the period's current version. Runs inside one transaction
--- holding the period's advisory lock; full_period false limits the swap to the run's sites.
+-- holding the period's advisory lock; `full_period` false limits the swap to the run's sites.
 -- The rows being replaced are first copied to history.*, marked with the run replacing them.
 -- The kept_sites (kept_site_periods.sql) keep their current rows: neither moved nor replaced; only
 -- their 'site_period_kept' exceptions (about an earlier load that kept them) are replaced, by the
