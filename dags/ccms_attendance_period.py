@@ -30,7 +30,9 @@ complete site-periods only. A run:
    source's records and its submission state (portal submission, vendor submission marker) into the
    warehouse's `staging` schema (`extract_*`), then checks them with the source's Great
    Expectations suite (`validate`). Children without a CCDF or On My Way Pre-K voucher are dropped
-   before anything is stored. A vendor that fails marks only its own sites incomplete.
+   before anything is stored. A vendor that fails marks only its own sites incomplete (or keeps
+   their previous complete version); a step that fails for infrastructure reasons stops the run
+   at reconcile, and nothing loads.
 3. **reconcile** — applies the provider-guide rules (`ccms_attendance/rules/`) and stages the daily
    attendance, the per-child absence summary and the exceptions.
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records

@@ -66,6 +66,7 @@ def _warehouse():
 def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
+    from ccms_attendance.pipeline.abandoned_runs import settle_runs
     from ccms_attendance.pipeline.plan import plan_period
     from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
@@ -73,19 +74,40 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     config = load_pipeline_config()
     batch_count = int(config["extraction"]["site_batches_per_vendor"])
     grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))
+    runs = config.get("runs", {})
     with _warehouse() as conn:
         _check_scope(conn, run.scope)
         try:
             result = plan_period(conn, run, load_calendar(), batch_count, grace=grace)
         except PeriodNotEndedError as error:
             raise AirflowFailException(str(error)) from None  # waiting, not retrying, is the answer
+        settled = settle_runs(
+            conn,
+            run,
+            _dag_run_state(context["ti"]),
+            abandon_unknown_after=dt.timedelta(hours=float(runs.get("abandon_unknown_after_hours", 24))),
+            staging_retention=dt.timedelta(days=float(runs.get("staging_retention_days", 7))),
+        )
     log.info(
-        "Planned %s: sites per source %s, %d plan exceptions",
+        "Planned %s: sites per source %s, %d plan exceptions; earlier runs: %s",
         run.describe(),
         result.sites_per_source,
         result.exceptions,
+        settled.as_xcom(),
     )
-    return result.as_xcom()
+    return {**result.as_xcom(), **settled.as_xcom()}
+
+
+def _dag_run_state(ti: Any):
+    """Airflow's state of another DAG run, asked through the task's execution API (None: unknown)."""
+
+    def state(dag_id: str, run_id: str) -> str | None:
+        if not ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]):
+            return None
+        state = ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        return str(getattr(state, "value", state))  # a DagRunState enum: str() would give its name
+
+    return state
 
 
 def _check_scope(conn, scope: RunScope) -> None:
@@ -165,13 +187,24 @@ def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
-    from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ccms_attendance.pipeline.reconcile import (
+        UnfinishedInputsError,
+        ensure_valid,
+        reconcile_run,
+        stage_reconciled,
+        validate_reconciled,
+    )
     from ccms_attendance.pipeline.validate import publish_data_docs
 
     run = run_context(context)
     started = time.monotonic()
     with _warehouse() as conn:
-        result = reconcile_run(conn, run)
+        try:
+            result = reconcile_run(conn, run)
+        except UnfinishedInputsError as error:
+            raise AirflowFailException(str(error)) from None  # retrying reconcile cannot finish an upstream step
         outcomes = validate_reconciled(conn, run, result)
         log.info("GX data docs for the reconciled output: %s", publish_data_docs(run, outcomes, "reconciled"))
         ensure_valid(run, outcomes)
@@ -230,10 +263,15 @@ FAILURE_ADVICE = {
         "absent. When the vendor is back, clear this task and the downstream reconcile/load."
     ),
     "validate": (
-        "The source's data broke a critical expectation (see the message and the data docs); its sites are "
-        "reported incomplete. Fix the data at the source, then clear the source's extract task downstream."
+        "If the source's data broke a critical expectation (see the message and the data docs), its sites are "
+        "reported incomplete: fix the data at the source, then clear the source's extract task downstream. "
+        "If the check itself failed (warehouse unreachable, GX could not evaluate), the run stops at reconcile "
+        "and loads nothing: fix the cause, clear this task and its downstream tasks."
     ),
-    "reconcile": "The period was NOT loaded; its previous version stays current. Read the error, fix, clear reconcile.",
+    "reconcile": (
+        "The period was NOT loaded; its previous version stays current. If an extract or validate step did not "
+        "complete, clear it with its downstream tasks; otherwise read the error, fix, clear reconcile."
+    ),
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
     "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
 }
@@ -258,3 +296,20 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         context.get("exception"),
         FAILURE_ADVICE.get(step, "Read the task log, fix the cause, clear the task."),
     )
+    if step in _STEPS_THAT_STOP_THE_LOAD:
+        _record_run_failed(context["dag_run"].run_id, f"{where} failed: {context.get('exception')}")
+
+
+#: A final failure of these steps means the run will not load (until its tasks are cleared).
+_STEPS_THAT_STOP_THE_LOAD = frozenset({"plan_period", "reconcile", "load"})
+
+
+def _record_run_failed(run_id: str, reason: str) -> None:
+    """Mark the run ``failed`` in ``reconciled.run_audit`` (best effort: the warehouse may be the cause)."""
+    from ccms_attendance.pipeline.abandoned_runs import mark_run_failed
+
+    try:
+        with _warehouse() as conn:
+            mark_run_failed(conn, run_id, reason)
+    except Exception as error:  # the callback must never fail; the next plan settles the run
+        log.warning("Could not mark run %s failed in the warehouse: %s", run_id, error)

@@ -9,7 +9,9 @@ role) three outages happen at once:
 * Playground hangs on one site's export request past the read timeout.
 
 The other sites complete; the affected ones are incomplete with a reason naming vendor, site and
-period, and have no inferred absences. A rerun after recovery completes them.
+period, and have no inferred absences. A rerun after recovery completes them. A third run during
+the same outages keeps the affected sites' complete versions and says why (issue 17.2: an outage
+is no verdict on the data).
 
 Then everything the two runs left is scanned: task logs, XCom values (Airflow's metadata DB), the
 period reports and data docs, and every table of the warehouse — for every sandbox secret and issued
@@ -113,6 +115,18 @@ def daily(conn, site_id: str) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
+def current_rows(conn, site_id: str) -> list[tuple]:
+    """The site's current daily rows and site-period row, run ids included."""
+    rows = conn.execute(
+        "SELECT d.child_id, d.attendance_date, d.status, d.basis, d.day_code, d.source_record_id, d.check_in,"
+        " d.check_out, d.run_id, p.complete, p.run_id FROM reconciled.daily_attendance d"
+        " JOIN reconciled.site_period p USING (period_start, site_id)"
+        " WHERE d.period_start = %s AND d.site_id = %s ORDER BY d.child_id, d.attendance_date",
+        (PERIOD.start, site_id),
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
 def expected_daily(site_id: str) -> list[tuple]:
     _license, source, children = SITES[site_id]
     rows = []
@@ -132,6 +146,10 @@ class Runs:
     outage: dict[str, tuple]  # site_period after the outage run
     outage_daily: dict[str, list[tuple]]
     recovered: dict[str, tuple]
+    recovered_rows: dict[str, list[tuple]]  # every current row of each site after the recovery
+    again: dict[str, tuple]  # site_period after the same outages again
+    again_rows: dict[str, list[tuple]]
+    kept: dict[str, str]  # site_period_kept exceptions after it: site -> detail
     warehouse_password: str
     secrets: dict[str, str]
 
@@ -157,12 +175,16 @@ def runs(warehouse, sandbox_fleet, period_runner, tmp_path_factory) -> Runs:
             f"AIRFLOW_CONN_{CONN_IDS[Source.ALLIANCE_CORE].upper()}": json.dumps(down),
             f"AIRFLOW_CONN_{CONN_IDS[Source.PLAYGROUND].upper()}": json.dumps(slow),
         }
-        sandbox_fleet.set_faults(
-            [{"kind": "http_5xx", "status": 503, "times": None, "license_number": "CC-O-BW1"}], Source.BRIGHTWHEEL
-        )
-        sandbox_fleet.set_faults(
-            [{"kind": "slow", "delay_seconds": 4, "times": None, "license_number": "CC-O-PG1"}], Source.PLAYGROUND
-        )
+
+        def outages() -> None:
+            sandbox_fleet.set_faults(
+                [{"kind": "http_5xx", "status": 503, "times": None, "license_number": "CC-O-BW1"}], Source.BRIGHTWHEEL
+            )
+            sandbox_fleet.set_faults(
+                [{"kind": "slow", "delay_seconds": 4, "times": None, "license_number": "CC-O-PG1"}], Source.PLAYGROUND
+            )
+
+        outages()
         try:
             period_runner.run(WEEKDAYS[0], **outage_env)
         finally:
@@ -170,7 +192,28 @@ def runs(warehouse, sandbox_fleet, period_runner, tmp_path_factory) -> Runs:
         outage = site_period(conn)
         outage_daily = {site_id: daily(conn, site_id) for site_id in SITES}
         period_runner.run(WEEKDAYS[1], **base)  # the vendors recovered: rerun the period
-        return Runs(outage, outage_daily, site_period(conn), password, sandbox_fleet.secrets())
+        recovered = site_period(conn)
+        recovered_rows = {site_id: current_rows(conn, site_id) for site_id in SITES}
+        outages()  # the same outages again: the recovered versions of the affected sites are kept
+        try:
+            period_runner.run(WEEKDAYS[2], **outage_env)
+        finally:
+            sandbox_fleet.clear_faults()
+        kept = conn.execute(
+            "SELECT site_id, detail FROM reconciled.exception WHERE period_start = %s AND kind = 'site_period_kept'",
+            (PERIOD.start,),
+        ).fetchall()
+        return Runs(
+            outage,
+            outage_daily,
+            recovered,
+            recovered_rows,
+            site_period(conn),
+            {site_id: current_rows(conn, site_id) for site_id in SITES},
+            dict(kept),
+            password,
+            sandbox_fleet.secrets(),
+        )
 
 
 def test_outage_other_vendors_complete_affected_sites_incomplete_no_fabricated_absences(runs):
@@ -200,6 +243,30 @@ def test_rerun_after_recovery_completes_the_affected_sites(runs, warehouse):
             assert daily(conn, site_id) == expected_daily(site_id), site_id
         for site_id in set(SITES) - set(AFFECTED):
             assert daily(conn, site_id) == runs.outage_daily[site_id]  # unchanged by the rerun
+
+
+NO_VERDICT = "this run could not use the site's data, which is no verdict on it"
+
+
+def test_the_same_outage_after_recovery_keeps_the_complete_versions_and_says_why(runs, warehouse):
+    assert set(runs.kept) == set(AFFECTED)
+    for site_id in AFFECTED:
+        # Identical rows, still current, still the recovery run's: no absence lost, none fabricated.
+        assert runs.again_rows[site_id] == runs.recovered_rows[site_id], site_id
+        assert runs.again[site_id] == runs.recovered[site_id]
+        detail = runs.kept[site_id]
+        assert detail.startswith("kept previous version: loaded by run "), detail
+        assert detail.endswith(f"complete, final; {NO_VERDICT}: {runs.outage[site_id][2]}"), detail
+    for site_id in set(SITES) - set(AFFECTED):  # replaced by the third run, with the same content
+        again, recovered = runs.again_rows[site_id], runs.recovered_rows[site_id]
+        assert [r[:-3] for r in again] == [r[:-3] for r in recovered], site_id
+        assert {r[-1] for r in again}.isdisjoint({r[-1] for r in recovered}), site_id
+    with psycopg.connect(warehouse.conninfo) as conn:
+        (kept_sites,) = conn.execute(
+            "SELECT kept_sites FROM history.period_version WHERE period_start = %s AND superseded_at IS NULL",
+            (PERIOD.start,),
+        ).fetchone()
+    assert {k["site_id"]: k["reason"] for k in kept_sites} == runs.kept
 
 
 # --- what the runs left behind -----------------------------------------------------------------

@@ -7,6 +7,10 @@
   connection, during extraction: the task retries and finishes, nothing is staged or loaded twice.
 * A rerun is triggered while a backfill of the same period runs: the two loads are serialized
   (never interleaved rows); both load the same content, the later one supersedes the earlier.
+* The warehouse "restarts" during ``ppp.validate`` (its session terminated on every try): the run
+  fails at reconcile and loads nothing; the period keeps its version (issue 17.2).
+* A run whose load is SIGKILLed on every try stops without a word: the next plan of any run marks
+  it ``abandoned`` (issue 17.6).
 
 Tasks are caught mid-step with ordinary locks the test holds (``support.warehouse_faults``), so
 every fault hits the same point every time.
@@ -280,3 +284,66 @@ def test_a_rerun_while_a_backfill_runs_is_serialized_never_interleaved(env):
         (PERIOD.start, second_run),
     ).fetchone()
     assert tuple(kept) == (env.clean["daily_rows"], first_run, first_run)
+
+
+def ended(stack: AirflowStack, run_id: str) -> dict:
+    """The run, once finished; it must have failed."""
+    (run,) = stack.wait_for_runs(DAG_ID, run_ids=[run_id], count=1, timeout=240)
+    assert run["state"] == "failed", (stack.task_states(DAG_ID, run_id), stack.diagnostics())
+    return run
+
+
+def audit(conn: psycopg.Connection, run_id: str) -> tuple:
+    row = conn.execute("SELECT status, status_reason FROM reconciled.run_audit WHERE run_id = %s", (run_id,))
+    return tuple(row.fetchone())
+
+
+def test_a_database_outage_during_validation_fails_the_run_and_loads_nothing(env):
+    stack, check = env.stack, env.check
+    before = (versions(check), checksums(check), loaded_run_ids(check))
+    with holding(env.warehouse) as hold:
+        # ppp.validate records its result last: it waits there, and each try's session is terminated,
+        # as a restart of PostgreSQL would (retries used up after the second).
+        hold.conn.execute("LOCK TABLE reconciled.validation_result IN ACCESS EXCLUSIVE MODE")
+        run_id = trigger(stack, "validate-outage", 12)
+        for _try in (1, 2):
+            (session,) = wait_for_blocked(check, hold)
+            assert "validation_result" in session.query
+            assert check.execute("SELECT pg_terminate_backend(%s)", (session.backend_pid,)).fetchone()[0]
+            wait_backend_gone(check, session.backend_pid)
+    ended(stack, run_id)
+    states = stack.task_states(DAG_ID, run_id)
+    assert (states["ppp.validate"], states["reconcile"], states["load"]) == ("failed", "failed", "upstream_failed")
+    assert tries(stack, run_id)["ppp.validate"] == 2
+    # Nothing loaded, no Asset published: the period keeps its version, no site made incomplete.
+    assert (versions(check), checksums(check), loaded_run_ids(check)) == before
+    assert not stack.query("SELECT 1 FROM asset_event WHERE source_run_id = %s", (run_id,))
+    status, reason = audit(check, run_id)
+    assert status == "failed"
+    assert "reconcile failed" in reason
+    assert "PPP: records were never validated" in reason
+
+
+def test_a_killed_run_is_marked_abandoned_by_the_next_plan(env):
+    stack, check = env.stack, env.check
+    with holding(env.warehouse) as load_hold:
+        load_hold.lock_period_load_row(PERIOD.start)
+        killed = trigger(stack, "killed", 13)
+        for _try in (1, 2):  # every try of the load is killed mid-transaction: no callback can run
+            load = wait_for_blocked(check, load_hold)[0]
+            os.kill(load.task_pid, signal.SIGKILL)
+            wait_process_dead(load.task_pid)
+            # Its backend would wait on the lock until released (holding the period's advisory lock
+            # meanwhile): end it now, as the server does once it notices the client is gone.
+            check.execute("SELECT pg_terminate_backend(%s)", (load.backend_pid,))
+            wait_backend_gone(check, load.backend_pid)
+    ended(stack, killed)
+    assert audit(check, killed) == ("running", None)  # what a killed run used to leave forever
+    assert check.execute("SELECT count(*) FROM staging.site_plan WHERE run_id = %s", (killed,)).fetchone()[0] == 2
+
+    later = trigger(stack, "later", 14)  # any run: its plan settles the runs that stopped
+    finished(stack, later)
+    status, reason = audit(check, killed)
+    assert status == "abandoned"
+    assert f"Airflow reports DAG run {DAG_ID} {killed} failed" in reason
+    assert audit(check, later)[0] == "loaded"

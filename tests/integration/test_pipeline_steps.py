@@ -19,6 +19,7 @@ from ccms_attendance.pipeline.load import NothingToLoadError, load_period
 from ccms_attendance.pipeline.plan import plan_period
 from ccms_attendance.pipeline.reconcile import (
     ReconciledValidationError,
+    UnfinishedInputsError,
     ensure_valid,
     reconcile_run,
     stage_reconciled,
@@ -243,16 +244,28 @@ def _mentions(conn, value: str) -> int:
     return total
 
 
-def test_records_whose_validation_never_completed_are_not_used(conn, run):
-    _stage_and_reconcile(conn, run, validate=False)
-    load_period(conn, run)
-    site_period = conn.execute(
-        "SELECT site_id, complete, incomplete_reason FROM reconciled.site_period ORDER BY 1"
-    ).fetchall()
-    assert [row[:2] for row in site_period] == [("S-1", False), ("S-2", False)]
-    assert "not validated" in site_period[0][2]
-    # Nothing inferred, nothing coded from unvalidated data: every day is pending.
-    assert conn.execute("SELECT count(*) FROM reconciled.daily_attendance WHERE status <> 'pending'").fetchone()[0] == 0
+def test_records_whose_validation_never_completed_stop_the_run_before_anything_is_staged(conn, run):
+    # An infrastructure failure (the validate task never completed) is no verdict on the data: the
+    # run refuses to reconcile, so its sites are not made incomplete and nothing can load.
+    _extract(conn, run)
+    extract_ppp(conn, run)
+    assert validate_source(conn, run, Source.PPP).success  # BRIGHTWHEEL's validate "crashed"
+    with pytest.raises(UnfinishedInputsError, match="BRIGHTWHEEL: records were never validated") as refused:
+        reconcile_run(conn, run)
+    assert "PPP" not in str(refused.value)
+    assert "nothing will load" in str(refused.value)
+    assert conn.execute("SELECT count(*) FROM staging.site_period").fetchone()[0] == 0
+    with pytest.raises(NothingToLoadError):
+        load_period(conn, run)
+
+
+def test_sites_without_an_extraction_result_stop_the_run(conn, run):
+    # The brightwheel extract task never completed (e.g. its session was killed, retries used up):
+    # only PPP's rows are staged. That is no verdict on S-1 and S-2's data either.
+    extract_ppp(conn, run)
+    assert validate_source(conn, run, Source.PPP).success
+    with pytest.raises(UnfinishedInputsError, match=r"BRIGHTWHEEL: no extraction result for 2 site\(s\) \(S-1, S-2\)"):
+        reconcile_run(conn, run)
 
 
 def test_reconciled_output_breaking_a_critical_expectation_stops_the_run(conn, run):

@@ -6,12 +6,21 @@ untouched; two runs of one period never interleave. The replaced rows move to ``
 ``history.period_version`` records who loaded each version, whether it was provisional or final,
 and which run superseded it. The absence limits of the children the load changed are recounted in
 the same transaction (from final, complete child-periods only).
+
+**Kept versions.** A load never turns a site-period whose current version holds usable data
+(complete, or pending only by the lifecycle) into one whose data is unavailable unless that is a
+data verdict (``rules.lifecycle.UnavailableCause``): when this run could not read the site's vendor
+(an outage, a 4xx) or the vendor sent nothing, the site's current rows stay current, untouched
+(not moved to history, not recounted), and the load records why: a ``site_period_kept`` exception
+per site, ``kept_sites`` in its ``history.period_version`` row, ``kept_previous_version`` in the
+run summary and a warning in the log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,9 +30,11 @@ from psycopg.types.json import Jsonb
 
 from ccms_attendance.pipeline.absence_limits import children_changed_by_load, refresh_absence_limits
 from ccms_attendance.pipeline.run_context import RunContext, run_clock
-from ccms_attendance.rules.lifecycle import period_lifecycle
+from ccms_attendance.rules.lifecycle import PendingBasis, UnavailableCause, period_lifecycle
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
+
+log = logging.getLogger(__name__)
 
 _PERIOD_LOCK_NAMESPACE = 0x4C4F4144  # "LOAD"
 
@@ -62,7 +73,11 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                 "reconciled; rerun the reconcile task before loading"
             )
         with step("swap_rows"):
+            kept = kept_site_periods(conn, run)
+            params["kept_sites"] = list(kept)
             run_file(conn, "load_period", params)
+            if kept:
+                run_file(conn, "record_kept_sites", {**params, "kept_details": list(kept.values())})
         with step("changed_children"):
             changed = children_changed_by_load(conn, run.run_id, run.period.start)
         with step("absence_limits"):
@@ -78,6 +93,7 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                 "as_of": as_of.isoformat(),
                 **run_summary(conn, run, quarantined=staged["quarantined"]),
                 "absence_limits": limits,
+                "kept_previous_version": kept,
             }
             params["lifecycle"] = str(lifecycle)
             run_file(conn, "record_period_load", {**params, "checksum": checksums["daily_attendance"]})
@@ -90,6 +106,7 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                     "loaded_by": run.triggered_by,
                     "scope": Jsonb(run.scope.as_json()),
                     "checksum": checksums["daily_attendance"],
+                    "kept_sites_json": Jsonb([{"site_id": site, "reason": detail} for site, detail in kept.items()]),
                 },
             )
         run_file(
@@ -104,6 +121,32 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
             },
         )
     return {**checksums, "summary": summary, "timings": timings}
+
+
+#: Why a site's data may be unavailable without any verdict on it: a load keeps its usable version.
+KEEPABLE_CAUSES = [str(c) for c in UnavailableCause if not c.is_data_verdict]
+#: A current site-period pending only by the lifecycle (not submitted yet) holds usable data.
+USABLE_PENDING_KINDS = [str(k) for k in PendingBasis if k.awaits_submission]
+
+
+def kept_site_periods(conn: psycopg.Connection, run: RunContext) -> dict[str, str]:
+    """The sites whose current version this load keeps, each with the line that says why.
+
+    Called under the period's lock: the current version is the one the load would replace.
+    """
+    rows = conn.execute(
+        query("kept_site_periods"),
+        {"run_id": run.run_id, "keepable_causes": KEEPABLE_CAUSES, "usable_kinds": USABLE_PENDING_KINDS},
+    ).fetchall()
+    kept = {}
+    for site_id, kept_run_id, complete, kind, lifecycle, reason in rows:
+        state = "complete" if complete else f"pending ({kind})"
+        kept[site_id] = (
+            f"kept previous version: loaded by run {kept_run_id}, {state}, {lifecycle}; this run could not use "
+            f"the site's data, which is no verdict on it: {reason}"
+        )
+        log.warning("%s, site %s: %s", run.describe(), site_id, kept[site_id])
+    return kept
 
 
 class _Stopwatch:

@@ -120,7 +120,6 @@ def plan_period(
             EXCEPTION_COLUMNS,
             {"run_id": run.run_id, "period_start": run.period.start, "stage": "plan"},
         )
-        run_file(conn, "prune_old_staging", {})
     batches = {
         str(source): sorted(
             plan.loc[(plan["governing_source"] == source) & (plan["batch_no"] >= 0), "batch_no"].unique().tolist()

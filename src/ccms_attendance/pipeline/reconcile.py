@@ -11,7 +11,7 @@ from ccms_attendance.pipeline.run_context import RunContext, run_clock
 from ccms_attendance.pipeline.validate import SUITE_BY_SOURCE
 from ccms_attendance.rules.daily_attendance import (
     DAILY_COLUMNS,
-    SITE_PERIOD_COLUMNS,
+    STAGED_SITE_PERIOD_COLUMNS,
     SUMMARY_COLUMNS,
     ReconciledPeriod,
     reconcile,
@@ -44,39 +44,49 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
         "extracts": _dates(read_frame(conn, query("reconcile_inputs_extracts"), params), "data_through"),
         "quarantined": _dates(read_frame(conn, query("reconcile_inputs_quarantine"), params), "attendance_date"),
     }
-    frames["extracts"] = _without_unvalidated(conn, run, frames["extracts"], frames["plan"])
     return frames
 
 
-def _without_unvalidated(
-    conn: psycopg.Connection, run: RunContext, extracts: pd.DataFrame, plan: pd.DataFrame
-) -> pd.DataFrame:
-    """Mark every site of a source whose validation never completed as failed (never used unchecked)."""
+class UnfinishedInputsError(RuntimeError):
+    """An extract or validate step of the run did not complete: no verdict on the data, nothing loads."""
+
+
+def require_finished_inputs(conn: psycopg.Connection, run: RunContext) -> None:
+    """Refuse to reconcile a run whose records were not all extracted and validated.
+
+    A step that did not complete (the warehouse unreachable, a session killed, GX unable to evaluate
+    a suite, a bug) says nothing about the data. Reconciling anyway would turn its sites
+    incomplete and replace the period's current version with a less complete one, so the run fails
+    here, before anything is staged, and the period keeps its current version. Only a data verdict
+    (a critical expectation failed: the source's validate task recorded it) or a vendor that could
+    not be read makes sites incomplete.
+    """
     params = {
         **run.period_params,
         "sources": [str(s) for s in SUITE_BY_SOURCE],
         "suites": list(SUITE_BY_SOURCE.values()),
     }
-    unvalidated = read_frame(conn, query("unvalidated_sources"), params)
-    if unvalidated.empty:
-        return extracts
-    sources = set(unvalidated["source"])
-    log.warning("Not validated (their validate task did not complete), so not used: %s", sorted(sources))
-    governed = plan.loc[plan["governing_source"].isin(sources), ["site_id", "governing_source"]]
-    failed = pd.DataFrame(
-        {
-            "source": governed["governing_source"],
-            "site_id": governed["site_id"],
-            "outcome": "failed",
-            "error": "records were not validated (the source's validate task did not complete)",
-            "submitted": False,
-            "submitted_at": pd.NaT,
-            "data_through": pd.NaT,
-        }
-    )
-    kept = extracts.merge(failed[["source", "site_id"]], how="left", indicator=True)
-    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
-    return pd.concat([kept, failed], ignore_index=True)
+    unvalidated = read_frame(conn, query("unvalidated_sources"), params)["source"].tolist()
+    unextracted = read_frame(conn, query("unextracted_sites"), params)
+    problems = []
+    if len(unextracted):
+        per_source = unextracted.groupby("source")["site_id"].agg(list)
+        problems += [
+            f"{source}: no extraction result for {len(sites)} site(s) ({', '.join(sites[:10])}"
+            + (", ..." if len(sites) > 10 else "")
+            + ")"
+            for source, sites in per_source.items()
+        ]
+    problems += [
+        f"{source}: records were never validated (its validate task did not complete)" for source in unvalidated
+    ]
+    if problems:
+        raise UnfinishedInputsError(
+            f"{run.describe()}: not reconciled, nothing will load, the period keeps its current version. "
+            "A step did not complete (an infrastructure failure, not a verdict on the data): "
+            + "; ".join(problems)
+            + ". Clear the failed extract/validate tasks (with their downstream tasks) once the cause is fixed."
+        )
 
 
 class ReconciledValidationError(RuntimeError):
@@ -87,8 +97,10 @@ OUTPUT_SUITES = {"daily": "reconciled_daily_attendance", "summary": "reconciled_
 
 
 def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod:
-    """Reconcile what the run staged; :class:`RunNotPlannedError` when its plan never completed."""
+    """Reconcile what the run staged; :class:`RunNotPlannedError` when its plan never completed,
+    :class:`UnfinishedInputsError` when an extract or validate step did not complete."""
     _, deadline = run_clock(conn, run)
+    require_finished_inputs(conn, run)
     return reconcile(run.period, deadline=deadline, **read_inputs(conn, run))
 
 
@@ -125,5 +137,5 @@ def stage_reconciled(conn: psycopg.Connection, run: RunContext, result: Reconcil
         run_file(conn, "clear_run_reconciled_staging", run.period_params)
         copy_frame(conn, "staging.daily_attendance", result.daily, DAILY_COLUMNS, constants)
         copy_frame(conn, "staging.absence_summary", result.summary, SUMMARY_COLUMNS, constants)
-        copy_frame(conn, "staging.site_period", result.site_period, SITE_PERIOD_COLUMNS, constants)
+        copy_frame(conn, "staging.site_period", result.site_period, STAGED_SITE_PERIOD_COLUMNS, constants)
         copy_frame(conn, "staging.exception", result.exceptions, EXCEPTION_COLUMNS, {**constants, "stage": "reconcile"})

@@ -56,6 +56,10 @@ class RunNotPlannedError(RuntimeError):
     """A step ran for a DAG run whose plan never completed: there is nothing of its own to work on."""
 
 
+class RunStagingPrunedError(RunNotPlannedError):
+    """A step ran for a DAG run whose staging rows were pruned (it had finished or was abandoned)."""
+
+
 def run_clock(conn: psycopg.Connection, run: RunContext) -> tuple[dt.datetime, Deadline]:
     """The instant the run judges "now" by (taken once, at plan) and its period's deadline as of then."""
     row = conn.execute(query("run_clock"), {"run_id": run.run_id}).fetchone()
@@ -63,5 +67,12 @@ def run_clock(conn: psycopg.Connection, run: RunContext) -> tuple[dt.datetime, D
         raise RunNotPlannedError(
             f"no plan recorded for {run.describe()}: the plan_period task has not completed; clear and rerun it"
         )
-    as_of, deadline_day = row
+    as_of, deadline_day, pruned_at = row
+    if pruned_at is not None:
+        # Going on would reconcile or load nothing in place of the period (pipeline.abandoned_runs).
+        raise RunStagingPrunedError(
+            f"{run.describe()} finished or was abandoned and its staging rows were pruned at "
+            f"{pruned_at:%Y-%m-%d %H:%M} UTC; no step of it can go on: clear the whole run (from plan_period) "
+            "or trigger a new one"
+        )
     return as_of, Deadline.as_of(deadline_day, as_of)

@@ -1,9 +1,14 @@
 """Step 2b: validate each source's staged records with its Great Expectations suite.
 
 Rows failing a critical row-level expectation are moved to the quarantine with their reason. A
-critical failure of the suite as a whole (duplicate keys, or too many bad rows) makes that source
-unusable for the run: its sites are marked failed, so reconciliation reports them incomplete and
-infers nothing from them; the other sources go on. Every outcome is persisted per run.
+critical failure of the suite as a whole (duplicate keys, or too many bad rows) is a **data
+verdict**: the source is unusable for the run, its retrieved sites are marked
+``failed_validation``, so reconciliation reports them incomplete and infers nothing from them; the
+other sources go on. Every outcome is persisted per run.
+
+A check that could not be made is no verdict: when GX cannot evaluate an expectation (it raised),
+or the warehouse fails, nothing is written and the task fails (:class:`ValidationCrashError`); the
+run then refuses to reconcile the unvalidated records (``pipeline.reconcile``), so nothing loads.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ SUITE_BY_SOURCE = {
 
 class SourceValidationError(RuntimeError):
     """A source's data failed a critical expectation; the message names suite, expectation and rows."""
+
+
+class ValidationCrashError(RuntimeError):
+    """GX could not evaluate the source's suite: no verdict on the data, nothing recorded (retry)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,11 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
     outcome = validate_frame(
         suite, frame, context_values={"period_start": run.period.start, "period_end": run.period.end}
     )
+    if outcome.unevaluated:
+        raise ValidationCrashError(
+            f"{source}, {run.describe()}: GX could not evaluate {len(outcome.unevaluated)} expectation(s) of suite "
+            f"{suite!r}; nothing was recorded (this is no verdict on the data): " + " | ".join(outcome.unevaluated)
+        )
     _, quarantined = quarantine_and_filter(frame, outcome)
     error = None if outcome.success else outcome.error_message()
     with conn.transaction():

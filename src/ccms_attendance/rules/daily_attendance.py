@@ -4,7 +4,9 @@ Pure pandas over plain frames, so every rule is unit-testable without a database
 
 6. Only children with a CCDF or On My Way Pre-K voucher authorized on a day count for that day
    (the extract step already dropped children with no voucher at all; here a record for a day the
-   child was not enrolled at that site is reported, not used).
+   child was not enrolled at that site is reported, not used). Vouchers overlapping on a child-day
+   are reported; where they disagree on the program or on whether the child is expected, the day
+   is not coded (:mod:`ccms_attendance.rules.vouchers`).
 7. Days are the site's operating days. PPP: an enrolled operating day without an absence entry is
    present. CCMS: no check-in on an operating day is absent. Both inferences, and every day code,
    need final data: only days up to the site-period's final-through day get codes (the period
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccms_attendance.canonical import REPORTED_PROGRAMS, Source
+from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.rules.child_day import settle
 from ccms_attendance.rules.day_codes import (
@@ -50,10 +52,8 @@ from ccms_attendance.rules.day_codes import (
     code_closures,
     code_open_days,
     full_weeks_off,
-    is_scheduled,
-    weekday_masks,
 )
-from ccms_attendance.rules.key_codes import CHILD_CODE, Codes, KeyCodes, first_of_runs, merge_on_codes, with_match
+from ccms_attendance.rules.key_codes import CHILD_CODE, KeyCodes, merge_on_codes, with_match
 from ccms_attendance.rules.lifecycle import Deadline
 from ccms_attendance.rules.missing_data import (
     PENDING_STATUS,
@@ -65,6 +65,8 @@ from ccms_attendance.rules.missing_data import (
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.rules.rule_exceptions import exceptions_frame as _exceptions
 from ccms_attendance.rules.site_state import site_states
+from ccms_attendance.rules.vouchers import enrolled_days as enrolled_days  # re-exported (it lived here)
+from ccms_attendance.rules.vouchers import enrollment, overlap_exceptions
 
 DAILY_COLUMNS = [
     "site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "basis", "day_code",
@@ -78,6 +80,8 @@ SITE_PERIOD_COLUMNS = [
     "site_id", "governing_source", "selected_method", "complete", "incomplete_reason", "lifecycle", "incomplete_kind",
     "submitted_at", "final_through", "pending_days",
 ]  # fmt: skip
+#: What the load needs besides: why a site's data is unavailable (lifecycle.UnavailableCause).
+STAGED_SITE_PERIOD_COLUMNS = [*SITE_PERIOD_COLUMNS, "unavailable_cause"]
 
 
 @dataclass(frozen=True)
@@ -112,43 +116,6 @@ def closure_days(period: ServicePeriod, sites: pd.DataFrame, closures: pd.DataFr
     normally_open = operating_days(period, sites, closures.iloc[0:0])
     registered = closures.rename(columns={"closure_date": "attendance_date"})
     return registered.merge(normally_open, on=["site_id", "attendance_date"]).reset_index(drop=True)
-
-
-def enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame) -> pd.DataFrame:
-    """Rule 6: child-days with a reported-program voucher authorized that day, one voucher each.
-
-    Where several vouchers cover a child-day, the one with the lowest voucher_id is kept.
-    ``scheduled`` says whether the voucher expects the child that day (see day_codes.is_scheduled).
-    """
-    reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
-    keys = KeyCodes.of(sites=[open_days, reported], children=[reported], days=[open_days])
-    return _enrolled_days(open_days, vouchers, keys).drop(columns=CHILD_CODE)
-
-
-def _enrolled_days(open_days: pd.DataFrame, vouchers: pd.DataFrame, keys: KeyCodes) -> pd.DataFrame:
-    """``enrolled_days``, its rows carrying their site-child codes (``CHILD_CODE``)."""
-    reported = vouchers[vouchers["program"].isin(REPORTED_PROGRAMS)]
-    # Every open day of the site times every voucher there (~600k rows statewide): joined on codes.
-    left = open_days.assign(_day=keys.days(open_days["attendance_date"]))
-    joined = merge_on_codes(left, reported.assign(_voucher_row=np.arange(len(reported))), ["site_id"], "inner", keys)
-    end = joined["authorized_end"].fillna(pd.Timestamp.max.normalize())
-    authorized = (joined["authorized_start"] <= joined["attendance_date"]) & (joined["attendance_date"] <= end)
-    covered = np.flatnonzero(authorized.to_numpy())
-    # Only the vouchers covering an open day are coded (on closure days, a handful of them).
-    row = joined["_voucher_row"].to_numpy()[covered]
-    used_rows = np.flatnonzero(np.bincount(row, minlength=len(reported)))
-    used = reported.iloc[used_rows]
-    by_row = np.zeros((3, len(reported)), dtype=np.int64)
-    by_row[:, used_rows] = [keys.child(used), Codes(used["voucher_id"])(used["voucher_id"]), weekday_masks(used)]
-    child, voucher, weekdays = by_row[:, row]  # child: the site-child code
-    day = joined["_day"].to_numpy()[covered]
-    # Sorted by site, child, day and voucher_id; then the first row of each child-day wins.
-    order = np.lexsort((voucher, day, child))
-    kept = order[first_of_runs((child * keys.days.size + day)[order])]
-    joined, child, weekdays = joined.take(covered[kept]), child[kept], weekdays[kept]
-    joined["scheduled"] = is_scheduled(joined, weekdays)
-    columns = ["site_id", "child_id", "attendance_date", "voucher_id", "program", "schedule", "scheduled"]
-    return joined[columns].assign(**{CHILD_CODE: child}).reset_index(drop=True)
 
 
 def _collapse(records: pd.DataFrame, several: pd.Series) -> pd.DataFrame:
@@ -190,8 +157,12 @@ def reconcile(
         children=[vouchers, records, *quarantine],
         days=[open_days, closed, records, *quarantine],
     )
-    enrolled = _enrolled_days(open_days, planned_vouchers, keys)
-    exceptions: list[pd.DataFrame] = []
+    enrollment_on_open_days = enrollment(open_days, planned_vouchers, keys)
+    enrolled = enrollment_on_open_days.days
+    # Child-days whose overlapping vouchers disagree on the program or on whether the child is
+    # expected cannot be coded (rules.vouchers): they get no row.
+    undecided = enrollment_on_open_days.disagreeing(schedule_matters=True)
+    exceptions: list[pd.DataFrame] = [overlap_exceptions(enrollment_on_open_days.overlaps, undecided)]
 
     governed_by = plan[["site_id", "governing_source"]]
     records = merge_on_codes(keys.with_child_code(records), governed_by, ["site_id"], "inner", keys)
@@ -250,7 +221,7 @@ def reconcile(
 
     # Every enrolled open day gets a row: codes up to the site's final-through day, pending after it.
     per_site = site_state[["site_id", "governing_source", "final_through", "incomplete_kind"]]
-    daily = merge_on_codes(enrolled, per_site, ["site_id"], "inner", keys)
+    daily = merge_on_codes(_without(enrolled, undecided, keys), per_site, ["site_id"], "inner", keys)
     daily = merge_on_codes(daily, governing, key, "left", keys)
     daily, pending = split_pending(daily)
     for withhold in (
@@ -317,7 +288,7 @@ def reconcile(
     return ReconciledPeriod(
         daily=daily,
         summary=summary,
-        site_period=site_state[SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
+        site_period=site_state[STAGED_SITE_PERIOD_COLUMNS].sort_values("site_id").reset_index(drop=True),
         exceptions=all_exceptions.reset_index(drop=True),
     )
 
@@ -331,7 +302,10 @@ def _closure_rows(
     not make them unknown.
     """
     coded, exceptions = code_closures(closed, _exceptions)
-    enrolled = _enrolled_days(closed[["site_id", "attendance_date"]], vouchers, keys)
+    on_closures = enrollment(closed[["site_id", "attendance_date"]], vouchers, keys)
+    undecided = on_closures.disagreeing(schedule_matters=False)  # a closure's code does not depend on it
+    exceptions.append(overlap_exceptions(on_closures.overlaps, undecided))
+    enrolled = _without(on_closures.days, undecided, keys)
     rows = enrolled.merge(coded[["site_id", "attendance_date", "day_code"]], on=["site_id", "attendance_date"])
     rows = rows.merge(site_state[["site_id", "governing_source"]], on="site_id")
     rows["status"] = "closed"
@@ -340,6 +314,13 @@ def _closure_rows(
     for column in ("check_in", "check_out"):
         rows[column] = pd.Series(pd.NaT, index=rows.index, dtype=daily[column].dtype)
     return rows, exceptions
+
+
+def _without(days: pd.DataFrame, child_days: pd.DataFrame, keys: KeyCodes) -> pd.DataFrame:
+    """``days`` without these child-days (site_id, child_id, attendance_date)."""
+    if child_days.empty:
+        return days
+    return days[~np.isin(keys.child_day(days), keys.child_day(child_days))]
 
 
 def _summarize(

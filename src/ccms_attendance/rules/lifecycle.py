@@ -119,6 +119,30 @@ class PendingBasis(StrEnum):
         return self is not PendingBasis.DATA_UNAVAILABLE
 
 
+class UnavailableCause(StrEnum):
+    """Why a site-period's data is unavailable (``PendingBasis.DATA_UNAVAILABLE``).
+
+    Only a **data verdict** may take a site-period's usable data away: the plan's decision from the
+    portal's own facts (license not linked at the period start) or the source's records failing a
+    critical expectation. A source that could not be read at all (the vendor's outage, a 4xx such
+    as an unknown license or rejected credentials, a response that cannot be used) or that sent
+    nothing for a site with enrolled children says nothing about the attendance: a load then keeps
+    the site's previous version when it had usable data (``pipeline.load``). A record set that was
+    never extracted or never validated (the warehouse or GX failed) is no verdict either, and the
+    run refuses to reconcile it at all (``pipeline.reconcile``).
+    """
+
+    PLAN = "plan"  # the plan decided from the portal's facts (a license not linked at the period start)
+    FAILED_VALIDATION = "failed_validation"  # a critical expectation of the source's suite failed
+    SOURCE_FAILED = "source_failed"  # the vendor call failed (outage, 4xx, unusable response)
+    NO_RECORDS = "no_records"  # a CCMS sent nothing for a site with enrolled children
+    NOT_EXTRACTED = "not_extracted"  # no extraction result (the extract step did not complete)
+
+    @property
+    def is_data_verdict(self) -> bool:
+        return self in (UnavailableCause.PLAN, UnavailableCause.FAILED_VALIDATION)
+
+
 def period_lifecycle(*, deadline_passed: bool, site_lifecycles: list[str]) -> Lifecycle:
     """An ended period is final once its deadline passed or every one of its sites submitted it."""
     if deadline_passed or (site_lifecycles and all(s == Lifecycle.FINAL for s in site_lifecycles)):

@@ -5,7 +5,9 @@ in one place for every source:
 
 * The governing source's data must be usable: not an unlinked license (plan), retrieved (a CCMS
   call that failed, or a PPP extract that failed validation, is not), and for a CCMS not empty
-  for a site with enrolled children. Otherwise the site's data is unavailable.
+  for a site with enrolled children. Otherwise the site's data is unavailable, and
+  ``unavailable_cause`` says why (:class:`~ccms_attendance.rules.lifecycle.UnavailableCause`: only
+  the plan's and a failed validation are data verdicts).
 * Of usable data, only days up to the site's **final-through** day get day codes (the whole period
   once the site submitted; a CCMS's data-through day before that; none otherwise). Later days are
   ``pending``.
@@ -13,9 +15,9 @@ in one place for every source:
   and **final** (its lifecycle) once the site submitted or the deadline passed.
 
 Frames: ``plan`` (site_id, governing_source, incomplete_reason), ``extracts`` (source, site_id,
-outcome, error, submitted, submitted_at, data_through: one row per source and site that was
-extracted), ``recorded_sites`` / ``enrolled_sites`` (the sites with usable governing records / with
-enrolled children).
+outcome ('retrieved', 'failed' or 'failed_validation'), error, submitted, submitted_at,
+data_through: one row per source and site that was extracted), ``recorded_sites`` /
+``enrolled_sites`` (the sites with usable governing records / with enrolled children).
 """
 
 from __future__ import annotations
@@ -24,10 +26,18 @@ import pandas as pd
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.rules.lifecycle import Deadline, PendingBasis, final_through, pending_reason, site_lifecycle
+from ccms_attendance.rules.lifecycle import (
+    Deadline,
+    PendingBasis,
+    UnavailableCause,
+    final_through,
+    pending_reason,
+    site_lifecycle,
+)
 
 SITE_STATE_COLUMNS = [
     "site_id", "complete", "incomplete_reason", "incomplete_kind", "lifecycle", "submitted_at", "final_through",
+    "unavailable_cause",
 ]  # fmt: skip
 EXTRACT_COLUMNS = ["source", "site_id", "outcome", "error", "submitted", "submitted_at", "data_through"]
 
@@ -48,8 +58,11 @@ def site_states(
     is_ccms = (sites["governing_source"] != Source.PPP.value).to_numpy()
     reason = sites["incomplete_reason"].astype(object).where(sites["incomplete_reason"].notna(), None)
     kind = pd.Series(None, index=sites.index, dtype=object)
+    cause = pd.Series(None, index=sites.index, dtype=object)
+    cause[reason.notna()] = str(UnavailableCause.PLAN)
 
     failed = reason.isna() & (sites["outcome"] != "retrieved")
+    cause = cause.mask(failed, sites["outcome"].map(_CAUSE_OF_OUTCOME).fillna(str(UnavailableCause.NOT_EXTRACTED)))
     reason[failed] = (
         sites.loc[failed, "governing_source"]
         + " data unavailable: "
@@ -83,6 +96,7 @@ def site_states(
     )
     reason[empty] = sites.loc[empty, "governing_source"] + " returned no records for a site with enrolled children"
     through[empty] = None
+    cause[empty] = str(UnavailableCause.NO_RECORDS)
     kind[reason.notna()] = str(PendingBasis.DATA_UNAVAILABLE)
 
     awaiting = reason.isna() & (through.isna() | (through != period.end))
@@ -106,5 +120,13 @@ def site_states(
             "lifecycle": pd.Series(lifecycles, index=sites.index, dtype=object),
             "submitted_at": pd.to_datetime(sites["submitted_at"].where(submitted), utc=True),
             "final_through": pd.to_datetime(through),
+            "unavailable_cause": cause.astype(object).where(cause.notna(), None),
         }
     )[SITE_STATE_COLUMNS]
+
+
+#: A staged extraction outcome that is not ``retrieved``, as the cause of the site's unavailable data.
+_CAUSE_OF_OUTCOME = {
+    "failed": str(UnavailableCause.SOURCE_FAILED),
+    "failed_validation": str(UnavailableCause.FAILED_VALIDATION),
+}

@@ -236,6 +236,7 @@ def build_outcome(
     warnings: list[FailedExpectation] = []
     row_failures: list[FailedExpectation] = []
     pieces: list[tuple[np.ndarray, str]] = []
+    unevaluated: list[str] = []
     summaries = []
     # GX evaluates in its own order; report in the suite's order.
     for item in sorted(gx_result.results, key=lambda r: int(r.expectation_config.meta[_POSITION])):
@@ -255,6 +256,7 @@ def build_outcome(
             description = describe(definition, config.kwargs)
             if error:
                 description += f" could not be evaluated: {error}"
+                unevaluated.append(description)
             failure = FailedExpectation(
                 expectation_type=definition["type"],
                 column=_column_of(kwargs),
@@ -335,6 +337,7 @@ def build_outcome(
         quarantine=quarantine,
         result=summary,
         gx_result=_gx_result_dict(gx_result),
+        unevaluated=tuple(unevaluated),
     )
 
 

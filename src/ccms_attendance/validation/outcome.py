@@ -42,6 +42,8 @@ class ValidationOutcome:
     # GX's own validation result (``ExpectationSuiteValidationResult.to_json_dict()``), kept in memory
     # only to build GX's Data Docs from this very validation; never persisted (may list every bad row).
     gx_result: dict | None = field(default=None, repr=False, compare=False)
+    # Expectations GX could not evaluate (it raised): no verdict on the data, a failure of the check.
+    unevaluated: tuple[str, ...] = ()
 
     @property
     def success(self) -> bool:

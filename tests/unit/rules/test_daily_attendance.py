@@ -14,6 +14,7 @@ from ccms_attendance.rules.daily_attendance import (
     DAILY_COLUMNS,
     EXCEPTION_COLUMNS,
     SITE_PERIOD_COLUMNS,
+    STAGED_SITE_PERIOD_COLUMNS,
     SUMMARY_COLUMNS,
     ReconciledPeriod,
     enrolled_days,
@@ -194,7 +195,7 @@ def run(
     )
     assert list(result.daily.columns) == DAILY_COLUMNS
     assert list(result.summary.columns) == SUMMARY_COLUMNS
-    assert list(result.site_period.columns) == SITE_PERIOD_COLUMNS
+    assert list(result.site_period.columns) == STAGED_SITE_PERIOD_COLUMNS
     assert list(result.exceptions.columns) == EXCEPTION_COLUMNS
     if not witness:
         return result

@@ -1,7 +1,10 @@
--- A source whose data failed critical validation governs nothing this run: its sites become
--- incomplete (never absences) with the validation error as the reason.
-INSERT INTO staging.site_extract (run_id, source, batch_no, site_id, outcome, error)
-SELECT p.run_id, %(source)s, p.batch_no, p.site_id, 'failed', %(error)s
+-- A source whose data failed critical validation governs nothing this run: the retrieved sites it
+-- governs become 'failed_validation' (a data verdict: incomplete, never absences) with the
+-- validation error as the reason. A site the vendor could not be read for keeps its own failure
+-- (none of its records were judged); a site with no extraction result stays without one (the run
+-- then refuses to reconcile: an extract that did not complete is no verdict on the data).
+UPDATE staging.site_extract e
+   SET outcome = 'failed_validation', error = %(error)s
   FROM staging.site_plan p
- WHERE p.run_id = %(run_id)s AND p.governing_source = %(source)s
-ON CONFLICT (run_id, source, site_id) DO UPDATE SET outcome = 'failed', error = EXCLUDED.error;
+ WHERE e.run_id = %(run_id)s AND e.source = %(source)s AND e.outcome = 'retrieved'
+   AND p.run_id = e.run_id AND p.site_id = e.site_id AND p.governing_source = %(source)s;

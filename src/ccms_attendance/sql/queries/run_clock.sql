@@ -1,5 +1,6 @@
--- The instant a run judges "now" by (taken at plan) and its period's submission deadline.
-SELECT a.as_of, p.submission_deadline
+-- The instant a run judges "now" by (taken at plan), its period's submission deadline, and when its
+-- staging rows were pruned (then no step of the run can go on: its plan must run again).
+SELECT a.as_of, p.submission_deadline, a.staging_pruned_at
   FROM reconciled.run_audit a
   JOIN ref.service_period p ON p.period_start = a.period_start
  WHERE a.run_id = %(run_id)s;

@@ -2,7 +2,7 @@
 -- record ids the vendor repeated (the same record again: dropped; another version: a conflict).
 SELECT source,
        count(*)::int AS sites,
-       count(*) FILTER (WHERE outcome = 'failed')::int AS sites_failed,
+       count(*) FILTER (WHERE outcome <> 'retrieved')::int AS sites_failed,  -- the vendor call, or validation
        sum(records)::int AS records,
        sum(dropped_non_voucher)::int AS dropped_non_voucher,
        sum(rejected)::int AS rejected,

@@ -2,4 +2,6 @@
 INSERT INTO reconciled.run_audit (run_id, dag_id, period_start, status, scope, started_at, as_of)
 VALUES (%(run_id)s, %(dag_id)s, %(period_start)s, 'running', %(scope)s, now(), %(as_of)s)
 ON CONFLICT (run_id) DO UPDATE
-   SET status = 'running', scope = EXCLUDED.scope, started_at = now(), finished_at = NULL, as_of = EXCLUDED.as_of;
+   SET status = 'running', scope = EXCLUDED.scope, started_at = now(), finished_at = NULL, as_of = EXCLUDED.as_of,
+       -- planned again after it failed, was abandoned or had its staging pruned: it starts afresh
+       status_reason = NULL, staging_pruned_at = NULL;
