@@ -92,7 +92,8 @@ def daily(conn, site_id: str) -> list[tuple]:
 def test_a_run_of_the_open_period_fails_at_plan_and_writes_nothing(conn, period_runner):
     PortalState(CURRENT).site("S-O", "CC-LC-O").voucher("901", "S-O").write(conn)
     with pytest.raises(AirflowCommandError, match="DagRun failed"):
-        period_runner.run(TODAY)
+        # Now itself: `dags test <day>` would read a day as UTC midnight, the previous local day.
+        period_runner.run(dt.datetime.now(dt.UTC))
     log = (period_runner.airflow_home / f"dags-test-{period_runner.runs}.log").read_text()
     assert f"Service period {CURRENT} has not ended (today is {TODAY} in America/Indiana/Indianapolis)" in log
     assert "Pick a logical date inside a past period" in log
