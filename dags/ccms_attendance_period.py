@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable
+from typing import Any
 
 from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 
 from ccms_attendance import airflow_tasks
+from ccms_attendance.alerts.advice import step_doc
+from ccms_attendance.alerts.notifier import RunFailedNotifier
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
 from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.ui.links import PeriodReportLink
@@ -38,6 +43,8 @@ complete site-periods only. A run:
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records
    the period's lifecycle, and recounts the absence limits of the children it changed.
 5. **report** — writes the period report (link on the task and tab on the run, at `/ccms/`).
+6. **check_period** — fails the run when it needs attention (a failed task, no load, a site-period
+   without usable data); the failure mails an alert (`docs/operations.md`).
 
 **Rerun or correct** a period: clear its run, or trigger `ccms_attendance_period` from the UI with
 a logical date inside the period (trigger form: *Logical date*, any day of a *past* period). Each
@@ -53,80 +60,95 @@ PERIOD_TABLES = [
 ]
 
 
-@task(task_id="plan_period")
+def step(name: str, **task_kwargs: Any) -> Callable[[Callable[..., dict]], Any]:
+    """``@task`` with Markdown docs: the dedented docstring plus what to do when the step fails.
+
+    Set explicitly (``doc_md``) because Airflow keeps a docstring verbatim, indented (it renders as a
+    code block), and a mapped task (``.expand()``) does not get it at all.
+    """
+
+    def decorate(function: Callable[..., dict]) -> Any:
+        doc = f"{inspect.cleandoc(function.__doc__ or '')}\n\n**When it fails:** {step_doc(name)}"
+        return task(task_id=name, doc_md=doc, **task_kwargs)(function)
+
+    return decorate
+
+
+@step("plan_period")
 def plan_period() -> dict:
     """Decide the governing source of every site for the period; stage the plan and its batches.
 
-    **On failure**: check the warehouse connection and the portal tables, then clear the whole run.
+    Refuses an open period. Reads the portal as it was at the period start: Data Entry Settings
+    history, first portal submission, license linkage.
     """
     return airflow_tasks.plan(get_current_context())
 
 
-@task(task_id="extract_entries")
+@step("extract_entries")
 def extract_ppp_entries() -> dict:
-    """Stage the portal's manual absence entries of the planned sites.
-
-    **On failure**: check the warehouse connection; clear this task and everything downstream.
-    """
+    """Stage the portal's manual absence entries of the planned sites."""
     return airflow_tasks.extract_ppp(get_current_context())
 
 
-@task(task_id="site_batches")
+@step("site_batches")
 def site_batches(plan: dict, source: str) -> list[int]:
     """The batch numbers the plan gave this vendor (none: its extract is skipped, not failed)."""
     return plan[source]
 
 
-@task(task_id="extract_batch", map_index_template="{{ source }} batch {{ batch_no }}")
+@step("extract_batch", map_index_template="{{ source }} batch {{ batch_no }}")
 def extract_ccms_batch(source: str, batch_no: int) -> dict:
     """Pull one batch of one vendor's sites over its API into staging.
 
-    **On failure**: the vendor failed for some sites after retries; everything retrieved is kept and
-    those sites are reported incomplete (never absent). When the vendor is back, clear this task
-    with its downstream tasks.
+    Children without a CCDF/OMW voucher are dropped before anything is written. A site the vendor
+    fails for is staged as failed and the batch goes on; the task fails at the end, after keeping
+    everything retrieved. Only a transient failure (outage, HTTP 5xx/429, timeouts) is retried;
+    credentials, an unknown license number, another HTTP 4xx or unusable data fail at once.
     """
     context = get_current_context()
     context.update({"source": source, "batch_no": batch_no})  # type: ignore[typeddict-item]  # map_index_template
     return airflow_tasks.extract_ccms(context, source, batch_no)
 
 
-@task(task_id="validate", trigger_rule="all_done")
+@step("validate", trigger_rule="all_done")
 def validate_source(source: str) -> dict:
-    """Check the source's staged records with its GX suite; quarantine bad rows (runs after partial failures).
+    """Check the source's staged records with its GX suite; quarantine bad rows.
 
-    **On failure**: a critical expectation broke (the log names suite, expectation and sample rows;
-    data docs under build/data_docs/); the source's sites are reported incomplete. Fix the data at the
-    source, then clear the source's extract task with its downstream tasks.
+    Runs after partial failures too. Data docs: `build/data_docs/<period>/<run>/<suite>/`.
     """
     return airflow_tasks.validate(get_current_context(), source)
 
 
-@task(trigger_rule="all_done")
+@step("reconcile", trigger_rule="all_done")
 def reconcile() -> dict:
     """Apply the reconciliation rules to everything staged; runs even when a vendor failed.
 
-    **On failure**: nothing was loaded and the period's previous version stays current. Read the
-    error (a reconciled-output expectation names the rule's bad rows), fix, clear this task.
+    Refuses a run whose extract or validate steps did not all complete (no verdict on the data).
     """
     return airflow_tasks.reconcile(get_current_context())
 
 
-@task(outlets=PERIOD_TABLES)
+@step("load", outlets=PERIOD_TABLES)
 def load() -> dict:
-    """Replace the period's reconciled rows in one transaction (previous version kept in history).
-
-    **On failure**: the transaction rolled back; the previous version is intact. Clear this task.
-    """
+    """Replace the period's reconciled rows in one transaction (previous version kept in history)."""
     return airflow_tasks.load(get_current_context())
 
 
-@task(task_id="report")
+@step("report")
 def period_report() -> dict:
-    """Write the period report (HTML with plots) under build/reports/<period>/<run>/; linked in the UI.
-
-    **On failure**: the period is loaded; only its report is missing. Clear this task.
-    """
+    """Write the period report (HTML with plots) under `build/reports/<period>/<run>/`; linked in the UI."""
     return airflow_tasks.report(get_current_context())
+
+
+@step("check_period", trigger_rule="all_done")
+def check_period() -> dict:
+    """The run's verdict, after everything that could be loaded is loaded and reported.
+
+    Fails the run (and so sends the alert) when a task failed, the period was not loaded, or a
+    site-period has no usable data (unlinked license, vendor failure, failed validation, a vendor
+    that sent nothing). Pending days of a site that has not submitted yet are normal and pass.
+    """
+    return airflow_tasks.check_period(get_current_context())
 
 
 def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object) -> None:
@@ -142,6 +164,7 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         doc_md=DOC_MD,
         tags=["ccms", "attendance", str(phase)],
         default_args=airflow_tasks.default_task_args(),
+        on_failure_callback=RunFailedNotifier(),
         params={
             "sites": Param([], type="array", items={"type": "string"}, description="Limit to these site ids"),
             "sources": Param(
@@ -168,7 +191,7 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         plan >> extracted
         reported = period_report()
         reported.operator.operator_extra_links = [PeriodReportLink()]
-        extracted >> reconcile() >> load() >> reported
+        extracted >> reconcile() >> load() >> reported >> check_period()
 
     period_tasks()
 

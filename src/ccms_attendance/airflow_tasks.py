@@ -8,14 +8,16 @@ enough for XCom; rows travel through the warehouse's staging schema, never throu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
+from ccms_attendance.alerts.advice import extract_advice, step_advice
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
 from ccms_attendance.periods import load_calendar, load_pipeline_config
 from ccms_attendance.pipeline.run_context import RunContext, RunScope
@@ -25,6 +27,65 @@ log = logging.getLogger(__name__)
 
 class ParamsError(ValueError):
     """A manual run's Params name something that does not exist."""
+
+
+Body = TypeVar("Body", bound=Callable[..., dict[str, Any]])
+
+
+def task_body(step: str) -> Callable[[Body], Body]:
+    """Run a task body so that its failure ends with one plain "What to do" line, and fails at once
+    (``AirflowFailException``, no retry) when trying again cannot help.
+
+    The line is logged by the body itself, just before the traceback: Airflow puts everything after
+    the exception (callbacks included) in a collapsed "Post Execute" log group.
+    """
+
+    def decorate(body: Body) -> Body:
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            try:
+                return body(*args, **kwargs)
+            except AirflowFailException as error:
+                if not hasattr(error, "advice"):  # fail_now has logged it already
+                    log.error("What to do: %s", step_advice(step))
+                raise
+            except Exception as error:
+                advice = getattr(error, "advice", None) or step_advice(step)
+                if _retry_cannot_help(error):
+                    fail_now(f"{type(error).__name__}: {error}", advice, cause=error)
+                log.error("What to do (if the retries fail too): %s", advice)
+                raise
+
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+def _retry_cannot_help(error: BaseException) -> bool:
+    """Errors that a retry would meet again: refused Params, unusable data, a statement the warehouse
+    rejects, a run whose plan is missing. Connection problems and anything unknown are retried."""
+    import psycopg
+
+    from ccms_attendance.pipeline.run_context import RunNotPlannedError
+
+    permanent = (ParamsError, RunNotPlannedError, psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError)
+    if isinstance(error, permanent):
+        return True
+    return getattr(error, "retryable", True) is False
+
+
+def fail_now(message: str, advice: str, cause: BaseException | None = None) -> NoReturn:
+    """Fail the task without retrying; the exception carries ``advice`` for the failure callback."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    error = AirflowFailException(f"{message} -- What to do: {advice}")
+    error.advice = advice  # type: ignore[attr-defined]
+    log.error("What to do: %s", advice)
+    if cause is None:
+        raise error from None
+    raise error from cause
 
 
 def run_context(context: Mapping[str, Any]) -> RunContext:
@@ -57,15 +118,14 @@ def default_task_args() -> dict[str, Any]:
     return {"retries": retries, "retry_delay": dt.timedelta(seconds=delay), "on_failure_callback": on_task_failure}
 
 
-def _warehouse():
+def warehouse():
     from ccms_attendance.hooks.warehouse import WarehouseHook
 
     return WarehouseHook().connect()
 
 
+@task_body("plan_period")
 def plan(context: Mapping[str, Any]) -> dict[str, Any]:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from ccms_attendance.pipeline.abandoned_runs import settle_runs
     from ccms_attendance.pipeline.plan import plan_period
     from ccms_attendance.rules.lifecycle import PeriodNotEndedError
@@ -75,12 +135,12 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     batch_count = int(config["extraction"]["site_batches_per_vendor"])
     grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))
     runs = config.get("runs", {})
-    with _warehouse() as conn:
+    with warehouse() as conn:
         _check_scope(conn, run.scope)
         try:
             result = plan_period(conn, run, load_calendar(), batch_count, grace=grace)
         except PeriodNotEndedError as error:
-            raise AirflowFailException(str(error)) from None  # waiting, not retrying, is the answer
+            fail_now(str(error), "wait for the period to end, or pick a past period")  # not retrying
         settled = settle_runs(
             conn,
             run,
@@ -88,13 +148,7 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
             abandon_unknown_after=dt.timedelta(hours=float(runs.get("abandon_unknown_after_hours", 24))),
             staging_retention=dt.timedelta(days=float(runs.get("staging_retention_days", 7))),
         )
-    log.info(
-        "Planned %s: sites per source %s, %d plan exceptions; earlier runs: %s",
-        run.describe(),
-        result.sites_per_source,
-        result.exceptions,
-        settled.as_xcom(),
-    )
+    _log_summary("Period planned", run, {**result.as_xcom(), "earlier_runs": settled.as_xcom()})
     return {**result.as_xcom(), **settled.as_xcom()}
 
 
@@ -122,23 +176,26 @@ def _check_scope(conn, scope: RunScope) -> None:
         raise ParamsError(f"Params 'sites' names unknown site ids: {', '.join(unknown)}")
 
 
+@task_body("extract_entries")
 def extract_ppp(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.pipeline.extract import extract_ppp as stage_ppp
 
     run = run_context(context)
-    with _warehouse() as conn:
+    with warehouse() as conn:
         summary = stage_ppp(conn, run)
-    log.info("PPP %s: %s", run.describe(), summary.as_xcom())
+    _log_summary("Source extracted", run, summary.as_xcom())
     return summary.as_xcom()
 
 
+@task_body("extract_batch")
 def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict[str, Any]:
     from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
     from ccms_attendance.pipeline.extract import extract_ccms_batch
 
     run = run_context(context)
     vendor = Source(source)
-    sites_in_flight = int(load_pipeline_config()["extraction"].get("sites_in_flight", {}).get(str(vendor), 1))
+    extraction = load_pipeline_config()["extraction"]
+    sites_in_flight = int(extraction.get("sites_in_flight", {}).get(str(vendor), 1))
     # A hook (and its HTTP session) is not shared between threads: one per thread that fetches.
     per_thread = threading.local()
 
@@ -147,48 +204,54 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict
             per_thread.hook = hook_for_source(vendor)
         return per_thread.hook.iter_site_period(license_number, run.period)
 
-    with _warehouse() as conn:
+    with warehouse() as conn:
         summary = extract_ccms_batch(
-            conn, run, vendor, batch_no, site_items, (CcmsExtractionError,), sites_in_flight=sites_in_flight
+            conn,
+            run,
+            vendor,
+            batch_no,
+            site_items,
+            (CcmsExtractionError,),
+            sites_in_flight=sites_in_flight,
+            progress_every=int(extraction.get("progress_every_sites", 0)),
         )
-    log.info("%s batch %d %s: %s", vendor, batch_no, run.describe(), summary.as_xcom())
+    _log_summary("Batch extracted", run, {**summary.as_xcom(), "failure_kinds": dict(summary.failure_kinds)})
     if summary.failures:
-        # Everything retrieved is staged; failing now makes the outage visible and retryable.
+        # Everything retrieved is staged; failing now makes the outage visible.
         # Reconciliation still runs (trigger rule all_done) and marks these sites incomplete.
         message = (
             f"{vendor} batch {batch_no}, {run.describe()}: {summary.sites_failed} of {summary.sites} sites failed: "
             + " | ".join(summary.failures[:5])
         )
+        advice = extract_advice(str(vendor), summary.failure_kinds)
         if not summary.retryable_failures:
-            # Only data errors (a response that cannot be used, an unusable marker ...): a retry
-            # would read the same data the same way. Fail without retrying.
-            from airflow.sdk.exceptions import AirflowFailException
-
-            raise AirflowFailException(message)
-        raise CcmsExtractionError(message, retryable=True)
+            # Credentials, an unknown license, a refused request, unusable data: a retry would meet
+            # the same answer. Fail without retrying, saying what has to change first.
+            fail_now(message, advice)
+        error = CcmsExtractionError(message, retryable=True)
+        error.advice = advice  # type: ignore[attr-defined]
+        raise error
     return summary.as_xcom()
 
 
+@task_body("validate")
 def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from ccms_attendance.pipeline.validate import publish_data_docs, validate_source
 
     run = run_context(context)
-    with _warehouse() as conn:
+    with warehouse() as conn:
         summary = validate_source(conn, run, Source(source))
     if summary.outcome is not None:
         log.info("GX data docs for %s: %s", summary.suite, publish_data_docs(run, [summary.outcome], summary.suite))
     if not summary.success:
         # Retrying would judge the same rows the same way: fail now. Reconciliation still runs and
         # reports this source's sites as incomplete.
-        raise AirflowFailException(f"{source}, {run.describe()}: {summary.error}")
+        fail_now(f"{source}, {run.describe()}: {summary.error}", step_advice("validate"))
     return summary.as_xcom()
 
 
+@task_body("reconcile")
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from ccms_attendance.pipeline.reconcile import (
         UnfinishedInputsError,
         ensure_valid,
@@ -200,11 +263,11 @@ def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
 
     run = run_context(context)
     started = time.monotonic()
-    with _warehouse() as conn:
+    with warehouse() as conn:
         try:
             result = reconcile_run(conn, run)
         except UnfinishedInputsError as error:
-            raise AirflowFailException(str(error)) from None  # retrying reconcile cannot finish an upstream step
+            fail_now(str(error), step_advice("reconcile"))  # retrying reconcile cannot finish an upstream step
         outcomes = validate_reconciled(conn, run, result)
         log.info("GX data docs for the reconciled output: %s", publish_data_docs(run, outcomes, "reconciled"))
         ensure_valid(run, outcomes)
@@ -217,15 +280,16 @@ def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
         "exceptions_by_kind": result.exceptions["kind"].value_counts().to_dict(),
         "seconds": round(time.monotonic() - started, 3),
     }
-    log.info("Reconciled %s: %s", run.describe(), counts)
+    _log_summary("Period reconciled", run, counts)
     return counts
 
 
+@task_body("load")
 def load(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.pipeline.load import load_period
 
     run = run_context(context)
-    with _warehouse() as conn:
+    with warehouse() as conn:
         loaded = load_period(conn, run)
     summary = {
         "period": str(run.period),
@@ -239,42 +303,54 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k != "run_id"}
 
 
+@task_body("report")
 def report(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.reporting import build_period_report
     from ccms_attendance.ui.links import report_url
 
     run = run_context(context)
-    with _warehouse() as conn:
+    with warehouse() as conn:
         path = build_period_report(conn, run.period.start, run.run_id)
     url = report_url(run.dag_id, run.run_id)
-    log.info("Period report: %s (file %s)", url, path)
+    _log_summary("Period report", run, {"report_url": url, "report_file": str(path)})
     return {"report_file": str(path), "report_url": url}
 
 
-#: What to do when a step fails, by task (shown by the failure callback and in the task docs).
-FAILURE_ADVICE = {
-    "plan_period": (
-        "If the period has not ended, run a past period instead (trigger form: a logical date inside it). "
-        "Otherwise check the warehouse connection and the portal tables; then clear the whole run."
-    ),
-    "extract_entries": "Check the warehouse connection; clear this task (the run continues from here).",
-    "extract_batch": (
-        "The vendor API failed for some sites after retries; those sites are reported incomplete, never "
-        "absent. When the vendor is back, clear this task and the downstream reconcile/load."
-    ),
-    "validate": (
-        "If the source's data broke a critical expectation (see the message and the data docs), its sites are "
-        "reported incomplete: fix the data at the source, then clear the source's extract task downstream. "
-        "If the check itself failed (warehouse unreachable, GX could not evaluate), the run stops at reconcile "
-        "and loads nothing: fix the cause, clear this task and its downstream tasks."
-    ),
-    "reconcile": (
-        "The period was NOT loaded; its previous version stays current. If an extract or validate step did not "
-        "complete, clear it with its downstream tasks; otherwise read the error, fix, clear reconcile."
-    ),
-    "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
-    "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
-}
+@task_body("check_period")
+def check_period(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Fail the run when it needs attention (a failed task, no load, a site-period without usable data)."""
+    from ccms_attendance.alerts.outcome import read_run_outcome
+
+    run = run_context(context)
+    failed = failed_tasks(context)
+    with warehouse() as conn:
+        outcome = read_run_outcome(conn, run, failed)
+    log.info("Period check: %s", outcome.json_line())
+    if outcome.needs_attention:
+        lines = outcome.lines()
+        for line in lines[:-1]:
+            log.error("%s", line)
+        fail_now("\n".join(lines[:-1]), outcome.advice())
+    return {"needs_attention": False}
+
+
+def failed_tasks(context: Mapping[str, Any]) -> list[str]:
+    """This run's failed task instances (``task[map index]``), asked through the execution API."""
+    ti, dag_run = context["ti"], context["dag_run"]
+    states = ti.get_task_states(dag_id=context["dag"].dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
+    return sorted(_task_label(key) for key, state in states.items() if getattr(state, "value", state) == "failed")
+
+
+def _task_label(key: str) -> str:
+    """``brightwheel.extract_batch_0`` (the API's key of a mapped instance) as ``brightwheel.extract_batch[0]``."""
+    name, _, index = key.rpartition("_")
+    return f"{name}[{index}]" if name and index.isdigit() else key
+
+
+def _log_summary(title: str, run: Any, fields: Mapping[str, Any]) -> None:
+    """One structured line: ``<title>: {json}``, with the period and run named."""
+    line = {"period": str(run.period), "run_id": run.run_id, **fields}
+    log.info("%s: %s", title, json.dumps(line, sort_keys=True, default=str))
 
 
 def on_task_failure(context: Mapping[str, Any]) -> None:
@@ -294,7 +370,7 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         period,
         context["dag_run"].run_id,
         context.get("exception"),
-        FAILURE_ADVICE.get(step, "Read the task log, fix the cause, clear the task."),
+        getattr(context.get("exception"), "advice", None) or step_advice(step),
     )
     if step in _STEPS_THAT_STOP_THE_LOAD:
         _record_run_failed(context["dag_run"].run_id, f"{where} failed: {context.get('exception')}")
@@ -309,7 +385,7 @@ def _record_run_failed(run_id: str, reason: str) -> None:
     from ccms_attendance.pipeline.abandoned_runs import mark_run_failed
 
     try:
-        with _warehouse() as conn:
+        with warehouse() as conn:
             mark_run_failed(conn, run_id, reason)
     except Exception as error:  # the callback must never fail; the next plan settles the run
         log.warning("Could not mark run %s failed in the warehouse: %s", run_id, error)

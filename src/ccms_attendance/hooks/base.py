@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from ccms_attendance.canonical import AttendanceRecord, ExtractedItem, RejectedRecord, SiteSubmission, Source
 from ccms_attendance.hooks.auth import Authenticator, mask_secret
-from ccms_attendance.hooks.errors import CcmsExtractionError, Unauthorized, VendorDataError, describe
+from ccms_attendance.hooks.errors import CcmsExtractionError, FailureKind, Unauthorized, VendorDataError, describe
 from ccms_attendance.hooks.paging import PageRequest, Paginator, iter_pages
 from ccms_attendance.hooks.site import SiteRequest
 from ccms_attendance.hooks.transport import Reply, VendorHttpHook, path_of
@@ -97,7 +97,8 @@ class CcmsHook(VendorHttpHook):
                     if authenticated and self.auth.reauthenticate_on_401
                     else "credentials rejected"
                 )
-                raise site.fail(f"HTTP 401, {what} ({method} {self.redactor.text(path_of(endpoint), 120)})") from None
+                detail = f"HTTP 401, {what} ({method} {self.redactor.text(path_of(endpoint), 120)})"
+                raise site.fail(detail, kind=FailureKind.CONNECTION) from None
         raise AssertionError("unreachable")
 
     def unauthenticated(self, site: SiteRequest, method: str, endpoint: str, **kwargs: Any) -> Reply:
@@ -172,6 +173,7 @@ class CcmsHook(VendorHttpHook):
             license_number=site.license_number,
             period=site.period,
             retryable=error.retryable,
+            kind=error.kind,
         )
 
     def _unexpected(self, site: SiteRequest, error: Exception) -> CcmsExtractionError:

@@ -21,6 +21,7 @@ from ccms_attendance.canonical import RepeatedRecord, SiteSubmission, Source
 from ccms_attendance.hooks.auth import ApiKeyAuth, Authenticator
 from ccms_attendance.hooks.base import CcmsHook
 from ccms_attendance.hooks.duplicates import RepeatedIds
+from ccms_attendance.hooks.errors import FailureKind
 from ccms_attendance.hooks.markers import MarkerEntry, UnusableMarker, covers, day, instant, read_marker
 from ccms_attendance.hooks.paging import LinkHeaderPaginator
 from ccms_attendance.hooks.parsers.brightwheel import daily_record_items, record_id
@@ -55,7 +56,7 @@ class BrightwheelHook(CcmsHook):
             if isinstance(school, dict) and text(school.get("license_number")) == site.license_number
         ]
         if not schools:
-            raise site.fail("no brightwheel school has this license number")
+            raise site.fail("no brightwheel school has this license number", kind=FailureKind.UNKNOWN_LICENSE)
         if len(schools) > 1:
             raise site.fail(f"{len(schools)} brightwheel schools have this license number")
         school_id = text(schools[0].get("id"))

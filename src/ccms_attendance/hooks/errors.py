@@ -8,10 +8,26 @@ error and is never retried, by the hook or by the Airflow task (``CcmsExtraction
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import requests
 
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
+
+
+class FailureKind(StrEnum):
+    """What kind of failure a site's error is: it decides retry or fail-fast, and the advice given."""
+
+    TRANSIENT = "transient"  # timeouts, connection errors, 5xx, 429, cut-off bodies: retry later
+    CONNECTION = "connection"  # HTTP 401, a missing or unusable Airflow connection, TLS refused
+    UNKNOWN_LICENSE = "unknown_license"  # the vendor has no site with this license number
+    REFUSED = "refused"  # another HTTP 4xx: the vendor refuses this request as sent
+    DATA = "data"  # a response that arrived whole but cannot be used
+
+    @property
+    def retryable(self) -> bool:
+        return self is FailureKind.TRANSIENT
 
 
 class CcmsExtractionError(Exception):
@@ -20,6 +36,7 @@ class CcmsExtractionError(Exception):
     ``retryable`` says whether trying again later can help: a transport failure (timeouts,
     connection errors, 5xx, 429, cut-off bodies) after the hook's own retries is retryable; a data
     error (a response that cannot be used, an unusable marker, a refused request) is not.
+    ``kind`` (:class:`FailureKind`) says which; by default ``TRANSIENT`` when retryable, else ``DATA``.
     """
 
     def __init__(
@@ -30,20 +47,23 @@ class CcmsExtractionError(Exception):
         license_number: str | None = None,
         period: ServicePeriod | None = None,
         retryable: bool = False,
+        kind: FailureKind | None = None,
     ) -> None:
         super().__init__(message)
         self.source = source
         self.license_number = license_number
         self.period = period
-        self.retryable = retryable
+        self.kind = FailureKind(kind) if kind else FailureKind.TRANSIENT if retryable else FailureKind.DATA
+        self.retryable = self.kind.retryable
 
     def __reduce__(self):
-        return (_rebuild_error, (str(self), self.source, self.license_number, self.period, self.retryable))
+        args = (str(self), self.source, self.license_number, self.period, self.retryable, str(self.kind))
+        return (_rebuild_error, args)
 
 
-def _rebuild_error(message, source, license_number, period, retryable=False) -> CcmsExtractionError:
+def _rebuild_error(message, source, license_number, period, retryable=False, kind=None) -> CcmsExtractionError:
     return CcmsExtractionError(
-        message, source=source, license_number=license_number, period=period, retryable=retryable
+        message, source=source, license_number=license_number, period=period, retryable=retryable, kind=kind
     )
 
 
@@ -62,9 +82,10 @@ class Retryable(Exception):
 class Fatal(Exception):
     """A response that says the request will not succeed (a 4xx other than 401/429, too large)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, kind: FailureKind = FailureKind.DATA) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.kind = kind
 
 
 class Unauthorized(Exception):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ccms_attendance.canonical import STATE_TIMEZONE, RejectedRecord, Source
-from ccms_attendance.hooks.errors import CcmsExtractionError
+from ccms_attendance.hooks.errors import CcmsExtractionError, FailureKind
 from ccms_attendance.periods import ServicePeriod
 
 
@@ -37,7 +37,7 @@ class SiteRequest:
         object.__setattr__(self, "today", today)
         object.__setattr__(self, "last_day", min(self.period.end, today))
 
-    def fail(self, detail: str, *, retryable: bool = False) -> CcmsExtractionError:
+    def fail(self, detail: str, *, retryable: bool = False, kind: FailureKind | None = None) -> CcmsExtractionError:
         """The site's error; ``detail`` must already be safe to store (see ``hooks.redact``)."""
         return CcmsExtractionError(
             f"{self.source} site {self.license_number} period {self.period}: {detail}",
@@ -45,6 +45,7 @@ class SiteRequest:
             license_number=self.license_number,
             period=self.period,
             retryable=retryable,
+            kind=kind,
         )
 
     def reject(

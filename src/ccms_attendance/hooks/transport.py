@@ -31,6 +31,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from ccms_attendance.hooks.errors import (
     BadJson,
     CcmsExtractionError,
+    FailureKind,
     Fatal,
     Retryable,
     Unauthorized,
@@ -187,7 +188,7 @@ class VendorHttpHook(HttpHook):
                 raise Retryable(f"HTTP {status}", retry_after_seconds(response.headers.get("Retry-After")))
             if status >= 400:
                 reason = self.redactor.text(response.reason or "", 40)
-                raise Fatal(f"HTTP {status} {reason}{self._error_code(response)}".rstrip())
+                raise Fatal(f"HTTP {status} {reason}{self._error_code(response)}".rstrip(), FailureKind.REFUSED)
             try:
                 body = self._read_capped(response)
             except requests.exceptions.SSLError:
@@ -273,9 +274,10 @@ class VendorHttpHook(HttpHook):
         except Unauthorized:
             raise
         except (Fatal, VendorDataError) as error:
-            raise site.fail(f"{error.detail} ({what})") from None
+            raise site.fail(f"{error.detail} ({what})", kind=getattr(error, "kind", FailureKind.DATA)) from None
         except requests.exceptions.SSLError:
-            raise site.fail(f"TLS verification failed ({what}); check the certificate or 'verify'") from None
+            detail = f"TLS verification failed ({what}); check the certificate or 'verify'"
+            raise site.fail(detail, kind=FailureKind.CONNECTION) from None
         except (Retryable, BadJson, requests.RequestException) as error:
             plural = "s" if attempts.sent != 1 else ""
             # The elapsed time goes to the log only: the message becomes a site's incomplete
@@ -298,7 +300,8 @@ class VendorHttpHook(HttpHook):
     def fail_on_connection(self, site: SiteRequest, problem: BaseException) -> CcmsExtractionError | None:
         """The site's error for a connection that cannot be used (undefined, bad extras), else ``None``."""
         if type(problem).__name__ == "AirflowNotFoundException":
-            return site.fail(f"connection {self.http_conn_id!r} is not defined")
+            return site.fail(f"connection {self.http_conn_id!r} is not defined", kind=FailureKind.CONNECTION)
         if isinstance(problem, ValueError) and str(problem).startswith("connection extra "):
-            return site.fail(f"{site.source} connection {self.http_conn_id!r}: {problem}")
+            detail = f"{site.source} connection {self.http_conn_id!r}: {problem}"
+            return site.fail(detail, kind=FailureKind.CONNECTION)
         return None

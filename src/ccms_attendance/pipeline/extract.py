@@ -11,6 +11,7 @@ as absence. Whatever goes wrong with one site's items fails that site alone, nev
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +54,8 @@ class ExtractSummary:
     failures: list[str] = field(default_factory=list)
     #: Failures that trying again later may fix (transport); data errors are not retried.
     retryable_failures: int = 0
+    #: Failed sites by kind (``hooks.errors.FailureKind``): what the task advises.
+    failure_kinds: Counter[str] = field(default_factory=Counter)
 
     def as_xcom(self) -> dict[str, object]:
         return {
@@ -140,13 +143,15 @@ def extract_ccms_batch(
     site_extractor: SiteExtractor,
     failure_types: tuple[type[BaseException], ...],
     sites_in_flight: int = 1,
+    progress_every: int = 0,
 ) -> ExtractSummary:
     """Pull one batch of one vendor's sites and stage the result.
 
     A site whose extraction raises one of ``failure_types`` is staged as failed with the error's
     message and the batch goes on; the summary lists the failures so the task can fail visibly
     after everything retrieved has been kept. ``sites_in_flight`` > 1 fetches that many sites at
-    once (see :func:`_sites_items`); the result is the same, site for site.
+    once (see :func:`_sites_items`); the result is the same, site for site. ``progress_every`` > 0
+    logs one JSON progress line every that many sites (a long batch is not silent until its end).
     """
     params = {
         **run.period_params,
@@ -163,14 +168,18 @@ def extract_ccms_batch(
     rejected: list[tuple] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
-    for site, items in zip(sites.itertuples(index=False), site_items, strict=True):
+    for done, (site, items) in enumerate(zip(sites.itertuples(index=False), site_items, strict=True)):
+        if progress_every > 0 and done and done % progress_every == 0:
+            _log_progress(summary, done)
         site_id, license_number = site.site_id, site.license_number
         try:
             if isinstance(items, BaseException):
                 raise items
             rows = site_rows(site_id, license_number, items, reported)
         except failure_types as error:
-            _site_failed(summary, outcomes, site_id, error, retryable=bool(getattr(error, "retryable", True)))
+            retryable = bool(getattr(error, "retryable", True))
+            kind = str(getattr(error, "kind", "transient" if retryable else "data"))
+            _site_failed(summary, outcomes, site_id, error, retryable=retryable, kind=kind)
             continue
         except Exception as error:  # anything else about one site's items: that site fails, the batch goes on
             message = (
@@ -178,7 +187,7 @@ def extract_ccms_batch(
                 f"its data could not be staged ({type(error).__name__})"
             )
             log.exception("%s", message)
-            _site_failed(summary, outcomes, site_id, message, retryable=False)
+            _site_failed(summary, outcomes, site_id, message, retryable=False, kind="data")
             continue
         records.extend(rows.records)
         rejected.extend(rows.rejected)
@@ -322,11 +331,24 @@ def _threaded_sites_items(
             worker.shutdown(wait=True, cancel_futures=True)
 
 
+def _log_progress(summary: ExtractSummary, done: int) -> None:
+    progress = {"source": summary.source, "batch_no": summary.batch_no, "sites_done": done, "sites": summary.sites}
+    progress |= {"sites_failed": summary.sites_failed, "records": summary.records}
+    log.info("Batch progress: %s", json.dumps(progress, sort_keys=True))
+
+
 def _site_failed(
-    summary: ExtractSummary, outcomes: list[dict], site_id: str, error: BaseException | str, *, retryable: bool
+    summary: ExtractSummary,
+    outcomes: list[dict],
+    site_id: str,
+    error: BaseException | str,
+    *,
+    retryable: bool,
+    kind: str,
 ) -> None:
     summary.sites_failed += 1
     summary.retryable_failures += retryable
+    summary.failure_kinds[kind] += 1
     summary.failures.append(str(error))
     outcomes.append(_outcome(site_id, "failed", error=str(error)))
     log.warning("%s", error)
