@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
-from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
+from devtools.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
 
 DAG_ID = "ccms_attendance_period"
 
@@ -45,7 +45,18 @@ class PeriodRunner:
     def prepare(self) -> None:
         ensure_metadata_db(self.env())
 
-    def run(self, day: dt.date, conf: Mapping[str, object] | None = None, **extra_env: str) -> str:
+    def run(
+        self, day: dt.date, conf: Mapping[str, object] | None = None, *, fails: bool = False, **extra_env: str
+    ) -> str:
+        """Run the period of ``day``; its output. ``fails``: the run must end failed (the final
+        ``check_period`` fails a run with a failed task or a site-period without usable data)."""
         self.runs += 1
         log_file = self.airflow_home / f"dags-test-{self.runs}.log"
-        return dags_test(self.env(extra_env), DAG_ID, day.isoformat(), conf=conf, log_file=log_file)
+        try:
+            output = dags_test(self.env(extra_env), DAG_ID, day.isoformat(), conf=conf, log_file=log_file)
+        except AirflowCommandError as error:
+            if fails and "DagRun failed" in str(error):
+                return log_file.read_text()
+            raise
+        assert not fails, f"the run of {day} was expected to fail, but it succeeded (log: {log_file})"
+        return output

@@ -39,6 +39,9 @@ class RunFailedNotifier(BaseNotifier):
 
     template_fields = ()  # the message quotes stored reasons: never rendered as a template
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing to render; and under ``dags test`` the context's DAG has no template env at all."""
+
     def notify(self, context: Mapping[str, Any]) -> None:
         try:
             self._notify(context)
@@ -95,10 +98,7 @@ def failure_message(context: Mapping[str, Any]) -> tuple[str, list[str]]:
                 "What to do: open the run in the Airflow grid; the failed task's log ends with what to do.",
             ],
         )
-    try:
-        failed = airflow_tasks.failed_tasks(context)
-    except Exception:
-        failed = []
+    failed = _failed_tasks(context)
     try:
         from ccms_attendance.alerts.outcome import read_run_outcome
 
@@ -113,6 +113,34 @@ def failure_message(context: Mapping[str, Any]) -> tuple[str, list[str]]:
         ]
     subject = f"CCMS attendance: period {run.period} needs attention (run {run_id} of {dag_id} failed)"
     return subject, [f"DAG {dag_id}, run {run_id}.", *lines]
+
+
+def _failed_tasks(context: Mapping[str, Any]) -> list[str]:
+    """The run's failed tasks: through the execution API where the callback has it (the DAG
+    processor), else from the metadata database (``airflow dags test`` runs callbacks in its own
+    process); none if neither answers."""
+    from ccms_attendance import airflow_tasks
+
+    try:
+        return airflow_tasks.failed_tasks(context)
+    except Exception:
+        pass
+    try:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        with create_session() as session:
+            rows = session.execute(
+                select(TaskInstance.task_id, TaskInstance.map_index).where(
+                    TaskInstance.dag_id == context["dag"].dag_id,
+                    TaskInstance.run_id == _run_id(context),
+                    TaskInstance.state == "failed",
+                )
+            ).all()
+        return sorted(task if index < 0 else f"{task}[{index}]" for task, index in rows)
+    except Exception:
+        return []
 
 
 def _run_id(context: Mapping[str, Any]) -> str:
