@@ -54,7 +54,7 @@ from devtools.bench.measure import (
 )
 from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
 from devtools.demo.state import write_state
-from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
+from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db, only_check_failed
 
 DAG_ID = "ccms_attendance_period"
 DAG_FILE = DAGS_DIR / "ccms_attendance_period.py"
@@ -168,7 +168,8 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             if args.profile:
                 _profiled_dags_test(env, args.date, work / f"profile-{label}.txt", log_file)
             else:
-                dags_test(env, DAG_ID, args.date.isoformat(), log_file=log_file)
+                # The statewide state has unlinked licenses: check_period fails the run after the load.
+                dags_test(env, DAG_ID, args.date.isoformat(), log_file=log_file, attention_ok=True)
             wall_end = time.time()
             sandbox_cpu.mark("pipeline")
         # The kernel's figure is a high-water mark over every child waited for so far: it belongs to
@@ -243,7 +244,7 @@ def _profiled_dags_test(env: dict[str, str], day: dt.date, profile: Path, log_fi
     command += ["-m", "airflow", "dags", "test", DAG_ID, day.isoformat()]
     completed = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     log_file.write_text(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
+    if completed.returncode != 0 and not only_check_failed(completed.stdout + completed.stderr):
         raise RuntimeError(f"profiled dags test exited {completed.returncode}; see {log_file}")
     print(f"pyinstrument profile: {profile}", flush=True)
 

@@ -186,7 +186,7 @@ def runs(warehouse, sandbox_fleet, period_runner, tmp_path_factory) -> Runs:
 
         outages()
         try:
-            period_runner.run(WEEKDAYS[0], **outage_env)
+            period_runner.run(WEEKDAYS[0], fails=True, **outage_env)  # check_period fails it
         finally:
             sandbox_fleet.clear_faults()
         outage = site_period(conn)
@@ -196,7 +196,7 @@ def runs(warehouse, sandbox_fleet, period_runner, tmp_path_factory) -> Runs:
         recovered_rows = {site_id: current_rows(conn, site_id) for site_id in SITES}
         outages()  # the same outages again: the recovered versions of the affected sites are kept
         try:
-            period_runner.run(WEEKDAYS[2], **outage_env)
+            period_runner.run(WEEKDAYS[2], fails=True, **outage_env)
         finally:
             sandbox_fleet.clear_faults()
         kept = conn.execute(

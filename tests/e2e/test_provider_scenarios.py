@@ -126,7 +126,7 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     sandbox_fleet.reload_scenario(scenario)
     sandbox_fleet.set_faults([{"kind": "http_5xx", "status": 503, "times": 1000, "license_number": "CC-AC2"}])
     try:
-        period_runner.run(day(10, 28))
+        period_runner.run(day(10, 28), fails=True)  # S-UNL's license and S-AC2's vendor: attention
     finally:
         sandbox_fleet.clear_faults()
 
@@ -191,8 +191,8 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     assert "private-pay" not in str(rows(conn, "SELECT * FROM reconciled.exception WHERE period_start = %(p)s", P2))
 
     # --- P1 and P3: the switcher is PPP-governed before and after its brightwheel period ----------
-    period_runner.run(day(10, 14))
-    period_runner.run(day(11, 12))
+    period_runner.run(day(10, 14), fails=True)  # S-UNL's license is not linked in any period
+    period_runner.run(day(11, 12), fails=True)
     assert daily(conn, P1, "S-SW") == [
         (d, "absent", "recorded", "PPP") if d == day(10, 13) else (d, "present", "no_absence_entry", "PPP")
         for d in weekdays(P1)
@@ -204,7 +204,7 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
 
     # --- the vendor recovered: rerunning P2 completes the site, nothing else changes ---------------
     before = {r[:2]: r for r in summary}
-    period_runner.run(day(11, 2))
+    period_runner.run(day(11, 2), fails=True)
     after = rows(
         conn,
         "SELECT site_id, child_id, enrolled_days, absent_days, source, complete FROM reconciled.absence_summary"
