@@ -3,7 +3,9 @@
 A period runs with `airflow dags test` (which serializes the DAG into the Airflow home's metadata),
 its report is written, then `airflow api-server` is started on a free loopback port and Chromium
 opens the DAG page, the plugin's report index, the run's report and its data docs, and the report
-tab the plugin adds to the run page. Screenshots are kept in the test's tmp_path.
+tab the plugin adds to the run page; then a failed run (shown failed, check_period among its failed
+tasks) and a mapped task's docs panel (Markdown: bold, a list, no code block). Screenshots are
+kept in the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -130,6 +133,7 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
     build = tmp_path / "build"
     folders = {"CCMS_REPORTS_DIR": str(build / "reports"), "CCMS_DATA_DOCS_DIR": str(build / "data_docs")}
     _state().write(conn)
+    failed_run_id = _failed_run(period_runner, folders)
     period_runner.run(D[10], **folders)
     run_id = conn.execute("SELECT run_id FROM reconciled.period_load WHERE period_start = %s", (PERIOD.start,))
     run_id = run_id.fetchone()[0]
@@ -212,12 +216,45 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             frame.locator("#fig-absences").wait_for()
             assert frame.locator("#fig-absences").inner_text() == str(absences)
             page.screenshot(path=str(shots / "run-tab.png"), full_page=True)
+
+            _failed_run_in_grid_and_mapped_task_docs(page, base, shots, failed_run_id)
         finally:
             browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
         "dag.png",
         "data-docs.png",
+        "grid-failed-run.png",
         "latest-report.png",
+        "mapped-task-docs.png",
         "run-report.png",
         "run-tab.png",
     ]
+
+
+def _failed_run(period_runner, folders: dict[str, str]) -> str:
+    """A run that fails before it writes anything (Params naming an unknown site); its run id."""
+    log = period_runner.run(D[9], conf={"sites": ["S-NOPE"]}, fails=True, **folders)
+    return re.search(r"run_id=(manual__[^,\s]+)", log).group(1)
+
+
+def _failed_run_in_grid_and_mapped_task_docs(page, base: str, shots: Path, failed_run_id: str) -> None:
+    """The grid shows the failed run failed; a mapped task's docs render as Markdown."""
+    page.goto(f"{base}/dags/{DAG_ID}/runs/{failed_run_id}")
+    page.get_by_text(failed_run_id).first.wait_for()
+    # The run's state badge, and its failed tasks in the grid: plan_period, then check_period.
+    page.get_by_text("failed", exact=True).first.wait_for()
+    assert page.get_by_text("check_period").count() >= 1
+    page.screenshot(path=str(shots / "grid-failed-run.png"), full_page=True)
+    runs = page.request.get(f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{failed_run_id}").json()
+    assert runs["state"] == "failed"
+
+    # A mapped task (".expand()") has docs, rendered: bold text and a list, no literal asterisks.
+    page.goto(f"{base}/dags/{DAG_ID}/tasks/brightwheel.extract_batch")
+    page.get_by_role("button", name="Documentation").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Task Documentation").wait_for()
+    assert dialog.locator("strong", has_text="When it fails:").count() == 1
+    assert dialog.locator("li").filter(has_text="HTTP 401 or an unusable connection (not retried)").count() == 1
+    assert dialog.locator("pre").count() == 0  # not a code block (an indented docstring would be one)
+    assert "**" not in dialog.inner_text()
+    page.screenshot(path=str(shots / "mapped-task-docs.png"), full_page=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import logging
 
 import pandas as pd
 import psycopg
@@ -124,6 +126,16 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
     ).fetchall()
     assert sorted(outcomes) == [("S-1", "retrieved", 1, 2, 3, False), ("S-2", "failed", 0, 0, 0, True)]
     assert _mentions(conn, "PRIVATE-PAY-7") == 0
+
+
+def test_a_batch_logs_structured_progress_every_n_sites_and_counts_failures_by_kind(conn, run, caplog):
+    with caplog.at_level(logging.INFO, logger="ccms_attendance.pipeline.extract"):
+        summary = extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,), progress_every=1)
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Batch progress: ")]
+    assert [json.loads(m.removeprefix("Batch progress: ")) for m in progress] == [
+        {"batch_no": 0, "records": 1, "sites": 2, "sites_done": 1, "sites_failed": 0, "source": "BRIGHTWHEEL"}
+    ]
+    assert summary.failure_kinds == {"transient": 1}  # an error without a kind that may be retried
 
 
 def test_retried_extract_replaces_its_own_rows(conn, run):
