@@ -191,8 +191,8 @@ def test_provider_guide_scenarios_across_three_periods(conn, period_runner, sand
     assert "private-pay" not in str(rows(conn, "SELECT * FROM reconciled.exception WHERE period_start = %(p)s", P2))
 
     # --- P1 and P3: the switcher is PPP-governed before and after its brightwheel period ----------
-    period_runner.run(day(10, 14), fails=True)  # S-UNL's license is not linked in any period
-    period_runner.run(day(11, 12), fails=True)
+    period_runner.run(day(10, 14))  # S-UNL: PPP governs P1 (its first portal submission came later)
+    period_runner.run(day(11, 12), fails=True)  # Alliance CORE governs S-UNL, whose license is not linked
     assert daily(conn, P1, "S-SW") == [
         (d, "absent", "recorded", "PPP") if d == day(10, 13) else (d, "present", "no_absence_entry", "PPP")
         for d in weekdays(P1)
