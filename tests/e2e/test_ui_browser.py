@@ -242,7 +242,7 @@ def _failed_run_in_grid_and_mapped_task_docs(page, base: str, shots: Path, faile
     page.goto(f"{base}/dags/{DAG_ID}/runs/{failed_run_id}")
     page.get_by_text(failed_run_id).first.wait_for()
     # The run's state badge, and its failed tasks in the grid: plan_period, then check_period.
-    page.get_by_text("failed", exact=True).first.wait_for()
+    page.get_by_text("Failed", exact=True).first.wait_for()
     assert page.get_by_text("check_period").count() >= 1
     page.screenshot(path=str(shots / "grid-failed-run.png"), full_page=True)
     runs = page.request.get(f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{failed_run_id}").json()
