@@ -207,3 +207,41 @@ def test_chart_labels_fit_or_wrap_never_a_fixed_width():
     assert all(len(line) * 7.5 + 12 <= MAX_LABEL_W for line in lines)
     # The rows below a wrapped label move down: the SVG grows with it.
     assert float(wide.get("height")) > float(short.get("height")) + 24
+
+
+def test_index_lists_this_instances_periods_with_state_counts_and_links(conn, loaded, tmp_path):
+    from ccms_attendance.ui.period_index import AirflowRun, period_lines, render_rows
+
+    reports = tmp_path / "build" / "reports"
+    build_period_report(conn, PERIOD.start, RUN_ID, target_dir=reports)
+    local_midnight = dt.datetime(2026, 11, 8, 5, tzinfo=dt.UTC)  # 00:00 in Indianapolis (EST)
+    runs = [
+        AirflowRun("ccms_attendance_period", RUN_ID, "success", "manual", local_midnight, local_midnight),
+        # A later failed run of this instance that never planned: listed first, no warehouse status.
+        AirflowRun(
+            "ccms_attendance_period", "manual__late", "failed", "manual", local_midnight, local_midnight.replace(day=9)
+        ),
+    ]
+
+    lines = period_lines(conn, runs, reports, tmp_path / "build" / "data_docs")
+
+    assert len(lines) == 1  # one row per period, not per run folder
+    line = lines[0]
+    assert (line.period_start, line.period_end) == (PERIOD.start, PERIOD.end)
+    assert line.lifecycle == "final"
+    assert (line.sites_complete, line.sites_incomplete, line.absences, line.pending_days) == (2, 1, 3, 10)
+    assert [r.run.run_id for r in line.runs] == ["manual__late", RUN_ID]
+    assert [r.audit_status for r in line.runs] == [None, "loaded"]
+    assert line.latest_report_href == "reports/2026-11-08/latest.html"
+    assert line.runs[1].report_href == f"reports/2026-11-08/{run_folder(RUN_ID)}/report.html"
+    assert line.runs[1].docs_href == f"data_docs/2026-11-08/{run_folder(RUN_ID)}/"
+    assert line.runs[0].report_href is None  # no file on disk: no link
+
+    html = render_rows(lines)
+    assert "<td class='period'>2026-11-08 - 2026-11-21</td>" in html
+    assert "<td class='lifecycle final'>final</td>" in html
+    assert "<span class='state-failed'>failed</span> / not planned" in html  # the latest run's state
+    assert "<td class='n sites-incomplete'><span class='warn'>1</span></td>" in html
+    assert "<td class='n pending'>10</td>" in html
+    # A period only other instances ran (no run of this instance given) is not listed at all.
+    assert period_lines(conn, [], reports, tmp_path) == []
