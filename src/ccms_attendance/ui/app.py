@@ -30,8 +30,6 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ccms_attendance.paths import data_docs_root, reports_root, run_folder
-from ccms_attendance.ui import period_index
-from ccms_attendance.validation.gx_offline import asset_file
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +119,8 @@ def _serve(root: Path, relative: str, request: Request, csp: str = _CSP) -> Resp
 
 def _serve_gx_asset(root: Path, site: str, asset: str) -> Response:
     """An asset of a GX site's ``static/`` folder, from the installed packages (the site must exist)."""
+    from ccms_attendance.validation.gx_offline import asset_file  # not at import: the plugin loads everywhere
+
     if not _inside(root, site).is_dir():
         raise HTTPException(status_code=404)
     path = asset_file(asset)
@@ -133,6 +133,7 @@ def _serve_gx_asset(root: Path, site: str, asset: str) -> Response:
 def _index_body() -> str:
     """The periods this instance ran (its metadata) with the warehouse's state and counts."""
     from ccms_attendance.hooks.warehouse import WarehouseHook
+    from ccms_attendance.ui import period_index  # psycopg and SQL: not at import, the plugin loads everywhere
 
     try:
         runs = period_index.airflow_runs()
@@ -159,7 +160,9 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
-        return _page("CCMS attendance - service periods", _index_body(), style=period_index.STYLE)
+        from ccms_attendance.ui.period_index import STYLE
+
+        return _page("CCMS attendance - service periods", _index_body(), style=STYLE)
 
     @app.get("/reports/{relative:path}")
     def reports(relative: str, request: Request) -> Response:
