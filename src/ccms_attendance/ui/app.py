@@ -148,7 +148,7 @@ def _index_body() -> str:
     except Exception as error:
         log.warning("the /ccms/ index could not read the warehouse", exc_info=True)
         return f"<p class='warn'>Could not read the warehouse (ccms_warehouse): {escape(type(error).__name__)}</p>"
-    return period_index.render_rows(lines, period_index.display_date)
+    return period_index.render_rows(lines)
 
 
 def create_app() -> FastAPI:

@@ -10,7 +10,7 @@ Links go to the period's latest report, each run's report and data docs when the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -174,7 +174,7 @@ def _run_cell(line: RunLine) -> str:
     )
 
 
-def render_rows(lines: Sequence[PeriodLine], display: Callable[[dt.date | None], str] = str) -> str:
+def render_rows(lines: Sequence[PeriodLine]) -> str:
     """The index table (one row per period; its runs folded in a <details> list)."""
     if not lines:
         return "<p>No run of this Airflow instance yet: periods appear here once a period run has started.</p>"
@@ -189,7 +189,7 @@ def render_rows(lines: Sequence[PeriodLine], display: Callable[[dt.date | None],
         lifecycle = p.lifecycle or "not loaded"
         rows.append(
             f"<tr id='period-{p.period_start.isoformat()}'>"
-            f"<td class='period'>{display(p.period_start)} - {display(p.period_end)}</td>"
+            f"<td class='period'>{_day(p.period_start)} - {_day(p.period_end)}</td>"
             f"<td class='lifecycle {escape(lifecycle)}'>{escape(lifecycle)}</td>"
             f"<td class='run-state'>{_run_cell(latest) if latest else '-'}</td>"
             f"<td class='n sites-complete'>{p.sites_complete}</td><td class='n sites-incomplete'>{incomplete}</td>"
@@ -206,5 +206,5 @@ def render_rows(lines: Sequence[PeriodLine], display: Callable[[dt.date | None],
     return f"<table class='periods'>{head}{''.join(rows)}</table>"
 
 
-def display_date(day: dt.date | None) -> str:
-    return day.isoformat() if day else "?"
+def _day(day: dt.date | None) -> str:
+    return day.isoformat() if day else "?"  # a period this instance ran that the warehouse does not know
