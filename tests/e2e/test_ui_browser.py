@@ -246,6 +246,7 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
         "ccms-index.png",
         "dag.png",
         "data-docs.png",
+        "gx-index.png",
         "gx-validation.png",
         "latest-report.png",
         "run-report.png",
@@ -259,14 +260,26 @@ def _gx_validation_page(page, base: str, data_docs: Path, shot: Path) -> None:
     no script refused by the CSP, no script error."""
     pages = sorted(data_docs.glob("2026-11-08/*/ppp_entries/gx/validations/ppp_entries/**/*.html"))
     assert len(pages) == 1, pages
-    url = f"{base}/ccms/data_docs/{pages[0].relative_to(data_docs).as_posix()}"
+    site = pages[0].relative_to(data_docs).parents[-5]  # <period>/<run>/ppp_entries/gx
     requests: list[str] = []
     problems: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(url)
+    # GX's site index: its tables are filled from data by the local bootstrap-table stand-in; a row
+    # of the validations table leads to the validation page.
+    page.goto(f"{base}/ccms/data_docs/{site.as_posix()}/index.html")
     page.wait_for_load_state("networkidle")
+    validations = page.locator("table.ccms-table-lite tbody tr", has_text="ppp_entries").filter(
+        has=page.locator("i.fa-check-circle")  # the status column: passed
+    )
+    assert validations.count() == 1
+    assert page.locator("table.ccms-table-lite tbody tr", has_text="brightwheel_extract").count() == 1  # suites
+    page.screenshot(path=str(shot.with_name("gx-index.png")), full_page=True)
+    validations.click()
+    page.wait_for_url("**/validations/ppp_entries/**")
+    page.wait_for_load_state("networkidle")
+    assert page.url == f"{base}/ccms/data_docs/{pages[0].relative_to(data_docs).as_posix()}"
     assert page.title()
     # Styled: Bootstrap's rules apply (collapsed table borders, its font stack, its container padding).
     style = page.eval_on_selector(

@@ -51,6 +51,8 @@ _IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc=\")(?P<url>(?:https?:)?//[^\"]+)(\")"
 _INLINE_SCRIPT = re.compile(r"<script>(?P<code>.*?)</script>", re.DOTALL)
 _ONCLICK = re.compile(r"\bonclick=\"(?P<fn>[A-Za-z_]\w*)\((?:'(?P<arg>[^'\"]*)')?\)\"")
 _CSS_URL = re.compile(r"url\('(?:https?:)?//[^']+'\)")
+# Filters are bootstrap-table's filter-control extension, not available offline: no button for them.
+_CLEAR_FILTERS = re.compile(r"<button\b[^>]*\bonclick=\"clearTableFilters\([^)]*\)\"[^>]*>\s*Clear Filters\s*</button>")
 _FAVICON = re.compile(r"<link rel=\"shortcut icon\" href=\"[^\"]*\"")
 
 
@@ -129,6 +131,7 @@ def _externalize_scripts(page: Path, html: str) -> str:
         return f'data-ccms-call="{match["fn"]}"{arg}'
 
     html = _INLINE_SCRIPT.sub(move, html)
+    html = _CLEAR_FILTERS.sub("", html)
     return _ONCLICK.sub(handler, html)
 
 

@@ -151,6 +151,8 @@ def test_gx_data_docs_need_nothing_from_the_network_nor_inline_code(tmp_path, va
     validation = next(p for p in pages if "validations" in p.parts).read_text()
     assert 'href="../../../../static/vendor/bootstrap/css/bootstrap.min.css"' in validation
     assert 'data-ccms-call="showAllValidations"' in validation
+    index = (site / "index.html").read_text()
+    assert "Clear Filters" not in index  # bootstrap-table's filter control is not there offline
 
 
 def test_asset_file_stays_inside_the_asset_folders():

@@ -1,7 +1,8 @@
 // A minimal stand-in for bootstrap-table (which no installed package ships), for GX Data Docs
-// offline: $(table).bootstrapTable({columns, data, rowAttributes, rowStyle}) renders the header and
-// the rows as a Bootstrap table; a click on a row fires "click-row.bs.table" like the original.
-// Sorting, searching and filter controls are not provided. Cell values are GX's rendered HTML.
+// offline: $(table).bootstrapTable({columns, data, rowAttributes, rowStyle, sortName, sortOrder})
+// renders the header and the rows (in the initial order asked for) as a Bootstrap table; a click on
+// a row fires "click-row.bs.table" like the original. Cell values are GX's rendered HTML. Sorting by
+// clicking a header, searching and filter controls are not provided.
 (function ($) {
   function named(option) {
     return typeof option === "string" ? window[option] : option;
@@ -21,7 +22,14 @@
       });
       $("<thead>").append($head).appendTo($table);
       var $body = $("<tbody>").appendTo($table);
-      (options.data || []).forEach(function (row, index) {
+      var rows = (options.data || []).slice();
+      if (options.sortName) { // the initial order GX asks for (a column may sort by a hidden key)
+        var sorted = columns.filter(function (c) { return c.field === options.sortName; })[0] || {};
+        var key = sorted.sortName || options.sortName;
+        var sign = options.sortOrder === "desc" ? -1 : 1;
+        rows.sort(function (a, b) { return sign * String(a[key]).localeCompare(String(b[key])); });
+      }
+      rows.forEach(function (row, index) {
         var $row = $("<tr>");
         if (rowAttributes) {
           $.each(rowAttributes(row, index) || {}, function (name, value) { $row.attr(name, value); });
