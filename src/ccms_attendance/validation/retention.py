@@ -80,15 +80,14 @@ def prune_data_docs(
         result.bytes_removed += size
         if not any(folder.parent.iterdir()):
             folder.parent.rmdir()
-    if result.removed:
-        log.info(
-            "Data docs retention (keep %d runs or %d days, and every current version): removed %d run folder(s), "
-            "%.1f MB; %d kept, %.1f MB",
-            policy.keep_runs,
-            policy.keep_days,
-            len(result.removed),
-            result.bytes_removed / 1e6,
-            result.kept,
-            result.bytes_kept / 1e6,
-        )
+    log.info(
+        "Data docs retention (keep %d runs or %d days, and every current version): removed %d run folder(s), "
+        "%.1f MB; %d kept, %.1f MB",
+        policy.keep_runs,
+        policy.keep_days,
+        len(result.removed),
+        result.bytes_removed / 1e6,
+        result.kept,
+        result.bytes_kept / 1e6,
+    )
     return result
