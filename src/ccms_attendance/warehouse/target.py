@@ -159,16 +159,16 @@ def start_embedded(pgdata: Path = EMBEDDED_PGDATA, dbname: str = "ccms_warehouse
     return admin.with_database(dbname)
 
 
-def drop_database(admin: WarehouseTarget, dbname: str) -> None:
+def drop_database(admin_conninfo: str, dbname: str) -> None:
     """Drop a migrated database and its own roles (V010), so that a server does not collect roles.
 
-    ``admin`` connects to another database of the server (its maintenance database) as a role
-    allowed to drop both. The database goes first (WITH FORCE ends its sessions; its grants go with
-    it); ``DROP OWNED BY`` then clears whatever the roles still hold in ``admin``'s database; a role
+    ``admin_conninfo`` connects to another database of the server (its maintenance database) as a
+    role allowed to drop both. The database goes first (WITH FORCE ends its sessions; its grants go
+    with it); ``DROP OWNED BY`` then clears whatever the roles still hold in that database; a role
     that still holds something in a third database makes ``DROP ROLE`` fail, loudly.
     """
     names = [role_name(dbname, kind) for kind in ROLE_KINDS]
-    with psycopg.connect(admin.conninfo, autocommit=True) as conn:
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
         present = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (names,))]
         if present:
