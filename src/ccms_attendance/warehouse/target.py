@@ -165,12 +165,16 @@ def drop_database(admin_conninfo: str, dbname: str) -> None:
     ``admin_conninfo`` connects to another database of the server (its maintenance database) as a
     role allowed to drop both. The database goes first (WITH FORCE ends its sessions; its grants go
     with it); ``DROP OWNED BY`` then clears whatever the roles still hold in that database; a role
-    that still holds something in a third database makes ``DROP ROLE`` fail, loudly.
+    that still holds something in a third database makes ``DROP ROLE`` fail, loudly. Only roles V010
+    made for this database (their comment says so) are dropped, never another role of such a name.
     """
-    names = [role_name(dbname, kind) for kind in ROLE_KINDS]
+    ours = {role_name(dbname, kind): f"ccms-attendance: {kind} of database {dbname}" for kind in ROLE_KINDS}
     with psycopg.connect(admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-        present = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (names,))]
+        rows = conn.execute(
+            "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ANY(%s)", (list(ours),)
+        )
+        present = [name for name, comment in rows if comment == ours[name]]
         if present:
             roles = sql.SQL(", ").join(map(sql.Identifier, present))
             conn.execute(sql.SQL("DROP OWNED BY {}").format(roles))
