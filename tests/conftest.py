@@ -47,6 +47,7 @@ from ccms_attendance.warehouse.target import (
     MACHINE_SERVER,
     WarehouseTarget,
     answers,
+    drop_database,
     parse_airflow_conn,
     start_embedded,
 )
@@ -66,7 +67,7 @@ def _admin_target() -> WarehouseTarget:
 def pg_admin() -> WarehouseTarget:
     target = _admin_target()
     if not answers(target):
-        pytest.fail(f"no PostgreSQL answers at {target}; see README 'Running the tests'")
+        pytest.fail(f"no PostgreSQL answers at {target}; see README 'The two commands'")
     return target
 
 
@@ -79,8 +80,7 @@ def warehouse(pg_admin: WarehouseTarget) -> Iterator[WarehouseTarget]:
     target = pg_admin.with_database(dbname)
     apply_migrations(target.conninfo)
     yield target
-    with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    drop_database(pg_admin.conninfo, dbname)  # and its roles: the server is shared
 
 
 def truncate_data(conn: psycopg.Connection) -> None:

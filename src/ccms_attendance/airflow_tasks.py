@@ -309,11 +309,15 @@ def report(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.ui.links import report_url
 
     run = run_context(context)
+    from ccms_attendance.validation.retention import prune_data_docs
+
     with warehouse() as conn:
         path = build_period_report(conn, run.period.start, run.run_id)
+        pruned = prune_data_docs(conn)  # [data_docs] retention in pipeline.toml
     url = report_url(run.dag_id, run.run_id)
-    _log_summary("Period report", run, {"report_url": url, "report_file": str(path)})
-    return {"report_file": str(path), "report_url": url}
+    summary = {"report_file": str(path), "report_url": url, "data_docs_runs_removed": len(pruned.removed)}
+    _log_summary("Period report", run, summary)
+    return summary
 
 
 @task_body("check_period")
