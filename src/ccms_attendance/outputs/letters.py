@@ -114,9 +114,8 @@ def feedback_item(row: dict) -> FeedbackItem:
     count = None
     if row["kind"] == "unattributed_records_dropped":
         count = sum(int(n) for n in re.findall(r"(\d+) x ", row["detail"] or "")) or None
-    return FeedbackItem(
-        row["kind"], row["site_id"], row["site_name"], row["license_number"], row["child_id"], row["attendance_date"], count
-    )
+    fields = ("kind", "site_id", "site_name", "license_number", "child_id", "attendance_date")
+    return FeedbackItem(*(row[f] for f in fields), count=count)
 
 
 def feedback_csv(items: Sequence[FeedbackItem]) -> str:

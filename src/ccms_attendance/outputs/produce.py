@@ -131,7 +131,7 @@ def produce_outputs(
 
     # E-mail before the folder: a failed e-mail is retried on the next run only while the folder
     # has not recorded the letter either (see selection._follow_first_channel).
-    for (provider_id, channel), batch in sorted(by_provider.items(), key=lambda item: (item[0][0], item[0][1] != "email")):
+    for (provider_id, channel), batch in sorted(by_provider.items(), key=lambda kv: (kv[0][0], kv[0][1] != "email")):
         name = contacts[provider_id]["provider_name"]
         files = {
             "notices.csv": text.notices_csv(batch),

@@ -132,7 +132,9 @@ def plan_letters(
     return _follow_first_channel(planned, channels)
 
 
-def _follow_first_channel(planned: list[PlannedLetter], channels: Callable[[str], Sequence[str]]) -> list[PlannedLetter]:
+def _follow_first_channel(
+    planned: list[PlannedLetter], channels: Callable[[str], Sequence[str]]
+) -> list[PlannedLetter]:
     """Other channels send only letters the first channel (the folder) sends now too: an e-mail
     address added later does not e-mail every past letter."""
     first = {(p.notice.notice_id, p.letter) for p in planned if p.channel == channels(p.notice.provider_id)[0]}

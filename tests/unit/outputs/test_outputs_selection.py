@@ -44,7 +44,10 @@ def plan(notices, delivered=(), channels=folder_only, today=TODAY, window_days=6
 
 def test_a_new_current_notice_is_sent_once_per_channel():
     n = notice()
-    assert plan([n], channels=lambda _: ("folder", "email")) == [(1, "notice", "folder", "sent"), (1, "notice", "email", "sent")]
+    assert plan([n], channels=lambda _: ("folder", "email")) == [
+        (1, "notice", "folder", "sent"),
+        (1, "notice", "email", "sent"),
+    ]
 
 
 def test_a_notice_already_sent_is_not_sent_again():
@@ -113,4 +116,5 @@ def test_thresholds_and_kinds_are_separate_notices():
     ten, twenty = notice(1, 10), notice(2, 20)
     row = notice(3, 20, limit_kind="consecutive_absences", action="removal")
     assert [p[0] for p in plan([ten, twenty, row], [sent(ten)])] == [2, 3]
-    assert row.is_referral and not twenty.is_referral
+    assert row.is_referral
+    assert not twenty.is_referral
