@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ccms_attendance.outputs.selection import LetterKind, Notice, PlannedLetter
 from ccms_attendance.rules.absence_limits import CONSECUTIVE_LIMIT, NOTICE_THRESHOLDS, VOUCHER_END_ABSENCES
+from ccms_attendance.rules.exception_kinds import ExceptionKind, advice_for
 
 LANGUAGES = ("en", "es")
 
@@ -88,25 +89,13 @@ class FeedbackItem:
     count: int | None
 
 
-#: What the provider should do about each kind of roster or data-quality finding.
-FEEDBACK_ADVICE = {
-    "unattributed_records_dropped": (
-        "Your CCMS sent attendance for children who are not on a CCDF or On My Way Pre-K voucher at this site "
-        "(count only). If a voucher child is among them, key the state Child ID into the child's CCMS profile."
-    ),
-    "child_missing_from_ccms": (
-        "This voucher child is on the state roster but your CCMS sent no record for the whole period. Add the "
-        "child to the CCMS with the state Child ID; the I-LEAD and CCMS rosters must hold the same children."
-    ),
-    "license_not_linked": (
-        "The site's license number is not linked to the program, so CCMS records could not be matched. Key the "
-        "license number (hyphens included) in the CCMS and ask the vendor to link it."
-    ),
-    "portal_entry_while_ccms": (
-        "An absence was typed in the provider portal while a CCMS reports for this site; it was ignored. Record "
-        "it in the CCMS instead (the portal is read-only while a CCMS is selected)."
-    ),
-}
+#: The roster and data-quality findings a provider gets back; what to do comes from the one catalogue.
+FEEDBACK_KINDS = (
+    ExceptionKind.UNATTRIBUTED_RECORDS_DROPPED,
+    ExceptionKind.CHILD_MISSING_FROM_CCMS,
+    ExceptionKind.LICENSE_NOT_LINKED,
+    ExceptionKind.PORTAL_ENTRY_WHILE_CCMS,
+)
 
 
 def feedback_item(row: dict) -> FeedbackItem:
@@ -124,7 +113,7 @@ def feedback_csv(items: Sequence[FeedbackItem]) -> str:
         {
             "finding": i.kind, "site_id": i.site_id, "site_name": i.site_name, "license_number": i.license_number,
             "child_id": i.child_id or "", "date": i.attendance_date or "", "records": i.count or "",
-            "what_to_do": FEEDBACK_ADVICE[i.kind],
+            "what_to_do": advice_for(i.kind),
         }
         for i in items
     ]  # fmt: skip
@@ -133,7 +122,11 @@ def feedback_csv(items: Sequence[FeedbackItem]) -> str:
 
 def render_feedback(provider_name: str, period_start: dt.date, items: Sequence[FeedbackItem]) -> str:
     return TEMPLATES.get_template("feedback.en.html.j2").render(
-        lang="en", provider_name=provider_name, period_start=period_start, items=items, advice=FEEDBACK_ADVICE
+        lang="en",
+        provider_name=provider_name,
+        period_start=period_start,
+        items=items,
+        advice={str(k): k.advice for k in FEEDBACK_KINDS},
     )
 
 

@@ -199,7 +199,11 @@ def _write_referrals(conn, notices: list[Notice], period_start: dt.date, folder:
 
 def _write_feedback(conn, contacts: dict, period_start: dt.date, folder: FolderLike) -> int:
     items: dict[str, list[text.FeedbackItem]] = defaultdict(list)
-    for row in _rows(conn, "outputs_provider_feedback", {"period_start": period_start}):
+    for row in _rows(
+        conn,
+        "outputs_provider_feedback",
+        {"period_start": period_start, "kinds": [str(k) for k in text.FEEDBACK_KINDS]},
+    ):
         items[row["provider_id"]].append(text.feedback_item(row))
     for provider_id, found in sorted(items.items()):
         name = contacts[provider_id]["provider_name"]

@@ -11,6 +11,7 @@ import pytest
 
 from ccms_attendance.outputs import letters
 from ccms_attendance.outputs.selection import LetterKind, Notice, Outcome, PlannedLetter
+from ccms_attendance.rules.exception_kinds import advice_for
 
 TODAY = dt.date(2026, 10, 20)
 N = Notice(
@@ -120,9 +121,9 @@ def test_feedback_counts_dropped_records_without_identities_and_says_what_to_do(
     rows = list(csv.DictReader(io.StringIO(letters.feedback_csv([dropped, missing]))))
     assert rows[0]["records"] == "5"
     assert rows[0]["child_id"] == ""
-    assert "key the state Child ID" in rows[0]["what_to_do"]
+    assert rows[0]["what_to_do"] == advice_for("unattributed_records_dropped")
     assert rows[1]["child_id"] == "C-9"
-    assert "Add the child to the CCMS" in rows[1]["what_to_do"]
+    assert rows[1]["what_to_do"] == "Enter the child in the CCMS with the Child ID on the voucher."
     html = " ".join(letters.render_feedback("Oak Care", dt.date(2026, 9, 6), [dropped, missing]).split())
     assert "5 record(s)" in html
     assert "C-9" in html
