@@ -6,6 +6,7 @@ import datetime as dt
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from ccms_attendance import airflow_tasks
 from ccms_attendance.assets import PERIOD_TABLES
 from ccms_attendance.canonical import STATE_TIMEZONE
 
@@ -43,6 +44,8 @@ def deliver_outputs() -> dict:
     max_active_runs=1,
     doc_md=DOC_MD,
     tags=["ccms", "outputs"],
+    # Retries (pipeline.toml [tasks]) resend only what the ledger has not recorded.
+    default_args=airflow_tasks.default_task_args(),
     params={
         "period_start": Param(
             None, type=["null", "string"], format="date", description="Manual runs: the period's first day"
