@@ -16,44 +16,13 @@ import sqlite3
 
 import pytest
 from support.browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright
-from support.portal_state import PortalState
+from support.outputs_state import P1, P2, PROVISIONAL, portal, weekdays
 from support.smtp_sink import SmtpSink
 
-from ccms_attendance.canonical import STATE_TIMEZONE
-from ccms_attendance.periods import ServicePeriod, load_calendar
+from ccms_attendance.periods import ServicePeriod
 from devtools.local_airflow import dags_test
 
 pytestmark = pytest.mark.e2e
-
-TODAY = dt.datetime.now(STATE_TIMEZONE).date()
-CALENDAR = load_calendar()
-
-
-def _latest_final() -> ServicePeriod:
-    period = CALENDAR.previous_period(CALENDAR.period_containing(TODAY))
-    while CALENDAR.deadline(period) >= TODAY:
-        period = CALENDAR.previous_period(period)
-    return period
-
-
-P2 = _latest_final()
-P1 = CALENDAR.previous_period(P2)
-PROVISIONAL = CALENDAR.next_period(P2)
-
-
-def weekdays(period: ServicePeriod) -> list[dt.date]:
-    return [d for d in period.days if d.isoweekday() <= 5]
-
-
-def portal() -> PortalState:
-    state = PortalState(P2)
-    state.site("S-A", "CC-OUT-1", provider_id="P-OUT")
-    for period in (P1, P2):  # PROVISIONAL is not submitted (and its deadline is ahead)
-        state.submission("S-A", period.start)
-    state.voucher("1001", "S-A", eligibility_start=P1.start - dt.timedelta(days=30)).voucher("1002", "S-A")
-    for d in weekdays(P1) + weekdays(P2) + weekdays(PROVISIONAL):
-        state.absence("S-A", "1001", d)
-    return state
 
 
 class Outputs:
