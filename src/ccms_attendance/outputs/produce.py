@@ -122,9 +122,9 @@ def produce_outputs(
             _record(conn, letter, None, period_start, run_id)
             summary.withheld += 1
             log.info(
-                "Withdrawal of notice %d (child %s, %s %d) withheld: period %s is past its correction window",
-                letter.notice.notice_id, letter.notice.child_id, letter.notice.limit_kind,
-                letter.notice.threshold, letter.notice.period_start,
+                "Withdrawal of notice %d (%s %d, %s) withheld: period %s is past its correction window",
+                letter.notice.notice_id, letter.notice.limit_kind, letter.notice.threshold, letter.channel,
+                letter.notice.period_start,
             )  # fmt: skip
         else:
             by_provider[(letter.notice.provider_id, letter.channel)].append(letter)
