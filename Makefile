@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both create the virtualenv from
-# requirements.txt (pinned by constraints.txt) on first use.
+# requirements/dev.txt and requirements/celery.txt (every version pinned by constraints.txt) on first use.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,9 +12,10 @@ export GX_ANALYTICS_ENABLED := false
 
 .PHONY: demo bench test lint format venv clean stop-warehouse
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/celery.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt -r requirements/celery.txt \
+		-c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
