@@ -34,7 +34,8 @@ def _pins() -> dict[str, str]:
         if not line:
             continue
         name, sep, version = line.partition("==")
-        assert sep and version, f"constraints.txt pins exact versions only: {line!r}"
+        assert sep, f"constraints.txt pins exact versions only: {line!r}"
+        assert version, f"constraints.txt pins exact versions only: {line!r}"
         assert _canonical(name) not in pins, f"constraints.txt pins {name} twice"
         pins[_canonical(name)] = version
     return pins
