@@ -30,16 +30,29 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(ARGS)
 
-## The whole test suite against a real PostgreSQL (see README: which server it uses).
+.PHONY: test-fast schema
+
+## The whole test suite against a real PostgreSQL (see README: which server it uses), after the lint.
 test: $(STAMP)
 	bash devtools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
+## Unit and DAG tests only (no `integration` marker: no server, no processes); a few minutes at most.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration" $(ARGS)
+
+## ruff (rules and format) and mypy on the package (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Regenerate src/ccms_attendance/sql/schema.sql: every table as the migrations leave it (test server).
+schema: $(STAMP)
+	$(BIN)/python -m devtools.schema
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
