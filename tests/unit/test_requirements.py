@@ -78,3 +78,14 @@ def test_the_virtualenv_has_the_pinned_versions() -> None:
             if installed != pins[name]:
                 wrong[name] = (installed, pins[name])
     assert not wrong, f"installed vs pinned (rerun `make venv`): {wrong}"
+
+
+def test_adopting_airflows_constraints_changes_only_what_airflow_pins() -> None:
+    from devtools.constraints import adopt, differences
+
+    ours = "apache-airflow==3.3.2\ngreat-expectations==1.24.1\nPyYAML==6.0.4\ntyping_extensions==4.16.0\n"
+    official = "#\n# Airflow's header\n#\napache-airflow==3.3.2\npyyaml==6.0.3\ntyping-extensions==4.15.0\n"
+    assert differences(ours, official) == [("PyYAML", "6.0.4", "6.0.3"), ("typing_extensions", "4.16.0", "4.15.0")]
+    assert adopt(ours, official) == (
+        "apache-airflow==3.3.2\ngreat-expectations==1.24.1\nPyYAML==6.0.3\ntyping_extensions==4.15.0\n"
+    )
