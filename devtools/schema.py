@@ -24,6 +24,7 @@ from ccms_attendance.warehouse.target import (
     MACHINE_SERVER,
     WarehouseTarget,
     answers,
+    drop_database,
     parse_airflow_conn,
     start_embedded,
 )
@@ -104,8 +105,7 @@ def generate(admin: WarehouseTarget) -> str:
             check=True,
         ).stdout
     finally:
-        with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        drop_database(admin.conninfo, dbname)  # and the roles V010 made for it: the server is shared
     return normalize(dump, dbname)
 
 

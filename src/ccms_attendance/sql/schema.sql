@@ -14,6 +14,39 @@ CREATE SCHEMA ref;
 
 CREATE SCHEMA staging;
 
+CREATE FUNCTION meta.ccms_grant(privileges text, objects text, kind text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('GRANT %s ON %s TO %I', privileges, objects, meta.ccms_role(kind));
+END
+$$;
+
+CREATE FUNCTION meta.ccms_role(kind text, dbname text DEFAULT current_database()) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT
+    AS $_$
+DECLARE
+    wanted text := dbname || '_' || kind;
+    tail   text;
+    cut    text := dbname;
+BEGIN
+    IF kind !~ '^[a-z]{1,16}$' THEN
+        RAISE EXCEPTION 'role kind must be 1 to 16 lower-case letters, got %', kind;
+    END IF;
+    IF octet_length(wanted) <= 63
+       AND wanted NOT IN ('ccms_writer', 'ccms_reader', 'ccms_loader', 'ccms_reporter') THEN
+        RETURN wanted;
+    END IF;
+    tail := '_' || left(encode(sha256(convert_to(dbname, 'UTF8')), 'hex'), 8) || '_' || kind;
+    WHILE octet_length(cut || tail) > 63 LOOP
+        cut := left(cut, -1);
+    END LOOP;
+    RETURN cut || tail;
+END
+$_$;
+
+COMMENT ON FUNCTION meta.ccms_role(kind text, dbname text) IS 'This database''s role of a kind (writer, reader, intake, loader, reporter, sync); same rule as ccms_attendance.warehouse.target.role_name';
+
 CREATE FUNCTION ref.enrollment_year_start(anchor date, day date) RETURNS date
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
