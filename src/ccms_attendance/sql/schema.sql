@@ -300,6 +300,35 @@ ALTER TABLE reconciled.exception ALTER COLUMN exception_id ADD GENERATED ALWAYS 
     CACHE 1
 );
 
+CREATE TABLE reconciled.notice_delivery (
+    delivery_id bigint NOT NULL,
+    notice_id bigint NOT NULL,
+    child_id text NOT NULL,
+    enrollment_year_start date NOT NULL,
+    limit_kind text NOT NULL,
+    threshold integer NOT NULL,
+    letter text NOT NULL,
+    channel text NOT NULL,
+    provider_id text NOT NULL,
+    outcome text NOT NULL,
+    location text,
+    period_start date NOT NULL,
+    run_id text NOT NULL,
+    delivered_at timestamp with time zone NOT NULL,
+    CONSTRAINT delivery_channel_valid CHECK ((channel = ANY (ARRAY['folder'::text, 'email'::text]))),
+    CONSTRAINT delivery_letter_valid CHECK ((letter = ANY (ARRAY['notice'::text, 'withdrawal'::text]))),
+    CONSTRAINT delivery_outcome_valid CHECK ((outcome = ANY (ARRAY['sent'::text, 'withheld'::text])))
+);
+
+ALTER TABLE reconciled.notice_delivery ALTER COLUMN delivery_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME reconciled.notice_delivery_delivery_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE reconciled.period_load (
     period_start date NOT NULL,
     run_id text NOT NULL,
@@ -398,7 +427,8 @@ CREATE TABLE ref.license_link (
 
 CREATE TABLE ref.provider (
     provider_id text NOT NULL,
-    provider_name text NOT NULL
+    provider_name text NOT NULL,
+    email text
 );
 
 CREATE TABLE ref.service_period (
@@ -617,8 +647,14 @@ ALTER TABLE ONLY reconciled.absence_tally
 ALTER TABLE ONLY reconciled.daily_attendance
     ADD CONSTRAINT daily_attendance_pkey PRIMARY KEY (site_id, child_id, attendance_date);
 
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT delivery_once UNIQUE (notice_id, letter, channel);
+
 ALTER TABLE ONLY reconciled.exception
     ADD CONSTRAINT exception_pkey PRIMARY KEY (exception_id);
+
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT notice_delivery_pkey PRIMARY KEY (delivery_id);
 
 ALTER TABLE ONLY reconciled.period_load
     ADD CONSTRAINT period_load_pkey PRIMARY KEY (period_start);
@@ -692,6 +728,8 @@ CREATE INDEX daily_period_site_idx ON reconciled.daily_attendance USING btree (p
 
 CREATE INDEX exception_period_kind_idx ON reconciled.exception USING btree (period_start, kind);
 
+CREATE INDEX notice_delivery_identity_idx ON reconciled.notice_delivery USING btree (child_id, enrollment_year_start, limit_kind, threshold, channel);
+
 CREATE INDEX quarantine_period_idx ON reconciled.quarantine USING btree (period_start, source);
 
 CREATE INDEX run_audit_period_idx ON reconciled.run_audit USING btree (period_start, started_at);
@@ -732,6 +770,9 @@ ALTER TABLE ONLY portal.manual_entry
 
 ALTER TABLE ONLY portal.period_submission
     ADD CONSTRAINT period_submission_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);
+
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT notice_delivery_notice_id_fkey FOREIGN KEY (notice_id) REFERENCES reconciled.absence_limit_notice(notice_id);
 
 ALTER TABLE ONLY reconciled.period_load
     ADD CONSTRAINT period_load_period_start_fkey FOREIGN KEY (period_start) REFERENCES ref.service_period(period_start);
