@@ -7,9 +7,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
+from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 
-from ccms_attendance import airflow_tasks
+from ccms_attendance import airflow_tasks, assets
 from ccms_attendance.alerts.advice import step_doc
 from ccms_attendance.alerts.notifier import RunFailedNotifier
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
@@ -54,10 +54,7 @@ backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date
 """
 
 # What a load publishes: the period's tables and the absence-limit notices it recounted.
-PERIOD_TABLES = [
-    Asset(name=f"ccms_reconciled_{table}", uri=f"postgres://ccms-warehouse:5432/ccms/reconciled/{table}")
-    for table in ("daily_attendance", "absence_summary", "exception", "absence_limit_notice")
-]
+PERIOD_TABLES = assets.PERIOD_TABLES
 
 
 def step(name: str, **task_kwargs: Any) -> Callable[[Callable[..., dict]], Any]:

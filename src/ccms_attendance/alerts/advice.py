@@ -32,6 +32,10 @@ STEP_ADVICE = {
     ),
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
     "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
+    "deliver_outputs": (
+        "Letters already recorded in reconciled.notice_delivery are not sent again. Check the outputs folder and "
+        "the ccms_outputs_smtp connection, then clear this task."
+    ),
     "check_period": (
         "Everything that could be loaded is loaded and reported. Act on each problem listed (the line per "
         "site says what to do), then rerun the period (clear the run, or trigger it for a day inside it)."

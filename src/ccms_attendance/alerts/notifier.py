@@ -78,7 +78,8 @@ class RunFailedNotifier(BaseNotifier):
             html_content=f"<html><body><p>{body}</p></body></html>",
             smtp_conn_id=conn_id,
         )
-        mailer.notify(context)  # not mailer(context): that would render the stored reasons as Jinja
+        # Not mailer(context): that would render the stored reasons as Jinja templates.
+        mailer.notify(context)  # type: ignore[arg-type]
         log.info("CCMS alert for failed run %s sent to %s", run_id, ", ".join(settings["recipients"]))
 
 
