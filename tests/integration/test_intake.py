@@ -1,0 +1,145 @@
+"""Issue 16: a drop is validated as a whole, applied in one transaction, once per content hash.
+
+Real PostgreSQL; the drops are the demo's sample drop (devtools/demo/drop/) and changes to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from support.intake_drops import change_set, copy_sample, opened, read_rows, table_state, write_rows
+
+from ccms_attendance.intake.apply import apply_drop
+from ccms_attendance.intake.errors import IntakeError
+
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_sample_drop_loads_every_table(conn, tmp_path):
+    folder = copy_sample(tmp_path)
+    result = apply_drop(conn, opened(folder), NOW)
+    assert result.applied
+    for entity, table in (
+        ("sites", "ref.site"),
+        ("vouchers", "ref.voucher"),
+        ("manual_entries", "portal.manual_entry"),
+    ):
+        expected = len(read_rows(folder, entity))
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == expected
+    assert result.entities["vouchers"]["upserted"] == len(read_rows(folder, "vouchers"))
+    site = conn.execute("SELECT operating_weekdays, license_number FROM ref.site WHERE site_id = 'S-100'").fetchone()
+    assert site == ([1, 2, 3, 4, 5], "CC-00101-0")
+    email = conn.execute("SELECT email FROM ref.provider WHERE provider_id = 'P-10'").fetchone()[0]
+    assert email == "office@p-10.example.org"
+    recorded = conn.execute("SELECT drop_name, drop_hash, mode FROM ref.intake_drop").fetchall()
+    assert recorded == [(folder.name, result.drop_hash, "snapshot")]
+
+
+def test_the_same_drop_applied_twice_changes_nothing(conn, tmp_path):
+    folder = copy_sample(tmp_path)
+    apply_drop(conn, opened(folder), NOW)
+    before = table_state(conn)
+    again = apply_drop(conn, opened(folder), NOW + dt.timedelta(hours=1))
+    assert not again.applied
+    assert table_state(conn) == before
+
+
+def _bad_date(folder):
+    rows = read_rows(folder, "vouchers")
+    rows[4]["authorized_start"] = "2026-02-30"
+    write_rows(folder, "vouchers", rows)
+    return "vouchers.csv row 6 column authorized_start: bad date '2026-02-30'"
+
+
+def _duplicate_key(folder):
+    rows = read_rows(folder, "sites")
+    rows.append({**rows[1], "license_number": "CC-99999-9"})
+    write_rows(folder, "sites", rows)
+    return "sites.csv row 9 column site_id: duplicate key (site_id='S-101')"
+
+
+def _unknown_site(folder):
+    rows = read_rows(folder, "vouchers")
+    rows[2]["site_id"] = "S-999"
+    write_rows(folder, "vouchers", rows)
+    return "vouchers.csv row 4 column site_id: unknown site 'S-999'"
+
+
+def _wrong_header(folder):
+    rows = read_rows(folder, "closures")
+    renamed = [{("closed_on" if k == "closure_date" else k): v for k, v in row.items()} for row in rows]
+    write_rows(folder, "closures", renamed)
+    return "closures.csv row 1: wrong header: required column(s) missing: closure_date"
+
+
+def _not_a_program(folder):
+    rows = read_rows(folder, "vouchers")
+    rows[0]["program"] = "TANF"
+    write_rows(folder, "vouchers", rows)
+    return "vouchers.csv row 2 column program: not one of CCDF, OMW (program='TANF')"
+
+
+@pytest.mark.parametrize("spoil", [_bad_date, _duplicate_key, _unknown_site, _wrong_header, _not_a_program])
+def test_a_malformed_file_refuses_the_whole_drop_and_changes_nothing(conn, tmp_path, spoil):
+    apply_drop(conn, opened(copy_sample(tmp_path / "first")), NOW)
+    before = table_state(conn)
+    # The next drop changes a voucher (valid) in one file and spoils another file (or the same).
+    folder = copy_sample(tmp_path / "second", "20261201T110000Z-snapshot")
+    vouchers = read_rows(folder, "vouchers")
+    vouchers[0]["authorized_end"] = "2026-11-30"
+    write_rows(folder, "vouchers", vouchers)
+    expected = spoil(folder)
+    with pytest.raises(IntakeError) as refused:
+        apply_drop(conn, opened(folder), NOW)
+    assert f"20261201T110000Z-snapshot/{expected}" in str(refused.value)
+    assert table_state(conn) == before
+
+
+def test_a_change_set_corrects_a_voucher_end_date(conn, tmp_path):
+    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+    voucher = read_rows(copy_sample(tmp_path / "look"), "vouchers")[0]
+    folder = change_set(
+        tmp_path,
+        "20261202T110000Z-changes",
+        {"vouchers": [{**voucher, "authorized_end": "2026-11-15"}]},
+        "2026-12-02T06:00:00-05:00",
+    )
+    result = apply_drop(conn, opened(folder), NOW + dt.timedelta(days=1))
+    assert result.entities["vouchers"] == {"upserted": 1, "unchanged": 0, "deleted": 0}
+    end = conn.execute(
+        "SELECT authorized_end FROM ref.voucher WHERE voucher_id = %s", (voucher["voucher_id"],)
+    ).fetchone()[0]
+    assert end == dt.date(2026, 11, 15)
+    assert conn.execute("SELECT count(*) FROM ref.voucher").fetchone()[0] == 56
+
+
+def test_a_change_set_deletes_by_key_and_a_snapshot_drops_what_it_omits(conn, tmp_path):
+    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+    closure = read_rows(copy_sample(tmp_path / "look"), "closures")[0]
+    deleted = change_set(
+        tmp_path,
+        "20261202T110000Z-changes",
+        {"closures": [{"site_id": closure["site_id"], "closure_date": closure["closure_date"], "action": "delete"}]},
+        "2026-12-02T06:00:00-05:00",
+    )
+    assert apply_drop(conn, opened(deleted), NOW).entities["closures"]["deleted"] == 1
+    assert conn.execute("SELECT count(*) FROM ref.site_closure").fetchone()[0] == 0
+
+
+def test_a_snapshot_may_not_remove_a_site_still_used(conn, tmp_path):
+    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+    folder = change_set(tmp_path, "20261203T110000Z-snapshot", {}, "2026-12-03T06:00:00-05:00")
+    sites = read_rows(copy_sample(tmp_path / "look"), "sites")
+    write_rows(folder, "sites", [s for s in sites if s["site_id"] != "S-300"])
+    (folder / "manifest.json").write_text(
+        '{"mode": "snapshot", "entities": ["sites"], "exported_at": "2026-12-03T06:00:00-05:00"}'
+    )
+    before = table_state(conn)
+    with pytest.raises(
+        IntakeError,
+        match=r"sites\.csv column site_id: removes 'S-300', still used by closures|"
+        r"sites\.csv column site_id: removes 'S-300', still used by vouchers",
+    ):
+        apply_drop(conn, opened(folder), NOW)
+    assert table_state(conn) == before
