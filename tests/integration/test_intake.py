@@ -13,12 +13,10 @@ from support.intake_drops import change_set, copy_sample, opened, read_rows, tab
 from ccms_attendance.intake.apply import apply_drop
 from ccms_attendance.intake.errors import IntakeError
 
-NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-
 
 def test_sample_drop_loads_every_table(conn, tmp_path):
     folder = copy_sample(tmp_path)
-    result = apply_drop(conn, opened(folder), NOW)
+    result = apply_drop(conn, opened(folder))
     assert result.applied
     for entity, table in (
         ("sites", "ref.site"),
@@ -27,9 +25,15 @@ def test_sample_drop_loads_every_table(conn, tmp_path):
     ):
         expected = len(read_rows(folder, entity))
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == expected
-    assert result.entities["vouchers"]["upserted"] == len(read_rows(folder, "vouchers"))
-    site = conn.execute("SELECT operating_weekdays, license_number FROM ref.site WHERE site_id = 'S-100'").fetchone()
-    assert site == ([1, 2, 3, 4, 5], "CC-00101-0")
+    assert result.entities["vouchers"] == {
+        "inserted": len(read_rows(folder, "vouchers")),
+        "superseded": 0,
+        "unchanged": 0,
+    }
+    site = conn.execute(
+        "SELECT operating_weekdays, license_number, valid_from, recorded_at FROM ref.site WHERE site_id = 'S-100'"
+    ).fetchone()
+    assert site == ([1, 2, 3, 4, 5], "CC-00101-0", dt.date(1970, 1, 1), result.applied_at)
     email = conn.execute("SELECT email FROM ref.provider WHERE provider_id = 'P-10'").fetchone()[0]
     assert email == "office@p-10.example.org"
     recorded = conn.execute("SELECT drop_name, drop_hash, mode FROM ref.intake_drop").fetchall()
@@ -38,9 +42,9 @@ def test_sample_drop_loads_every_table(conn, tmp_path):
 
 def test_the_same_drop_applied_twice_changes_nothing(conn, tmp_path):
     folder = copy_sample(tmp_path)
-    apply_drop(conn, opened(folder), NOW)
+    apply_drop(conn, opened(folder))
     before = table_state(conn)
-    again = apply_drop(conn, opened(folder), NOW + dt.timedelta(hours=1))
+    again = apply_drop(conn, opened(folder))
     assert not again.applied
     assert table_state(conn) == before
 
@@ -56,7 +60,7 @@ def _duplicate_key(folder):
     rows = read_rows(folder, "sites")
     rows.append({**rows[1], "license_number": "CC-99999-9"})
     write_rows(folder, "sites", rows)
-    return "sites.csv row 9 column site_id: duplicate key (site_id='S-101')"
+    return "sites.csv row 9 column site_id,valid_from: duplicate key (site_id='S-101', valid_from='1970-01-01')"
 
 
 def _unknown_site(folder):
@@ -82,7 +86,7 @@ def _not_a_program(folder):
 
 @pytest.mark.parametrize("spoil", [_bad_date, _duplicate_key, _unknown_site, _wrong_header, _not_a_program])
 def test_a_malformed_file_refuses_the_whole_drop_and_changes_nothing(conn, tmp_path, spoil):
-    apply_drop(conn, opened(copy_sample(tmp_path / "first")), NOW)
+    apply_drop(conn, opened(copy_sample(tmp_path / "first")))
     before = table_state(conn)
     # The next drop changes a voucher (valid) in one file and spoils another file (or the same).
     folder = copy_sample(tmp_path / "second", "20261201T110000Z-snapshot")
@@ -91,13 +95,13 @@ def test_a_malformed_file_refuses_the_whole_drop_and_changes_nothing(conn, tmp_p
     write_rows(folder, "vouchers", vouchers)
     expected = spoil(folder)
     with pytest.raises(IntakeError) as refused:
-        apply_drop(conn, opened(folder), NOW)
+        apply_drop(conn, opened(folder))
     assert f"20261201T110000Z-snapshot/{expected}" in str(refused.value)
     assert table_state(conn) == before
 
 
-def test_a_change_set_corrects_a_voucher_end_date(conn, tmp_path):
-    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+def test_a_change_set_correcting_a_voucher_end_date_is_a_new_version(conn, tmp_path):
+    first = apply_drop(conn, opened(copy_sample(tmp_path)))
     voucher = read_rows(copy_sample(tmp_path / "look"), "vouchers")[0]
     folder = change_set(
         tmp_path,
@@ -105,17 +109,18 @@ def test_a_change_set_corrects_a_voucher_end_date(conn, tmp_path):
         {"vouchers": [{**voucher, "authorized_end": "2026-11-15"}]},
         "2026-12-02T06:00:00-05:00",
     )
-    result = apply_drop(conn, opened(folder), NOW + dt.timedelta(days=1))
-    assert result.entities["vouchers"] == {"upserted": 1, "unchanged": 0, "deleted": 0}
-    end = conn.execute(
-        "SELECT authorized_end FROM ref.voucher WHERE voucher_id = %s", (voucher["voucher_id"],)
-    ).fetchone()[0]
-    assert end == dt.date(2026, 11, 15)
-    assert conn.execute("SELECT count(*) FROM ref.voucher").fetchone()[0] == 56
+    result = apply_drop(conn, opened(folder))
+    assert result.entities["vouchers"] == {"inserted": 1, "superseded": 1, "unchanged": 0}
+    versions = conn.execute(
+        "SELECT authorized_end, recorded_at, superseded_at FROM ref.voucher WHERE voucher_id = %s ORDER BY recorded_at",
+        (voucher["voucher_id"],),
+    ).fetchall()
+    assert versions == [(None, first.applied_at, result.applied_at), (dt.date(2026, 11, 15), result.applied_at, None)]
+    assert conn.execute("SELECT count(*) FROM ref.voucher WHERE superseded_at IS NULL").fetchone()[0] == 56
 
 
-def test_a_change_set_deletes_by_key_and_a_snapshot_drops_what_it_omits(conn, tmp_path):
-    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+def test_a_change_set_withdraws_by_key(conn, tmp_path):
+    apply_drop(conn, opened(copy_sample(tmp_path)))
     closure = read_rows(copy_sample(tmp_path / "look"), "closures")[0]
     deleted = change_set(
         tmp_path,
@@ -123,12 +128,13 @@ def test_a_change_set_deletes_by_key_and_a_snapshot_drops_what_it_omits(conn, tm
         {"closures": [{"site_id": closure["site_id"], "closure_date": closure["closure_date"], "action": "delete"}]},
         "2026-12-02T06:00:00-05:00",
     )
-    assert apply_drop(conn, opened(deleted), NOW).entities["closures"]["deleted"] == 1
-    assert conn.execute("SELECT count(*) FROM ref.site_closure").fetchone()[0] == 0
+    assert apply_drop(conn, opened(deleted)).entities["closures"]["superseded"] == 1
+    assert conn.execute("SELECT count(*) FROM ref.site_closure WHERE superseded_at IS NULL").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM ref.site_closure").fetchone()[0] == 1  # kept, superseded
 
 
 def test_a_snapshot_may_not_remove_a_site_still_used(conn, tmp_path):
-    apply_drop(conn, opened(copy_sample(tmp_path)), NOW)
+    apply_drop(conn, opened(copy_sample(tmp_path)))
     folder = change_set(tmp_path, "20261203T110000Z-snapshot", {}, "2026-12-03T06:00:00-05:00")
     sites = read_rows(copy_sample(tmp_path / "look"), "sites")
     write_rows(folder, "sites", [s for s in sites if s["site_id"] != "S-300"])
@@ -141,5 +147,5 @@ def test_a_snapshot_may_not_remove_a_site_still_used(conn, tmp_path):
         match=r"sites\.csv column site_id: removes 'S-300', still used by closures|"
         r"sites\.csv column site_id: removes 'S-300', still used by vouchers",
     ):
-        apply_drop(conn, opened(folder), NOW)
+        apply_drop(conn, opened(folder))
     assert table_state(conn) == before

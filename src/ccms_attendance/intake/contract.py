@@ -51,13 +51,18 @@ class Entity:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     references: tuple[Reference, ...] = ()
-    unique: tuple[tuple[str, ...], ...] = ()  # further unique column sets (besides the key)
+    version: str | None = None  # the valid-time column telling versions of one natural key apart
     system: str = ""  # which state system exports it
     description: str = ""
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def natural_key(self) -> tuple[str, ...]:
+        """What the entity is (the key without its valid-time column): references name it."""
+        return tuple(c for c in self.key if c != self.version)
 
     @property
     def required_names(self) -> list[str]:
@@ -75,6 +80,23 @@ MANIFEST_NAME = "manifest.json"
 FILE_FORMATS = ("csv", "parquet")
 
 _ID = {"max_length": 64}
+ALWAYS = "1970-01-01"
+#: Valid time of a version of a site's or a voucher's attributes: [valid_from, valid_until).
+VALID_TIME = (
+    Column(
+        "valid_from",
+        ColumnType.DATE,
+        required=False,
+        default=ALWAYS,
+        rule="first day this version holds; empty = always",
+    ),
+    Column(
+        "valid_until",
+        ColumnType.DATE,
+        required=False,
+        rule="first day it no longer holds (after valid_from); empty = open",
+    ),
+)
 ENTITIES: tuple[Entity, ...] = (
     Entity(
         "providers",
@@ -97,10 +119,11 @@ ENTITIES: tuple[Entity, ...] = (
             Column("site_name"),
             Column("license_number", max_length=40, rule="as licensing writes it, hyphens included"),
             Column("operating_weekdays", ColumnType.WEEKDAYS, rule="the days the site normally opens"),
+            *VALID_TIME,
         ),
-        key=("site_id",),
+        key=("site_id", "valid_from"),
+        version="valid_from",
         references=(Reference(("provider_id",), "providers"),),
-        unique=(("license_number",),),
         system="I-LEAD / licensing",
         description="A provider's site; CCMS data is matched to it by its license number.",
     ),
@@ -113,6 +136,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("linked_until", ColumnType.TIMESTAMP, required=False, rule="after linked_from; empty = open"),
         ),
         key=("license_number", "linked_from"),
+        version="linked_from",
         system="licensing",
         description="When a license number is linked to the program (a history: one row per linkage).",
     ),
@@ -159,8 +183,10 @@ ENTITIES: tuple[Entity, ...] = (
             ),
             Column("authorized_start", ColumnType.DATE),
             Column("authorized_end", ColumnType.DATE, required=False, rule="not before authorized_start; empty = open"),
+            *VALID_TIME,
         ),
-        key=("voucher_id",),
+        key=("voucher_id", "valid_from"),
+        version="valid_from",
         references=(Reference(("child_id",), "children"), Reference(("site_id",), "sites")),
         system="eligibility",
         description="An authorization: a child's program, site, schedule and valid dates.",
@@ -205,10 +231,10 @@ ENTITIES: tuple[Entity, ...] = (
             Column("entered_at", ColumnType.TIMESTAMP),
             Column("entered_by", max_length=120),
         ),
-        key=("site_id", "child_id", "attendance_date", "entered_at"),
+        key=("site_id", "child_id", "attendance_date"),
         references=(Reference(("site_id",), "sites"),),
         system="PPP",
-        description="What a provider typed in the portal for a child-day; every version kept.",
+        description="What a provider typed for a child-day, as it stands (earlier versions stay in history).",
     ),
 )
 

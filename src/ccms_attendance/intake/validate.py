@@ -38,8 +38,9 @@ PATTERNS = {
 }
 #: Ordered pairs (earlier, later, strictly later?) per entity.
 ORDERED_PAIRS = {
-    "vouchers": ("authorized_start", "authorized_end", False),
-    "license_links": ("linked_from", "linked_until", True),
+    "vouchers": [("authorized_start", "authorized_end", False), ("valid_from", "valid_until", True)],
+    "sites": [("valid_from", "valid_until", True)],
+    "license_links": [("linked_from", "linked_until", True)],
 }
 
 CurrentKeys = Callable[[Entity, tuple[str, ...]], set[tuple[str, ...]]]
@@ -95,15 +96,11 @@ def suite_for(entity: Entity, mode: Mode) -> dict[str, Any]:
             column=name,
             max_value=column.max_length,
         )
-    for columns, problem in (
-        (entity.key, "duplicate key"),
-        *((u, "duplicate value (must be unique)") for u in entity.unique),
-    ):
-        meta = {"column": ",".join(columns), "problem": problem}
-        if len(columns) == 1:
-            add("expect_column_values_to_be_unique", meta, column=columns[0])
-        else:
-            add("expect_compound_columns_to_be_unique", meta, column_list=list(columns))
+    meta = {"column": ",".join(entity.key), "problem": "duplicate key"}
+    if len(entity.key) == 1:
+        add("expect_column_values_to_be_unique", meta, column=entity.key[0])
+    else:
+        add("expect_compound_columns_to_be_unique", meta, column_list=list(entity.key))
     if deleting:
         add(
             "expect_column_values_to_be_in_set",
@@ -124,7 +121,7 @@ def load_entity(drop: DropFiles, name: str) -> EntityFrame:
     allowed = set(entity.column_names) | ({ACTION_COLUMN} if drop.manifest.mode is Mode.CHANGES else set())
     problems = []
     # A change set that only deletes needs the key columns (and action) alone.
-    needed = entity.key if drop.manifest.mode is Mode.CHANGES else entity.required_names
+    needed = entity.natural_key if drop.manifest.mode is Mode.CHANGES else entity.required_names
     missing = [c for c in needed if c not in header]
     if missing:
         problems.append(Problem(label, 1, None, f"wrong header: required column(s) missing: {', '.join(missing)}"))
@@ -148,7 +145,8 @@ def load_entity(drop: DropFiles, name: str) -> EntityFrame:
         values = values if keep_spaces else values.str.strip()
         if column == ACTION_COLUMN:
             values = values.replace("", "upsert")
-        frame[column] = pd.Series([v if v != "" else None for v in values], index=frame.index, dtype=object)
+        default = entity.column(column).default if column in entity.column_names else None
+        frame[column] = pd.Series([v if v != "" else default for v in values], index=frame.index, dtype=object)
     return EntityFrame(entity, label, frame, first_row)
 
 
@@ -225,8 +223,7 @@ def _row_problems(entity_frame: EntityFrame) -> list[Problem]:
                 problems.append(
                     Problem(entity_frame.label, entity_frame.row_number(int(position)), column, "missing value")
                 )
-    if entity.name in ORDERED_PAIRS:
-        first, second, strict = ORDERED_PAIRS[entity.name]
+    for first, second, strict in ORDERED_PAIRS.get(entity.name, []):
         kind = entity.column(first).type
         for position, row in records(frame[[first, second]].dropna(), [first, second]):
             a, b = parsed_value(kind, row[first]), parsed_value(kind, row[second])
@@ -238,6 +235,18 @@ def _row_problems(entity_frame: EntityFrame) -> list[Problem]:
                         entity_frame.row_number(int(position)),
                         second,
                         f"{second} {shown(row[second])} must be {word} {first} {shown(row[first])}",
+                    )
+                )
+    if entity.name == "sites":  # versions of one site may share a license number; two sites may not
+        owners = frame.groupby("license_number")["site_id"].nunique()
+        for position, row in records(frame, ["license_number"]):
+            if row["license_number"] is not None and owners.get(row["license_number"], 0) > 1:
+                problems.append(
+                    Problem(
+                        entity_frame.label,
+                        entity_frame.row_number(position),
+                        "license_number",
+                        f"license number {shown(row['license_number'])} is given to more than one site",
                     )
                 )
     if entity.name == "vouchers":
@@ -268,12 +277,13 @@ def _reference_problems(frames: dict[str, EntityFrame], mode: Mode, current_keys
     effective: dict[str, set[tuple[str, ...]]] = {}
     for name in ORDER:
         entity = BY_NAME[name]
+        natural = entity.natural_key
         if name in frames and mode is Mode.SNAPSHOT:
-            effective[name] = _keys(frames[name].frame, entity.key)
+            effective[name] = _keys(frames[name].frame, natural)
         else:
-            keys = current_keys(entity, entity.key)
+            keys = current_keys(entity, natural)
             if name in frames:
-                keys = (keys | _keys(frames[name].upserts(), entity.key)) - _keys(frames[name].deletes(), entity.key)
+                keys = (keys | _keys(frames[name].upserts(), natural)) - _keys(frames[name].deletes(), natural)
             effective[name] = keys
     problems = []
     for name in ORDER:
