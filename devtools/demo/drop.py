@@ -51,9 +51,13 @@ def exported_at_for(state: GeneratedState) -> dt.datetime:
     return _local(state.period.end + dt.timedelta(days=4), 6, 0)
 
 
-def write_drop(state: GeneratedState, root: Path, emails: bool = True) -> Path:
-    """Write ``state`` as a snapshot drop under ``root``; return the drop's folder."""
-    exported_at = exported_at_for(state)
+def write_drop(state: GeneratedState, root: Path, exported_at: dt.datetime | None = None, emails: bool = True) -> Path:
+    """Write ``state`` as a snapshot drop under ``root``; return the drop's folder.
+
+    ``exported_at`` defaults to a fixed instant per period (the sample drop); the demo passes "now",
+    so that its drop is new each run and the sync brings the warehouse back to the demo state.
+    """
+    exported_at = exported_at or exported_at_for(state)
     folder = root / drop_name(exported_at)
     folder.mkdir(parents=True, exist_ok=True)
     entities = []
