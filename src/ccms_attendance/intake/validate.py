@@ -43,6 +43,9 @@ ORDERED_PAIRS = {
     "license_links": [("linked_from", "linked_until", True)],
 }
 
+#: COMPLETE: every failing row's index (the errors name rows); no index query text.
+GX_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 5, "return_unexpected_index_query": False}
+
 CurrentKeys = Callable[[Entity, tuple[str, ...]], set[tuple[str, ...]]]
 
 
@@ -150,11 +153,36 @@ def load_entity(drop: DropFiles, name: str) -> EntityFrame:
     return EntityFrame(entity, label, frame, first_row)
 
 
-def _gx_problems(entity_frame: EntityFrame, mode: Mode) -> list[Problem]:
-    from ccms_attendance.validation.engine import run_gx
+def _gx_context() -> Any:
+    """One ephemeral, in-memory GX context for all of a drop's suites (creating one costs more than
+    validating a reference file)."""
+    from ccms_attendance.validation.engine import _gx
 
+    gx = _gx()
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    return gx, context.data_sources.add_pandas("ccms_intake")
+
+
+def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, Any]) -> list[Problem]:
+    gx, source = gx_context
     suite = suite_for(entity_frame.entity, mode)
-    result = run_gx(suite, entity_frame.frame, {})
+    batch = (
+        source.add_dataframe_asset(suite["name"])
+        .add_batch_definition_whole_dataframe("whole_file")
+        .get_batch(batch_parameters={"dataframe": entity_frame.frame})
+    )
+    result = batch.validate(gx.ExpectationSuite(**suite), result_format=GX_RESULT_FORMAT)
     problems = []
     for item in result.results:
         if item.success:
@@ -331,8 +359,9 @@ def validate_drop(drop: DropFiles, current_keys: CurrentKeys) -> dict[str, Entit
             frames[name] = load_entity(drop, name)
         except IntakeError as error:
             problems.extend(error.problems)
+    gx_context = _gx_context() if frames else None
     for entity_frame in frames.values():
-        problems.extend(_gx_problems(entity_frame, drop.manifest.mode))
+        problems.extend(_gx_problems(entity_frame, drop.manifest.mode, gx_context))
         problems.extend(_row_problems(entity_frame))
     if not problems:
         problems.extend(_reference_problems(frames, drop.manifest.mode, current_keys))
