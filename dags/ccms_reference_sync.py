@@ -49,7 +49,7 @@ def validate_drops(drops: list[dict[str, str]]) -> dict:
     `drop/file row N column C: what` (bad date, duplicate key, unknown site, wrong header...). Ask
     the exporting system for a corrected drop (a new folder), then run the DAG again.
     """
-    return intake.validate_drops(drops)
+    return intake.validate_drops(get_current_context(), drops)
 
 
 @task(outlets=[REFERENCE])
@@ -59,7 +59,7 @@ def apply_drops(drops: list[dict[str, str]], checked: dict) -> dict:
     **On failure**: the failing drop's transaction rolled back (drops applied before it stay). Read
     the error, fix, clear this task.
     """
-    return intake.apply_drops(drops, get_current_context()["outlet_events"], REFERENCE)
+    return intake.apply_drops(get_current_context(), drops, REFERENCE)
 
 
 @dag(

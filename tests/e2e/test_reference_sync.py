@@ -65,7 +65,7 @@ def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_
     assert recorded == [(first.name, "snapshot")]
     assert conn.execute("SELECT count(*) FROM ref.voucher").fetchone()[0] == 2
 
-    period_runner.run(PERIOD.start)
+    period_runner.run(D[14])  # a day inside the period (its first day is UTC midnight, the day before locally)
     child = _daily(conn, "1001")
     assert sorted(child) == WEEKDAYS
     assert child[D[13]] == "absent"
@@ -77,7 +77,7 @@ def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_
                "2026-12-02T07:00:00-05:00")  # fmt: skip
     _sync(period_runner, drops, "2026-12-02")
     assert conn.execute("SELECT count(*) FROM ref.intake_drop").fetchone()[0] == 2
-    period_runner.run(PERIOD.start)
+    period_runner.run(D[14])  # a day inside the period (its first day is UTC midnight, the day before locally)
     assert sorted(_daily(conn, "1001")) == [d for d in WEEKDAYS if d <= D[16]]
     assert _daily(conn, "1002")[D[20]] == "absent"  # the other child is untouched
 

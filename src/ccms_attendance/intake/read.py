@@ -41,7 +41,7 @@ class DropFiles:
 def list_drops(location: Any) -> list[Any]:
     """Drop folders under ``location`` (those holding a manifest), in name order."""
     if not location.exists():
-        raise IntakeError([Problem(str(location), None, None, "the drop location does not exist")])
+        raise IntakeError([Problem(location.name or "location", None, None, "the drop location does not exist")])
     return sorted((p for p in location.iterdir() if p.is_dir() and (p / MANIFEST_NAME).exists()), key=lambda p: p.name)
 
 

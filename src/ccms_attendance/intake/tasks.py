@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,11 @@ def _skip_when_empty(drops: list[dict[str, str]]) -> None:
         raise AirflowSkipException("no pending drop: nothing to validate or apply")
 
 
+def shown_location(url: str) -> str:
+    """The location as logged and reported: any ``user:password@`` part cut out of the URL."""
+    return re.sub(r"(://)[^/@]*@", r"\1", url)
+
+
 def _warehouse():
     from ccms_attendance.hooks.warehouse import WarehouseHook
 
@@ -85,14 +91,15 @@ def find_drops(context: Mapping[str, Any]) -> list[dict[str, str]]:
     if only:
         folders = [f for f in folders if f.name == only]
         if not folders:
-            raise IntakeError([Problem(only, None, None, f"no drop of that name (with a manifest) under {url}")])
+            where = shown_location(url)
+            raise IntakeError([Problem(only, None, None, f"no drop of that name (with a manifest) under {where}")])
     pending = []
     with _warehouse() as conn:
         for folder in folders:
             drop = open_drop(folder)
             seen = fetch_one(conn, "intake_drop_applied", {"drop_hash": drop.digest})
             if seen["drop_name"] is None:
-                pending.append({"name": drop.name, "hash": drop.digest, "location": url})
+                pending.append({"name": drop.name, "hash": drop.digest})  # no URL in XCom (it may hold a user)
             else:
                 log.info(
                     "Drop %s (sha256 %s) already applied at %s: skipped",
@@ -100,43 +107,45 @@ def find_drops(context: Mapping[str, Any]) -> list[dict[str, str]]:
                     drop.digest[:12],
                     seen["applied_at"],
                 )
-    log.info("Pending drops under %s: %s", url, ", ".join(d["name"] for d in pending) or "none")
+    log.info("Pending drops under %s: %s", shown_location(url), ", ".join(d["name"] for d in pending) or "none")
     return pending
 
 
-def _open_checked(entry: Mapping[str, str]):
-    drop = open_drop(storage_path(entry["location"]) / entry["name"])
+def _open_checked(url: str, entry: Mapping[str, str]):
+    drop = open_drop(storage_path(url) / entry["name"])
     if drop.digest != entry["hash"]:
         raise IntakeError([Problem(drop.name, None, None, "its files changed after it was found; run the sync again")])
     return drop
 
 
 @refused_whole
-def validate_drops(drops: list[dict[str, str]]) -> dict[str, Any]:
+def validate_drops(context: Mapping[str, Any], drops: list[dict[str, str]]) -> dict[str, Any]:
     """Check every pending drop against the contract and the warehouse; raise naming file, row, column."""
     _skip_when_empty(drops)
     from ccms_attendance.intake.apply import current_keys
     from ccms_attendance.intake.validate import validate_drop
 
+    url = _params(context)[0]
     checked = {}
     with _warehouse() as conn:
         for entry in drops:
-            frames = validate_drop(_open_checked(entry), current_keys(conn))
+            frames = validate_drop(_open_checked(url, entry), current_keys(conn))
             checked[entry["name"]] = {name: len(f.frame) for name, f in frames.items()}
             log.info("Drop %s valid: %s", entry["name"], checked[entry["name"]])
     return {"drops": checked}
 
 
 @refused_whole
-def apply_drops(drops: list[dict[str, str]], outlet_events: Any = None, asset: Any = None) -> dict[str, Any]:
+def apply_drops(context: Mapping[str, Any], drops: list[dict[str, str]], asset: Any = None) -> dict[str, Any]:
     """Apply each pending drop in its own transaction, in order; record the last digest on the Asset event."""
     _skip_when_empty(drops)
     from ccms_attendance.intake.apply import apply_drop
 
+    url, outlet_events = _params(context)[0], context.get("outlet_events")
     results = []
     with _warehouse() as conn:
         for entry in drops:
-            result = apply_drop(conn, _open_checked(entry))
+            result = apply_drop(conn, _open_checked(url, entry))
             verb = "applied" if result.applied else "was already applied"
             log.info("Drop %s %s: %s", result.drop_name, verb, result.entities)
             results.append({"drop": result.drop_name, "hash": result.drop_hash, "applied": result.applied})
