@@ -149,3 +149,47 @@ def test_a_snapshot_may_not_remove_a_site_still_used(conn, tmp_path):
     ):
         apply_drop(conn, opened(folder))
     assert table_state(conn) == before
+
+
+def test_onboarding_a_site_with_its_license_and_a_voucher_in_a_change_set(conn, tmp_path):
+    """A new site arrives with its valid date; the period reads see it (and its voucher) from that day."""
+    apply_drop(conn, opened(copy_sample(tmp_path)))
+    folder = change_set(
+        tmp_path,
+        "20261204T110000Z-changes",
+        {
+            "providers": [{"provider_id": "P-60", "provider_name": "New Horizons LLC", "email": "hq@p-60.example.org"}],
+            "sites": [
+                {
+                    "site_id": "S-600",
+                    "provider_id": "P-60",
+                    "site_name": "New Horizons",
+                    "license_number": "CC-00600-1",
+                    "operating_weekdays": "1 2 3 4 5",
+                    "valid_from": "2026-12-09",
+                }
+            ],
+            "license_links": [{"license_number": "CC-00600-1", "linked_from": "2026-12-09T00:00:00-05:00"}],
+            "children": [{"child_id": "7200001"}],
+            "vouchers": [
+                {
+                    "voucher_id": "V-7200001-1",
+                    "child_id": "7200001",
+                    "site_id": "S-600",
+                    "program": "CCDF",
+                    "schedule": "full_time",
+                    "authorized_start": "2026-12-10",
+                }
+            ],
+        },
+        "2026-12-04T06:00:00-05:00",
+    )
+    apply_drop(conn, opened(folder))
+    sites = "SELECT site_id FROM ref.site_for_period(now(), %s, %s) WHERE site_id = 'S-600'"
+    before, onboarding = (dt.date(2026, 11, 22), dt.date(2026, 12, 5)), (dt.date(2026, 12, 6), dt.date(2026, 12, 19))
+    assert conn.execute(sites, before).fetchall() == []
+    assert conn.execute(sites, onboarding).fetchall() == [("S-600",)]
+    vouchers = "SELECT authorized_start FROM ref.voucher_for_period(now(), %s, %s) WHERE site_id = 'S-600'"
+    assert conn.execute(vouchers, before).fetchall() == []
+    assert conn.execute(vouchers, onboarding).fetchall() == [(dt.date(2026, 12, 10),)]
+    assert conn.execute("SELECT count(*) FROM ref.site WHERE superseded_at IS NULL").fetchone()[0] == 8
