@@ -1,8 +1,9 @@
 """A small, realistic, deterministic state of the world: providers, sites, vouchers, portal history.
 
-Used by ``make demo`` (exported as an intake drop, ``drop.py``) and by tests. Everything is generated from a seed, so the same call always
-writes the same rows. The vendor side (what each CCMS would serve) is produced alongside as a
-sandbox scenario, so the portal and the vendors tell one consistent story.
+Used by ``make demo`` (exported as an intake drop, ``drop.py``) and by tests. Everything is
+generated from a seed, so the same call always writes the same rows. The vendor side (what each
+CCMS would serve) is produced alongside as a sandbox scenario, so the portal and the vendors tell
+one consistent story.
 """
 
 from __future__ import annotations

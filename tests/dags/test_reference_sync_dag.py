@@ -27,8 +27,10 @@ def test_find_validate_apply_in_that_order(dag):
 def test_manual_by_default_with_location_and_drop_params(dag):
     assert type(dag.timetable).__name__ == "NullTimetable"  # [intake] schedule = "" : manual runs only
     assert set(dag.params) == {"location", "drop"}
-    assert dag.params["location"] == "" and dag.params["drop"] == ""
-    assert not dag.catchup and dag.max_active_runs == 1
+    assert dag.params["location"] == ""
+    assert dag.params["drop"] == ""
+    assert not dag.catchup
+    assert dag.max_active_runs == 1
 
 
 def test_apply_publishes_the_reference_asset(dag):
@@ -40,4 +42,4 @@ def test_dag_and_tasks_are_documented_in_markdown(dag):
     assert "docs/intake.md" in dag.doc_md
     for task_id in ("find_drops", "validate_drops", "apply_drops"):
         doc = dag.get_task(task_id).doc_md
-        assert doc and "**On failure**" in doc, task_id
+        assert "**On failure**" in (doc or ""), task_id
