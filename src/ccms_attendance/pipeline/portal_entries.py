@@ -61,7 +61,9 @@ def usable_entries(entries: pd.DataFrame, state_ids: dict[str, str], voucher_ids
             + "); the portal is read-only from then on",
         ),
         exceptions_frame(
-            entries[unknown],
+            entries[unknown].assign(
+                child_id=entries.loc[unknown, "normalized"].fillna(entries.loc[unknown, "child_id"])
+            ),
             "portal_entry_unknown_child",
             "warning",
             "portal entry "
