@@ -180,10 +180,16 @@ def test_portal_ids_are_compared_normalized_and_an_unknown_one_is_reported(conn)
     _load(conn, "p1-a", P1)
     days = dict(_days(conn, "7100025", P1))
     assert (days[MONDAY], days[TUESDAY]) == ("AB", "PR")
-    assert conn.execute(
-        "SELECT site_id, child_id, attendance_date, severity FROM reconciled.exception"
+    unknown_entry = conn.execute("SELECT 'ppp-' || entry_id FROM portal.manual_entry WHERE child_id = '07100025'")
+    reported = conn.execute(
+        "SELECT site_id, child_id, attendance_date, severity, detail FROM reconciled.exception"
         " WHERE kind = 'portal_entry_unknown_child'"
-    ).fetchall() == [("S-P", "07100025", TUESDAY, "warning")]
+    ).fetchall()
+    assert [row[:4] for row in reported] == [("S-P", None, TUESDAY, "warning")]
+    assert f"portal entry {unknown_entry.fetchone()[0]} names a Child ID" in reported[0][4]
+    # The id matches no voucher child: like any such child's, it is stored nowhere the pipeline writes.
+    for table in ("staging.source_record", "reconciled.daily_attendance", "reconciled.exception"):
+        assert conn.execute(f"SELECT count(*) FROM {table} WHERE child_id = '07100025'").fetchone() == (0,)
 
 
 def test_applying_the_same_rows_twice_changes_nothing_and_recorded_time_only_moves_forward(conn):
