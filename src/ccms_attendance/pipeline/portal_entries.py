@@ -29,6 +29,7 @@ from ccms_attendance.pipeline.extract import (
 )
 from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at, run_clock
 from ccms_attendance.pipeline.site_items import RECORD_COLUMNS
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS, exceptions_frame
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
@@ -54,7 +55,7 @@ def usable_entries(entries: pd.DataFrame, voucher_ids: dict[str, str]) -> dict[s
     exceptions = [
         exceptions_frame(
             entries[late],
-            "portal_entry_after_ccms_connection",
+            str(ExceptionKind.PORTAL_ENTRY_AFTER_CCMS_CONNECTION),
             "warning",
             "portal entry "
             + entries.loc[late, "source_record_id"]
@@ -64,7 +65,7 @@ def usable_entries(entries: pd.DataFrame, voucher_ids: dict[str, str]) -> dict[s
         ),
         exceptions_frame(
             unmatched,
-            "portal_entry_unknown_child",
+            str(ExceptionKind.PORTAL_ENTRY_UNKNOWN_CHILD),
             "warning",
             "portal entry "
             + unmatched["source_record_id"]
