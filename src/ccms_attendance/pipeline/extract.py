@@ -21,7 +21,7 @@ import pandas as pd
 import psycopg
 
 from ccms_attendance.canonical import ExtractedItem, Source
-from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at
+from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.site_items import RECORD_COLUMNS, SiteRows, site_rows
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
@@ -70,8 +70,7 @@ class ExtractSummary:
 
 def reported_children(conn: psycopg.Connection, run: RunContext) -> frozenset[str]:
     """Children with a CCDF/OMW voucher on a day of the period, as known at the run's as_known_at."""
-    params = {**run.period_params, "as_known_at": run_as_known_at(conn, run)}
-    return frozenset(read_frame(conn, query("reported_children"), params)["child_id"].tolist())
+    return frozenset(read_frame(conn, query("reported_children"), run.period_params)["child_id"].tolist())
 
 
 def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:

@@ -5,10 +5,10 @@
   (surrounding whitespace stripped, ``"7100009.0"`` read as ``"7100009"``, leading zeros kept), and
   an entry is staged under the state's own spelling of the id. Where two entries of a child-day
   normalize to the same id, the one typed last counts.
-* An entry whose id matches no child in the state's register is a mistyped id: it is not used, and
-  a ``portal_entry_unknown_child`` exception names site, id and day (the CCMS path reports a voucher
-  child it received nothing about). An entry for a registered child without a voucher in the period
-  is dropped and only counted, as every source's.
+* An entry whose id matches no child with a voucher in the period is not used: it is dropped and
+  counted, as every source's records of such children, and a ``portal_entry_unknown_child``
+  exception names site, day and the portal entry (not the id: it may belong to a child outside the
+  programs, whom nothing persists), so that the id can be corrected in the portal.
 * Once a site connected a CCMS the portal is read-only: an entry typed at or after that instant
   (``staging.site_plan.portal_read_only_from``, set by plan) is not used, also for earlier PPP
   periods, and is reported (``portal_entry_after_ccms_connection``).
@@ -29,6 +29,7 @@ from ccms_attendance.pipeline.extract import (
 )
 from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at, run_clock
 from ccms_attendance.pipeline.site_items import RECORD_COLUMNS
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS, exceptions_frame
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
@@ -43,16 +44,18 @@ def canonical_ids(ids: pd.Series | list[str]) -> dict[str, str]:
     return spelled
 
 
-def usable_entries(entries: pd.DataFrame, state_ids: dict[str, str], voucher_ids: dict[str, str]) -> dict:
-    """Split the portal's entries into records to stage, entries not counted, and exceptions."""
+def usable_entries(entries: pd.DataFrame, voucher_ids: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Split the portal's entries into records to stage, entries not used for their id, and exceptions."""
     entries = entries.assign(normalized=entries["child_id"].map(normalize_child_id))
     read_only_from = pd.to_datetime(entries["portal_read_only_from"], utc=True)
     late = read_only_from.notna() & (pd.to_datetime(entries["entered_at"], utc=True) >= read_only_from)
-    unknown = ~late & ~entries["normalized"].isin(state_ids.keys())
+    unknown = ~late & ~entries["normalized"].isin(voucher_ids.keys())
+    # The unknown id itself is not stored: it may be a child outside the programs (never persisted).
+    unmatched = entries[unknown].assign(child_id=None)
     exceptions = [
         exceptions_frame(
             entries[late],
-            "portal_entry_after_ccms_connection",
+            str(ExceptionKind.PORTAL_ENTRY_AFTER_CCMS_CONNECTION),
             "warning",
             "portal entry "
             + entries.loc[late, "source_record_id"]
@@ -61,18 +64,17 @@ def usable_entries(entries: pd.DataFrame, state_ids: dict[str, str], voucher_ids
             + "); the portal is read-only from then on",
         ),
         exceptions_frame(
-            entries[unknown],
-            "portal_entry_unknown_child",
+            unmatched,
+            str(ExceptionKind.PORTAL_ENTRY_UNKNOWN_CHILD),
             "warning",
             "portal entry "
-            + entries.loc[unknown, "source_record_id"]
-            + " names a Child ID the state does not know (compared without surrounding spaces; leading "
-            "zeros count); the day was not coded from it: correct the Child ID in the portal",
+            + unmatched["source_record_id"]
+            + " names a Child ID that matches no child with a voucher in the period (compared without "
+            "surrounding spaces; leading zeros count); not used: correct the Child ID in the portal",
         ),
     ]
-    candidates = entries[~late & ~unknown]
-    voucher = candidates["normalized"].isin(voucher_ids.keys())
-    records = candidates[voucher].assign(child_id=candidates.loc[voucher, "normalized"].map(voucher_ids))
+    records = entries[~late & ~unknown]
+    records = records.assign(child_id=records["normalized"].map(voucher_ids))
     # One entry per child-day once ids are normalized: the one typed last (then the latest entry).
     records = (
         records.sort_values(["entered_at", "source_record_id"])
@@ -81,7 +83,7 @@ def usable_entries(entries: pd.DataFrame, state_ids: dict[str, str], voucher_ids
     )
     return {
         "records": records,
-        "dropped": candidates[~voucher],
+        "unmatched": unmatched,
         "exceptions": pd.concat([e for e in exceptions if len(e)] or [pd.DataFrame(columns=EXCEPTION_COLUMNS)]),
     }
 
@@ -93,9 +95,8 @@ def extract_portal_entries(conn: psycopg.Connection, run: RunContext) -> Extract
     as_of, _ = run_clock(conn, run)
     params["as_known_at"] = run_as_known_at(conn, run)
     entries = read_frame(conn, query("ppp_manual_entries"), params)
-    state_ids = canonical_ids(read_frame(conn, query("state_children"), params)["child_id"].tolist())
     voucher_ids = canonical_ids(list(reported_children(conn, run)))
-    split = usable_entries(entries, state_ids, voucher_ids)
+    split = usable_entries(entries, voucher_ids)
     records = split["records"].assign(
         status=str(AttendanceStatus.ABSENT), check_in=None, check_out=None, absence_reason=None
     )
@@ -104,7 +105,7 @@ def extract_portal_entries(conn: psycopg.Connection, run: RunContext) -> Extract
     submitted_at = sites.map(
         read_frame(conn, query("ppp_submissions"), {**params, "as_of": as_of}).set_index("site_id")["submitted_at"]
     )
-    dropped = split["dropped"]
+    dropped = split["unmatched"]
     outcomes = pd.DataFrame(
         {
             "site_id": sites,

@@ -165,10 +165,16 @@ def portal_read_only_from(site: SiteFacts, period: ServicePeriod, calendar: Peri
     (rules 1 and 2 replayed over every selection the run knows, saved up to its "now"). ``None``:
     the site has not connected a CCMS since ``period`` (as far as the run knows).
     """
-    starts = sorted(
-        {s.effective_start for s in site.selections if s.method.is_ccms and s.effective_start > period.start}
-    )
-    for start in starts:
+    # Who governs changes only where a selection takes effect, or after the first submission (rule 2).
+    starts = {s.effective_start for s in site.selections if s.method.is_ccms}
+    if site.first_submission_at is not None:
+        try:
+            after = calendar.next_period(_period_of(site.first_submission_at, calendar))
+        except PeriodCalendarError:
+            after = None  # outside the calendar: the selections' starts still tell
+        if after is not None:
+            starts.add(after.start)
+    for start in sorted(d for d in starts if d > period.start):
         try:
             later = calendar.period_containing(start)
         except PeriodCalendarError:
@@ -180,3 +186,7 @@ def portal_read_only_from(site: SiteFacts, period: ServicePeriod, calendar: Peri
         if in_force is not None and in_force.method.is_ccms and submitted_before:
             return later.start_instant()
     return None
+
+
+def _period_of(moment: dt.datetime, calendar: PeriodCalendar) -> ServicePeriod:
+    return calendar.period_containing(moment.astimezone(STATE_TIMEZONE).date())

@@ -258,6 +258,8 @@ def _coerce(value: Any, data_type: str | None, column: str) -> Any:
         if value.tzinfo is None:
             raise HistoryWriteError(f"{column}: instant {value} has no time zone")
         return value.astimezone(dt.UTC)
+    if data_type == "ARRAY" and isinstance(value, str):  # "{1,2,3}" or "1,2,3" (a file's text)
+        value = [v for v in value.strip("{}[] ").replace(" ", ",").split(",") if v]
     if data_type == "ARRAY" or isinstance(value, list | tuple) or hasattr(value, "tolist"):
         items = value.tolist() if hasattr(value, "tolist") else value
         return tuple(int(v) for v in items)
