@@ -40,11 +40,14 @@ from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import (
+    LOADER_ROLE,
+    SYNC_ROLE,
     MACHINE_SERVER,
     WAREHOUSE_CONN_ENV,
     WarehouseTarget,
     answers,
     configured_target,
+    drop_database,
     start_embedded,
 )
 from devtools.bench.floor import copy_floor, fetch_floor
@@ -90,9 +93,10 @@ def admin_target() -> WarehouseTarget:
 
 
 def fresh_database(admin: WarehouseTarget, dbname: str) -> WarehouseTarget:
-    """Drop and create ``dbname`` and migrate it: every measured run starts from the same empty warehouse."""
+    """Drop and create ``dbname`` (and its roles) and migrate it: every measured run starts from the
+    same empty warehouse, and the server keeps one set of roles per database."""
+    drop_database(admin.conninfo, dbname)
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
     target = admin.with_database(dbname)
     apply_migrations(target.conninfo)
@@ -143,7 +147,10 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
     write_drop(state, drops)
     del state, scenario
     airflow_home = work / "airflow"
-    sync_env = airflow_env(airflow_home, {SYNC_CONN_ENV: target.airflow_uri, LOCATION_ENV: str(drops)})
+    # The sync writes as this database's <db>_sync role, as deployed.
+    sync_env = airflow_env(
+        airflow_home, {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
+    )
     ensure_metadata_db(sync_env)
     dags_test(sync_env, SYNC_DAG_ID, args.date.isoformat(), log_file=work / "reference-sync.log")
     setup_seconds = time.perf_counter() - started
@@ -156,7 +163,8 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         env = airflow_env(
             airflow_home,
             {
-                WAREHOUSE_CONN_ENV: target.airflow_uri,
+                # The DAG runs as this database's loader, as deployed (migrations ran as the owner).
+                WAREHOUSE_CONN_ENV: target.as_role(LOADER_ROLE).airflow_uri,
                 **vendor_env,
                 "CCMS_TASK_RETRIES": "0",
                 "CCMS_DATA_DOCS_DIR": str(work / "data_docs"),

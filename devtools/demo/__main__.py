@@ -33,7 +33,13 @@ from ccms_attendance.rules.absence_limits import NEAR_LIMIT_MARGIN, limit_parame
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import query
-from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, configured_target, start_embedded
+from ccms_attendance.warehouse.target import (
+    LOADER_ROLE,
+    SYNC_ROLE,
+    WAREHOUSE_CONN_ENV,
+    configured_target,
+    start_embedded,
+)
 from devtools.demo.drop import write_drop
 from devtools.demo.state import generate_state
 from devtools.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
@@ -99,13 +105,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(state.tables['portal.manual_entry'])} manual entries"
     )
 
-    # Migrations need the owner; each DAG runs as its least-privileged role, like a deployment: the
-    # period DAG as the loader (password from CCMS_LOADER_PASSWORD if the server wants one), the
-    # reference sync through its own connection (docs/intake.md, "Connection").
+    # Migrations need the owner; each DAG runs as this database's least-privileged role of its kind
+    # (migration V010), like a deployment: the period DAG as `<db>_loader`, the reference sync as
+    # `<db>_sync` (the only role that writes ref/portal). Their passwords, if the server wants them,
+    # come from CCMS_LOADER_PASSWORD / CCMS_SYNC_PASSWORD (locally, trust/peer needs none).
     dag_target = target.as_role(LOADER_ROLE, os.environ.get("CCMS_LOADER_PASSWORD"))
+    sync_target = target.as_role(SYNC_ROLE, os.environ.get("CCMS_SYNC_PASSWORD"))
     env = airflow_env(
         PROJECT_ROOT / ".airflow",
-        {WAREHOUSE_CONN_ENV: dag_target.airflow_uri, SYNC_CONN_ENV: target.airflow_uri, LOCATION_ENV: str(drop_root)},
+        {
+            WAREHOUSE_CONN_ENV: dag_target.airflow_uri,
+            SYNC_CONN_ENV: sync_target.airflow_uri,
+            LOCATION_ENV: str(drop_root),
+        },
     )
     ensure_metadata_db(env)
     sync_log = run_dir / "demo-reference-sync.log"

@@ -17,6 +17,7 @@ from support.portal_state import PortalState
 
 from ccms_attendance.intake.tasks import LOCATION_ENV
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.drop import write_drop
 from devtools.demo.state import REFERENCE_TABLES, GeneratedState
 from devtools.local_airflow import dags_test
@@ -42,8 +43,8 @@ def _sync(period_runner, drops, day: str) -> str:
     env = period_runner.env(
         {
             LOCATION_ENV: str(drops),
-            # The sync writes ref/portal: the warehouse's owner here (docs/intake.md, "Connection").
-            "AIRFLOW_CONN_CCMS_REFERENCE_SYNC": period_runner.warehouse.airflow_uri,
+            # The sync writes ref/portal as this database's <db>_sync role (docs/intake.md, "Connection").
+            "AIRFLOW_CONN_CCMS_REFERENCE_SYNC": period_runner.warehouse.as_role(SYNC_ROLE).airflow_uri,
         }
     )
     return dags_test(env, "ccms_reference_sync", day, log_file=period_runner.airflow_home / f"sync-{day}.log")
