@@ -41,8 +41,8 @@ from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import (
     LOADER_ROLE,
-    SYNC_ROLE,
     MACHINE_SERVER,
+    SYNC_ROLE,
     WAREHOUSE_CONN_ENV,
     WarehouseTarget,
     answers,
