@@ -15,6 +15,7 @@ from ccms_attendance.pipeline.plan import plan_period
 from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
+from support.roles import acting_as
 
 #: "Now" for the step tests: after every submission deadline of the 2026 periods they use, so their
 #: results do not depend on the day the tests run (a run records its own as_of at plan).
@@ -29,11 +30,13 @@ def run_ppp_period(
 ) -> dict[str, Any]:
     """Plan, extract and validate the portal's entries, reconcile and load; return the load's result.
 
+    The steps run with the loader's privileges, as the DAG's (a step needing more fails here).
     ``as_known_at``: read ref/portal as known then (default: as known when the plan runs)."""
-    plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of, as_known_at=as_known_at)
-    extract_ppp(conn, run)
-    assert validate_source(conn, run, Source.PPP).success
-    result = reconcile_run(conn, run)
-    ensure_valid(run, validate_reconciled(conn, run, result))
-    stage_reconciled(conn, run, result)
-    return load_period(conn, run)
+    with acting_as(conn):
+        plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of, as_known_at=as_known_at)
+        extract_ppp(conn, run)
+        assert validate_source(conn, run, Source.PPP).success
+        result = reconcile_run(conn, run)
+        ensure_valid(run, validate_reconciled(conn, run, result))
+        stage_reconciled(conn, run, result)
+        return load_period(conn, run)
