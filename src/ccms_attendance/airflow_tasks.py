@@ -260,11 +260,14 @@ def report(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.ui.links import report_url
 
     run = run_context(context)
+    from ccms_attendance.validation.retention import prune_data_docs
+
     with _warehouse() as conn:
         path = build_period_report(conn, run.period.start, run.run_id)
+        pruned = prune_data_docs(conn)  # [data_docs] retention in pipeline.toml
     url = report_url(run.dag_id, run.run_id)
     log.info("Period report: %s (file %s)", url, path)
-    return {"report_file": str(path), "report_url": url}
+    return {"report_file": str(path), "report_url": url, "data_docs_runs_removed": len(pruned.removed)}
 
 
 #: What to do when a step fails, by task (shown by the failure callback and in the task docs).
