@@ -600,6 +600,19 @@ CREATE VIEW ref.child_current AS
    FROM ref.child
   WHERE (child.superseded_at IS NULL);
 
+CREATE TABLE ref.intake_drop (
+    drop_hash text NOT NULL,
+    drop_name text NOT NULL,
+    mode text NOT NULL,
+    exported_at timestamp with time zone NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    entities jsonb NOT NULL,
+    applied_at timestamp with time zone NOT NULL,
+    applied_by text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT intake_drop_hash_format CHECK ((drop_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT intake_drop_mode_valid CHECK ((mode = ANY (ARRAY['snapshot'::text, 'changes'::text])))
+);
+
 CREATE VIEW ref.license_link_current AS
  SELECT license_link.license_number,
     license_link.linked_from,
@@ -879,6 +892,9 @@ ALTER TABLE ONLY reconciled.validation_result
 ALTER TABLE ONLY ref.child
     ADD CONSTRAINT child_pkey PRIMARY KEY (child_id, recorded_at);
 
+ALTER TABLE ONLY ref.intake_drop
+    ADD CONSTRAINT intake_drop_pkey PRIMARY KEY (drop_hash);
+
 ALTER TABLE ONLY ref.license_link
     ADD CONSTRAINT license_link_pkey PRIMARY KEY (license_number, linked_from, recorded_at);
 
@@ -949,6 +965,8 @@ CREATE INDEX summary_child_idx ON reconciled.absence_summary USING btree (child_
 CREATE INDEX validation_result_period_idx ON reconciled.validation_result USING btree (period_start, suite_name);
 
 CREATE UNIQUE INDEX child_one_current ON ref.child USING btree (child_id) WHERE (superseded_at IS NULL);
+
+CREATE INDEX intake_drop_applied_idx ON ref.intake_drop USING btree (applied_at);
 
 CREATE UNIQUE INDEX license_link_one_current ON ref.license_link USING btree (license_number, linked_from) WHERE (superseded_at IS NULL);
 
