@@ -1,6 +1,7 @@
 """``make bench``: one statewide service period through the real DAG, measured against its floor.
 
-1. Generate the statewide period (:mod:`devtools.bench.statewide`, seeded) into a freshly
+1. Generate the statewide period (:mod:`devtools.bench.statewide`, seeded), export it as an intake
+   drop and load it with ``airflow dags test ccms_reference_sync`` (docs/intake.md) into a freshly
    migrated warehouse database of its own (``--database``, dropped and created for every run).
 2. Serve its CCMS data from the vendor sandboxes (``devtools.vendor_sandboxes.launch``, real HTTP).
 3. Run the period with ``airflow dags test`` (:func:`devtools.local_airflow.dags_test`),
@@ -20,6 +21,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +33,7 @@ import psutil
 import psycopg
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.intake.tasks import LOCATION_ENV
 from ccms_attendance.paths import DAGS_DIR, PROJECT_ROOT
 from ccms_attendance.periods import load_calendar, load_pipeline_config
 from ccms_attendance.warehouse.bulk import read_frame
@@ -39,6 +42,7 @@ from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import (
     LOADER_ROLE,
     MACHINE_SERVER,
+    SYNC_ROLE,
     WAREHOUSE_CONN_ENV,
     WarehouseTarget,
     answers,
@@ -55,7 +59,8 @@ from devtools.bench.measure import (
     task_timings,
 )
 from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
-from devtools.demo.state import write_state
+from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
+from devtools.demo.drop import write_drop
 from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
 
 DAG_ID = "ccms_attendance_period"
@@ -128,8 +133,6 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
     state = generate_statewide(calendar, period, spec)
     shape = describe(state)
     target = fresh_database(admin, args.database)
-    with psycopg.connect(target.conninfo, autocommit=True) as conn:
-        write_state(conn, state)
     scenario = {
         **state.scenario,
         "settings": {"page_size": args.page_size, "playground_polls_before_complete": args.export_polls},
@@ -138,11 +141,21 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
     work.mkdir(parents=True, exist_ok=True)
     scenario_file = work / "scenario.json"
     scenario_file.write_text(json.dumps(scenario))
+    # The state goes in the production way: an intake drop loaded by ccms_reference_sync (docs/intake.md).
+    drops = work / "intake"
+    shutil.rmtree(drops, ignore_errors=True)
+    write_drop(state, drops)
     del state, scenario
-    setup_seconds = time.perf_counter() - started
-    print(f"[{label}] state written in {setup_seconds:.1f} s: {shape}", flush=True)
-
     airflow_home = work / "airflow"
+    # The sync writes as this database's <db>_sync role, as deployed.
+    sync_env = airflow_env(
+        airflow_home, {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
+    )
+    ensure_metadata_db(sync_env)
+    dags_test(sync_env, SYNC_DAG_ID, args.date.isoformat(), log_file=work / "reference-sync.log")
+    setup_seconds = time.perf_counter() - started
+    print(f"[{label}] state loaded through {SYNC_DAG_ID} in {setup_seconds:.1f} s: {shape}", flush=True)
+
     with launch(scenario_file, state_dir=work / "sandboxes", startup_timeout=300) as fleet:
         vendor_env = fleet.airflow_conn_env(
             {"page_size": args.page_size, "export_poll_interval_seconds": args.export_poll_interval}

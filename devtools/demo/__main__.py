@@ -2,12 +2,14 @@
 
 1. Use the warehouse named by ``AIRFLOW_CONN_CCMS_WAREHOUSE``, or start an embedded PostgreSQL.
 2. Apply the schema migrations.
-3. Write a small, realistic demo state (providers, sites, vouchers, portal history, manual entries).
+3. Export a small, realistic demo state (providers, sites, vouchers, portal history, manual entries)
+   as an intake drop (docs/intake.md) and load it with ``airflow dags test ccms_reference_sync``,
+   the production path: nothing here writes ``ref``/``portal`` tables itself.
 4. Start the three vendor sandboxes serving the demo's CCMS data.
 5. Run the period with ``airflow dags test`` and print what was loaded.
 
-Re-running gives the same tables: the state is regenerated from a fixed seed and the period's rows
-are replaced as a whole.
+Re-running gives the same tables: the state is regenerated from a fixed seed (a snapshot drop whose
+unchanged rows the sync leaves alone) and the period's rows are replaced as a whole.
 """
 
 from __future__ import annotations
@@ -17,23 +19,35 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
+from ccms_attendance.intake.tasks import LOCATION_ENV
 from ccms_attendance.paths import PROJECT_ROOT, data_docs_root, reports_root
 from ccms_attendance.periods import load_calendar
 from ccms_attendance.rules.absence_limits import NEAR_LIMIT_MARGIN, limit_parameters
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import query
-from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, configured_target, start_embedded
-from devtools.demo.state import generate_state, write_state
+from ccms_attendance.warehouse.target import (
+    LOADER_ROLE,
+    SYNC_ROLE,
+    WAREHOUSE_CONN_ENV,
+    configured_target,
+    start_embedded,
+)
+from devtools.demo.drop import write_drop
+from devtools.demo.state import generate_state
 from devtools.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
 
 DAG_ID = "ccms_attendance_period"
+SYNC_DAG_ID = "ccms_reference_sync"
+#: The reference sync's Airflow connection ([intake] conn_id in pipeline.toml) as an environment variable.
+SYNC_CONN_ENV = "AIRFLOW_CONN_CCMS_REFERENCE_SYNC"
 DEMO_DAY = dt.date(2026, 11, 10)
 
 
@@ -80,23 +94,41 @@ def main(argv: list[str] | None = None) -> int:
     calendar = load_calendar()
     period = calendar.period_containing(args.date)
     state = generate_state(calendar, period)
-    with psycopg.connect(target.conninfo, autocommit=True) as conn:
-        write_state(conn, state)
-    print(
-        f"Demo state written for service period {period}: {len(state.tables['ref.site'])} sites, "
-        f"{len(state.tables['ref.voucher'])} vouchers, {len(state.tables['portal.manual_entry'])} manual entries"
-    )
-
     run_dir = PROJECT_ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
+    drop_root = run_dir / "intake"
+    shutil.rmtree(drop_root, ignore_errors=True)  # only this run's drop is pending
+    folder = write_drop(state, drop_root, exported_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    print(
+        f"Demo state for service period {period} exported as drop {folder.relative_to(PROJECT_ROOT)}: "
+        f"{len(state.tables['ref.site'])} sites, {len(state.tables['ref.voucher'])} vouchers, "
+        f"{len(state.tables['portal.manual_entry'])} manual entries"
+    )
+
+    # Migrations need the owner; each DAG runs as this database's least-privileged role of its kind
+    # (migration V010), like a deployment: the period DAG as `<db>_loader`, the reference sync as
+    # `<db>_sync` (the only role that writes ref/portal). Their passwords, if the server wants them,
+    # come from CCMS_LOADER_PASSWORD / CCMS_SYNC_PASSWORD (locally, trust/peer needs none).
+    dag_target = target.as_role(LOADER_ROLE, os.environ.get("CCMS_LOADER_PASSWORD"))
+    sync_target = target.as_role(SYNC_ROLE, os.environ.get("CCMS_SYNC_PASSWORD"))
+    env = airflow_env(
+        PROJECT_ROOT / ".airflow",
+        {
+            WAREHOUSE_CONN_ENV: dag_target.airflow_uri,
+            SYNC_CONN_ENV: sync_target.airflow_uri,
+            LOCATION_ENV: str(drop_root),
+        },
+    )
+    ensure_metadata_db(env)
+    sync_log = run_dir / "demo-reference-sync.log"
+    print(f"Loading it with `airflow dags test {SYNC_DAG_ID}` (log: {sync_log}) ...")
+    try:
+        dags_test(env, SYNC_DAG_ID, dt.date.today().isoformat(), log_file=sync_log)
+    except AirflowCommandError as error:
+        print(error, file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as stack:
-        vendor_env = _start_sandboxes(stack, state.scenario, run_dir)
-        # Migrations and the demo state need the owner; the DAG runs as this database's
-        # least-privileged loader (`<db>_loader`, migration V010), like a deployment. Its password, if
-        # the server wants one, comes from CCMS_LOADER_PASSWORD (locally, trust/peer needs none).
-        dag_target = target.as_role(LOADER_ROLE, os.environ.get("CCMS_LOADER_PASSWORD"))
-        env = airflow_env(PROJECT_ROOT / ".airflow", {WAREHOUSE_CONN_ENV: dag_target.airflow_uri, **vendor_env})
-        ensure_metadata_db(env)
+        env.update(_start_sandboxes(stack, state.scenario, run_dir))
         log_file = run_dir / "demo-dags-test.log"
         print(f"Running `airflow dags test {DAG_ID} {args.date}` (log: {log_file}) ...")
         try:

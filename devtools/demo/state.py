@@ -1,8 +1,9 @@
 """A small, realistic, deterministic state of the world: providers, sites, vouchers, portal history.
 
-Used by ``make demo`` and by tests. Everything is generated from a seed, so the same call always
-writes the same rows. The vendor side (what each CCMS would serve) is produced alongside as a
-sandbox scenario, so the portal and the vendors tell one consistent story.
+Used by ``make demo`` (exported as an intake drop, ``drop.py``) and by tests. Everything is
+generated from a seed, so the same call always writes the same rows. The vendor side (what each
+CCMS would serve) is produced alongside as a sandbox scenario, so the portal and the vendors tell
+one consistent story.
 """
 
 from __future__ import annotations
@@ -315,7 +316,11 @@ def _vendor_site(rng, spec: SiteSpec, license_number: str, voucher_children, att
 
 
 def write_state(conn: psycopg.Connection, state: GeneratedState) -> None:
-    """Replace the reference and portal tables with ``state`` (one transaction)."""
+    """Replace the reference and portal tables with ``state`` (one transaction).
+
+    For tests (and the benchmark's setup) only: ``make demo`` exports its state as an intake drop
+    (``devtools/demo/drop.py``) and loads it through the ``ccms_reference_sync`` DAG.
+    """
     with conn.transaction():
         conn.execute(
             "TRUNCATE ref.provider, ref.site, ref.license_link, ref.site_closure, ref.child, ref.voucher,"

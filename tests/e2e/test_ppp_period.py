@@ -115,6 +115,7 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     assert exceptions == [
         ("absence_for_unenrolled_child", "warning", "S-A", "1002", D[21]),
         ("ccms_before_first_submission", "warning", "S-C", None, None),
+        ("portal_entry_unknown_child", "warning", "S-A", None, D[12]),  # 9999: named by entry, not by id
         ("record_on_non_operating_day", "warning", "S-A", "1001", D[17]),
         ("site_period_incomplete", "warning", "S-B", None, None),
     ]
