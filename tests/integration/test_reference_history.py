@@ -14,10 +14,12 @@ import psycopg
 import pytest
 from support.period_steps import run_ppp_period
 from support.portal_state import PortalState, at, record_change
+from support.roles import acting_as
 
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.warehouse.reference_history import HistoryWriteError, apply_entity_rows
+from ccms_attendance.warehouse.target import SYNC_ROLE
 
 P1 = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 P2 = ServicePeriod(dt.date(2026, 11, 22), dt.date(2026, 12, 5))
@@ -193,16 +195,17 @@ def test_portal_ids_are_compared_normalized_and_an_unknown_one_is_reported(conn)
 
 
 def test_applying_the_same_rows_twice_changes_nothing_and_recorded_time_only_moves_forward(conn):
-    rows = [{"site_id": "S-1", "closure_date": MONDAY, "closure_kind": "PC", "reason": "storm"}]
-    with conn.transaction():
-        first = apply_entity_rows(conn, "site_closure", rows)
-    with conn.transaction():
-        again = apply_entity_rows(conn, "site_closure", rows)
-    assert (first.inserted, again.inserted, again.superseded, again.unchanged) == (1, 0, 0, 1)
-    recorded = conn.execute("SELECT recorded_at FROM ref.site_closure").fetchone()[0]
-    with pytest.raises(HistoryWriteError, match="recorded time only moves forward"), conn.transaction():
-        apply_entity_rows(conn, "site_closure", [], withdraw=rows, recorded_at=recorded - dt.timedelta(days=1))
-    # Withdrawn: the row stays, superseded, and nothing is current.
-    with conn.transaction():
-        assert apply_entity_rows(conn, "site_closure", [], withdraw=rows).superseded == 1
-    assert conn.execute("SELECT count(*), count(superseded_at) FROM ref.site_closure").fetchone() == (1, 1)
+    with acting_as(conn, SYNC_ROLE):  # the writer of the reference sync
+        rows = [{"site_id": "S-1", "closure_date": MONDAY, "closure_kind": "PC", "reason": "storm"}]
+        with conn.transaction():
+            first = apply_entity_rows(conn, "site_closure", rows)
+        with conn.transaction():
+            again = apply_entity_rows(conn, "site_closure", rows)
+        assert (first.inserted, again.inserted, again.superseded, again.unchanged) == (1, 0, 0, 1)
+        recorded = conn.execute("SELECT recorded_at FROM ref.site_closure").fetchone()[0]
+        with pytest.raises(HistoryWriteError, match="recorded time only moves forward"), conn.transaction():
+            apply_entity_rows(conn, "site_closure", [], withdraw=rows, recorded_at=recorded - dt.timedelta(days=1))
+        # Withdrawn: the row stays, superseded, and nothing is current.
+        with conn.transaction():
+            assert apply_entity_rows(conn, "site_closure", [], withdraw=rows).superseded == 1
+        assert conn.execute("SELECT count(*), count(superseded_at) FROM ref.site_closure").fetchone() == (1, 1)

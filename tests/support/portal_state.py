@@ -10,7 +10,9 @@ import psycopg
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.warehouse.reference_history import ApplyResult, apply_entity_rows
+from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.state import REFERENCE_TABLES, GeneratedState, write_state
+from support.roles import acting_as
 
 
 def at(day: dt.date, hour: int = 9, minute: int = 0) -> dt.datetime:
@@ -140,7 +142,8 @@ def record_change(
     withdraw: tuple[dict, ...] = (),
     recorded_at: dt.datetime | None = None,
 ) -> ApplyResult:
-    """A later change to the reference/portal data, written as the reference sync writes it
-    (bitemporally: the superseded versions stay, :mod:`ccms_attendance.warehouse.reference_history`)."""
-    with conn.transaction():
+    """A later change to the reference/portal data, written as the reference sync writes it: with the
+    sync role's privileges, bitemporally (the superseded versions stay,
+    :mod:`ccms_attendance.warehouse.reference_history`)."""
+    with acting_as(conn, SYNC_ROLE), conn.transaction():
         return apply_entity_rows(conn, entity, rows, withdraw=withdraw, recorded_at=recorded_at)

@@ -183,3 +183,7 @@ SELECT DISTINCT ON (site_id) *
 -- connected a CCMS (NULL: never, as known to the run).
 ALTER TABLE reconciled.run_audit ADD COLUMN as_known_at timestamptz;
 ALTER TABLE staging.site_plan ADD COLUMN portal_read_only_from timestamptz;
+
+-- V010 grants the writer UPDATE of run_audit column by column: plan records as_known_at again
+-- when a run is planned again.
+SELECT meta.ccms_grant('UPDATE (as_known_at)', 'reconciled.run_audit', 'writer');
