@@ -49,7 +49,10 @@ from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
 DAG_ID = "ccms_attendance_period"
 MIB = 1 << 20
 YEAR_TARGET = 1.15  # last period / first period, same run
-CORRECTIONS_PER_RERUN = 5  # portal absences withdrawn before each rerun
+CORRECTIONS_PER_RERUN = 5
+# The logical date passed to ``dags test``: a day inside the period (its first midnight UTC is
+# still the previous period in the state's time zone).
+IN_PERIOD = dt.timedelta(days=2)  # portal absences withdrawn before each rerun
 
 # Stage of a task id (first match wins); extract includes each vendor's fetch tasks.
 STAGES = (
@@ -211,7 +214,9 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
                     print(
                         f"[year {label}] rerun {attempt} after withdrawing {withdrawn} portal absences ...", flush=True
                     )
-                run = _run(env, target, airflow_home, period.start, work / f"dags-test-{label}-{attempt}.log")
+                run = _run(
+                    env, target, airflow_home, period.start + IN_PERIOD, work / f"dags-test-{label}-{attempt}.log"
+                )
                 run["corrections"] = withdrawn if attempt else 0
                 runs.append(run)
                 print(
