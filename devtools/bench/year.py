@@ -134,7 +134,11 @@ def _sizes(conninfo: str) -> dict[str, Any]:
     with psycopg.connect(conninfo) as conn:
         schemas = dict(read_frame(conn, query("bench_schema_sizes")).itertuples(index=False))
         history = dict(read_frame(conn, query("bench_history_rows")).itertuples(index=False))
+        dead = read_frame(conn, query("bench_dead_rows")).set_index("schema_name")
     return {
+        "dead_rows": {k: int(v) for k, v in dead["dead_rows"].items()},
+        "autovacuums": {k: int(v) for k, v in dead["autovacuums"].items()},
+        "autoanalyzes": {k: int(v) for k, v in dead["autoanalyzes"].items()},
         "schema_mib": {k: round(int(v) / MIB, 2) for k, v in schemas.items()},
         "warehouse_mib": round(sum(int(v) for v in schemas.values()) / MIB, 2),
         "history_rows": {k: int(v) for k, v in history.items()},
@@ -242,9 +246,14 @@ def summarize(periods: list[dict[str, Any]]) -> dict[str, Any]:
         name: round(last["stages"][name] / first["stages"][name], 3) if first["stages"][name] else None
         for name in first["stages"]
     }
+    recount = [run["load_step_seconds"].get("absence_limits") for run in (first, last)]
     return {
         "periods": periods,
-        "last_vs_first": {"task_seconds": ratio, "stages": stage_ratios},
+        "last_vs_first": {
+            "task_seconds": ratio,
+            "stages": stage_ratios,
+            "recount": round(recount[1] / recount[0], 3) if all(recount) else None,
+        },
         "target": {
             "name": "year_last_vs_first_period",
             "value": ratio,
@@ -277,5 +286,5 @@ def print_year(year: dict[str, Any]) -> None:
     target = year["target"]
     print(
         f"\n  {'MET ' if target['met'] else 'MISS'} {target['name']}: {target['value']} (limit {target['limit']});"
-        f" per stage: {year['last_vs_first']['stages']}"
+        f" per stage: {year['last_vs_first']['stages']}; recount: {year['last_vs_first']['recount']}"
     )

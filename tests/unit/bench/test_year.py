@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -24,7 +25,7 @@ def year():
 
 def test_periods_are_consecutive(year):
     periods, _ = year
-    assert [b.start - a.end for a, b in zip(periods, periods[1:], strict=False)] == [dt.timedelta(days=1)] * 2
+    assert [b.start - a.end for a, b in itertools.pairwise(periods)] == [dt.timedelta(days=1)] * 2
 
 
 def test_enrollment_and_vouchers_start_with_the_year(year):
@@ -62,13 +63,14 @@ def test_a_correction_withdraws_entries_of_its_period_only(year):
 
 def _period(task_seconds: float, load: float) -> dict:
     stages = {"plan": 1.0, "load": load}
-    return {"runs": [{"task_seconds": task_seconds, "stages": stages}]}
+    return {"runs": [{"task_seconds": task_seconds, "stages": stages, "load_step_seconds": {"absence_limits": load}}]}
 
 
 def test_target_is_the_last_period_against_the_first():
     met = summarize([_period(10.0, 2.0), _period(11.0, 2.0), _period(11.5, 3.0)])
     assert met["target"] == {"name": "year_last_vs_first_period", "value": 1.15, "limit": 1.15, "met": True}
     assert met["last_vs_first"]["stages"] == {"plan": 1.0, "load": 1.5}
+    assert met["last_vs_first"]["recount"] == 1.5
     missed = summarize([_period(10.0, 2.0), _period(11.6, 2.0)])
     assert missed["target"]["met"] is False
     assert summarize([_period(10.0, 2.0)])["target"]["met"] is False  # one period proves nothing
