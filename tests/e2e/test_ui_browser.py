@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
 ]
 INSTALL_HINT = (
     "The browser test needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and "
-    "the Playwright Python package (`.venv/bin/pip install -r requirements.txt -c constraints.txt`; "
+    "the Playwright Python package (`.venv/bin/pip install -r requirements/dev.txt -c constraints.txt`; "
     "never `playwright install`, the system Chromium is used)."
 )
 DAG_ID = "ccms_attendance_period"

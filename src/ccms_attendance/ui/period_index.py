@@ -79,8 +79,14 @@ def airflow_runs(dag_ids: Sequence[str] = DAG_IDS) -> list[AirflowRun]:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    columns = (DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.run_type, DagRun.data_interval_start)
-    columns += (DagRun.run_after,)
+    columns = (
+        DagRun.dag_id,
+        DagRun.run_id,
+        DagRun.state,
+        DagRun.run_type,
+        DagRun.data_interval_start,
+        DagRun.run_after,
+    )
     with create_session() as session:
         rows = session.execute(select(*columns).where(DagRun.dag_id.in_(list(dag_ids)))).all()
     return [
