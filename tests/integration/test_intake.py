@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from support.intake_drops import change_set, copy_sample, opened, read_rows, table_state, write_rows
 
 from ccms_attendance.intake.apply import apply_drop
 from ccms_attendance.intake.errors import IntakeError
+from ccms_attendance.warehouse.target import LOADER_ROLE, SYNC_ROLE
 
 
 def test_sample_drop_loads_every_table(conn, tmp_path):
@@ -193,3 +195,16 @@ def test_onboarding_a_site_with_its_license_and_a_voucher_in_a_change_set(conn, 
     assert conn.execute(vouchers, before).fetchall() == []
     assert conn.execute(vouchers, onboarding).fetchall() == [(dt.date(2026, 12, 10),)]
     assert conn.execute("SELECT count(*) FROM ref.site WHERE superseded_at IS NULL").fetchone()[0] == 8
+
+
+def test_the_sync_role_applies_a_drop_and_the_loader_may_not(conn, warehouse, tmp_path):
+    """The DAG's connection role (<db>_sync) can do all of it; the period DAG's loader cannot write ref."""
+    folder = copy_sample(tmp_path)
+    with (
+        psycopg.connect(warehouse.as_role(LOADER_ROLE).conninfo, autocommit=True) as loader,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        apply_drop(loader, opened(folder))
+    with psycopg.connect(warehouse.as_role(SYNC_ROLE).conninfo, autocommit=True) as sync:
+        assert apply_drop(sync, opened(folder)).applied
+    assert conn.execute("SELECT applied_by FROM ref.intake_drop").fetchone()[0] == warehouse.as_role(SYNC_ROLE).user
