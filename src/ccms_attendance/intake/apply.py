@@ -73,7 +73,7 @@ def apply_drop(conn: psycopg.Connection, drop: DropFiles) -> ApplyResult:
         seen = fetch_one(conn, "intake_drop_applied", {"drop_hash": drop.digest})
         if seen["drop_name"] is not None:
             return ApplyResult(drop.name, drop.digest, False, {}, seen["applied_at"])
-        applied_at = conn.execute("SELECT now()").fetchone()[0]
+        applied_at = fetch_one(conn, "intake_now")["now"]
         # Validated again here, under the lock: the files and the warehouse are what they are now.
         frames = validate_drop(drop, current_keys(conn))
         counts = {}

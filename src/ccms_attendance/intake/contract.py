@@ -79,7 +79,7 @@ METHODS = ("PPP", "ALLIANCE_CORE", "BRIGHTWHEEL", "PLAYGROUND")
 MANIFEST_NAME = "manifest.json"
 FILE_FORMATS = ("csv", "parquet")
 
-_ID = {"max_length": 64}
+ID_LENGTH = 64
 ALWAYS = "1970-01-01"
 #: Valid time of a version of a site's or a voucher's attributes: [valid_from, valid_until).
 VALID_TIME = (
@@ -102,7 +102,7 @@ ENTITIES: tuple[Entity, ...] = (
         "providers",
         "ref.provider",
         (
-            Column("provider_id", **_ID),
+            Column("provider_id", max_length=ID_LENGTH),
             Column("provider_name"),
             Column("email", ColumnType.EMAIL, required=False, rule="one address, local@domain"),
         ),
@@ -114,8 +114,8 @@ ENTITIES: tuple[Entity, ...] = (
         "sites",
         "ref.site",
         (
-            Column("site_id", **_ID),
-            Column("provider_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
+            Column("provider_id", max_length=ID_LENGTH),
             Column("site_name"),
             Column("license_number", max_length=40, rule="as licensing writes it, hyphens included"),
             Column("operating_weekdays", ColumnType.WEEKDAYS, rule="the days the site normally opens"),
@@ -144,7 +144,7 @@ ENTITIES: tuple[Entity, ...] = (
         "closures",
         "ref.site_closure",
         (
-            Column("site_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
             Column("closure_date", ColumnType.DATE),
             Column("closure_kind", allowed=("PC", "NP"), rule="PC paid closure, NP not paid"),
             Column("reason", required=False),
@@ -170,9 +170,9 @@ ENTITIES: tuple[Entity, ...] = (
         "vouchers",
         "ref.voucher",
         (
-            Column("voucher_id", **_ID),
+            Column("voucher_id", max_length=ID_LENGTH),
             Column("child_id", max_length=20),
-            Column("site_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
             Column("program", allowed=("CCDF", "OMW")),
             Column("schedule", allowed=("full_time", "part_time")),
             Column(
@@ -195,7 +195,7 @@ ENTITIES: tuple[Entity, ...] = (
         "data_entry_settings",
         "portal.data_entry_selection",
         (
-            Column("site_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
             Column("method", allowed=METHODS),
             Column("effective_start", ColumnType.DATE, rule="a service period's first day"),
             Column("chosen_at", ColumnType.TIMESTAMP),
@@ -210,7 +210,7 @@ ENTITIES: tuple[Entity, ...] = (
         "period_submissions",
         "portal.period_submission",
         (
-            Column("site_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
             Column("period_start", ColumnType.DATE),
             Column("submitted_at", ColumnType.TIMESTAMP),
             Column("submitted_by", max_length=120),
@@ -224,7 +224,7 @@ ENTITIES: tuple[Entity, ...] = (
         "manual_entries",
         "portal.manual_entry",
         (
-            Column("site_id", **_ID),
+            Column("site_id", max_length=ID_LENGTH),
             Column("child_id", max_length=20, as_typed=True, rule="as typed; not checked against children"),
             Column("attendance_date", ColumnType.DATE),
             Column("day_code", allowed=("AB", "OD", "PC", "NP")),

@@ -8,6 +8,7 @@ The GX suites are built from the contract (``suite_for``), so each entity has ex
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -188,7 +189,7 @@ def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, A
         if item.success:
             continue
         meta = item.expectation_config.meta or {}
-        column, problem = meta.get("column"), meta.get("problem", item.expectation_config.type)
+        column, problem = str(meta.get("column", "")), meta.get("problem", item.expectation_config.type)
         info = item.exception_info or {}
         if any(isinstance(v, dict) and v.get("raised_exception") for v in info.values()) or info.get(
             "raised_exception"
@@ -230,60 +231,84 @@ def parsed_value(kind: ColumnType, value: str) -> Any:
 
 
 def _row_problems(entity_frame: EntityFrame) -> list[Problem]:
-    """Calendar-valid dates and instants, ordered pairs, the part-time schedule rule."""
-    entity, frame, problems = entity_frame.entity, entity_frame.upserts(), []
-    import re
+    """Calendar-valid dates and instants, required values of change-set upserts, ordered pairs,
+    one site per license number, the part-time schedule rule."""
+    return [
+        *_calendar_problems(entity_frame),
+        *_upsert_problems(entity_frame),
+        *_order_problems(entity_frame),
+        *_license_problems(entity_frame),
+        *_schedule_problems(entity_frame),
+    ]
 
-    for column in entity.columns:
+
+def _calendar_problems(entity_frame: EntityFrame) -> list[Problem]:
+    problems, frame = [], entity_frame.upserts()
+    for column in entity_frame.entity.columns:
         if column.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
             continue
         regex = re.compile(PATTERNS[column.type][0])
+        what = "bad date" if column.type is ColumnType.DATE else "bad instant"
         for position, value in frame[column.name].dropna().items():
             if regex.match(value) and parsed_value(column.type, value) is None:
-                what = "bad date" if column.type is ColumnType.DATE else "bad instant"
-                row = entity_frame.row_number(int(position))
-                problems.append(Problem(entity_frame.label, row, column.name, f"{what} {shown(value)}"))
-    if ACTION_COLUMN in entity_frame.frame:  # a change set: its upserts need every required value
-        for column in entity.required_names:
-            if column in entity.key:
-                continue  # the suite checks keys on every row
-            for position in frame.index[frame[column].isna()]:
-                problems.append(
-                    Problem(entity_frame.label, entity_frame.row_number(int(position)), column, "missing value")
-                )
-    for first, second, strict in ORDERED_PAIRS.get(entity.name, []):
-        kind = entity.column(first).type
-        for position, row in records(frame[[first, second]].dropna(), [first, second]):
-            a, b = parsed_value(kind, row[first]), parsed_value(kind, row[second])
-            if a is not None and b is not None and (b <= a if strict else b < a):
-                word = "after" if strict else "on or after"
-                problems.append(
-                    Problem(
-                        entity_frame.label,
-                        entity_frame.row_number(int(position)),
-                        second,
-                        f"{second} {shown(row[second])} must be {word} {first} {shown(row[first])}",
-                    )
-                )
-    if entity.name == "sites":  # versions of one site may share a license number; two sites may not
-        owners = frame.groupby("license_number")["site_id"].nunique()
-        for position, row in records(frame, ["license_number"]):
-            if row["license_number"] is not None and owners.get(row["license_number"], 0) > 1:
-                problems.append(
-                    Problem(
-                        entity_frame.label,
-                        entity_frame.row_number(position),
-                        "license_number",
-                        f"license number {shown(row['license_number'])} is given to more than one site",
-                    )
-                )
-    if entity.name == "vouchers":
-        for position, row in records(frame, ["schedule", "scheduled_weekdays"]):
-            part_time, weekdays = row["schedule"] == "part_time", row["scheduled_weekdays"]
-            if part_time == (weekdays is None) and row["schedule"] in ("part_time", "full_time"):
-                rule = "required for a part_time voucher" if part_time else "must be empty for a full_time voucher"
                 row_no = entity_frame.row_number(int(position))
-                problems.append(Problem(entity_frame.label, row_no, "scheduled_weekdays", rule))
+                problems.append(Problem(entity_frame.label, row_no, column.name, f"{what} {shown(value)}"))
+    return problems
+
+
+def _upsert_problems(entity_frame: EntityFrame) -> list[Problem]:
+    """A change set's upserts need every required value (the suite checks keys on every row)."""
+    if ACTION_COLUMN not in entity_frame.frame:
+        return []
+    entity, frame = entity_frame.entity, entity_frame.upserts()
+    return [
+        Problem(entity_frame.label, entity_frame.row_number(int(position)), name, "missing value")
+        for name in entity.required_names
+        if name not in entity.key
+        for position in frame.index[frame[name].isna()]
+    ]
+
+
+def _order_problems(entity_frame: EntityFrame) -> list[Problem]:
+    problems, frame = [], entity_frame.upserts()
+    for first, second, strict in ORDERED_PAIRS.get(entity_frame.entity.name, []):
+        kind = entity_frame.entity.column(first).type
+        word = "after" if strict else "on or after"
+        for position, pair in records(frame[[first, second]].dropna(), [first, second]):
+            a, b = parsed_value(kind, pair[first]), parsed_value(kind, pair[second])
+            if a is not None and b is not None and (b <= a if strict else b < a):
+                message = f"{second} {shown(pair[second])} must be {word} {first} {shown(pair[first])}"
+                problems.append(Problem(entity_frame.label, entity_frame.row_number(position), second, message))
+    return problems
+
+
+def _license_problems(entity_frame: EntityFrame) -> list[Problem]:
+    """Versions of one site may share a license number; two sites may not."""
+    if entity_frame.entity.name != "sites":
+        return []
+    frame = entity_frame.upserts()
+    owners = frame.groupby("license_number")["site_id"].nunique()
+    return [
+        Problem(
+            entity_frame.label,
+            entity_frame.row_number(position),
+            "license_number",
+            f"license number {shown(site['license_number'])} is given to more than one site",
+        )
+        for position, site in records(frame, ["license_number"])
+        if site["license_number"] is not None and owners.get(site["license_number"], 0) > 1
+    ]
+
+
+def _schedule_problems(entity_frame: EntityFrame) -> list[Problem]:
+    if entity_frame.entity.name != "vouchers":
+        return []
+    problems = []
+    for position, voucher in records(entity_frame.upserts(), ["schedule", "scheduled_weekdays"]):
+        part_time = voucher["schedule"] == "part_time"
+        if part_time == (voucher["scheduled_weekdays"] is None) and voucher["schedule"] in ("part_time", "full_time"):
+            rule = "required for a part_time voucher" if part_time else "must be empty for a full_time voucher"
+            problems.append(Problem(entity_frame.label, entity_frame.row_number(position), "scheduled_weekdays", rule))
     return problems
 
 
@@ -359,7 +384,7 @@ def validate_drop(drop: DropFiles, current_keys: CurrentKeys) -> dict[str, Entit
             frames[name] = load_entity(drop, name)
         except IntakeError as error:
             problems.extend(error.problems)
-    gx_context = _gx_context() if frames else None
+    gx_context = _gx_context() if frames else (None, None)
     for entity_frame in frames.values():
         problems.extend(_gx_problems(entity_frame, drop.manifest.mode, gx_context))
         problems.extend(_row_problems(entity_frame))

@@ -39,8 +39,9 @@ def canonical_ids(ids: pd.Series | list[str]) -> dict[str, str]:
     """Normalized id -> the state's own spelling of it (the first, sorted, if several normalize alike)."""
     spelled: dict[str, str] = {}
     for child_id in sorted(ids):
-        spelled.setdefault(normalize_child_id(child_id), child_id)
-    spelled.pop(None, None)
+        normalized = normalize_child_id(child_id)
+        if normalized is not None:
+            spelled.setdefault(normalized, child_id)
     return spelled
 
 

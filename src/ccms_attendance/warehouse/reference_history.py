@@ -141,8 +141,8 @@ def apply_entity_rows(
     with conn.transaction():
         table = sql.SQL(spec.table)
         conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
-        at = recorded_at or conn.execute("SELECT now()").fetchone()[0]
-        latest = conn.execute(sql.SQL("SELECT max(recorded_at) FROM {}").format(table)).fetchone()[0]
+        at = recorded_at or _value(conn, sql.SQL("SELECT now()"))
+        latest = _value(conn, sql.SQL("SELECT max(recorded_at) FROM {}").format(table))
         if latest is not None and at < latest:
             raise HistoryWriteError(
                 f"{spec.table}: recorded_at {at.isoformat()} is earlier than rows already recorded at "
@@ -171,6 +171,11 @@ def apply_entity_rows(
                     [(*version, *(_db_value(v) for v in values), at) for version, values in given.items()],
                 )
     return ApplyResult(inserted=len(given), superseded=len(supersede), unchanged=unchanged)
+
+
+def _value(conn: psycopg.Connection, statement: sql.SQL | sql.Composed) -> Any:
+    row = conn.execute(statement).fetchone()
+    return None if row is None else row[0]
 
 
 def _column_types(conn: psycopg.Connection, spec: Entity) -> dict[str, str]:
@@ -226,7 +231,7 @@ def _current_rows(conn: psycopg.Connection, spec: Entity, keys: set[tuple] | Non
             )
         ).fetchall()
     width = len(spec.version_key)
-    types = {c: None for c in spec.columns}
+    types = dict.fromkeys(spec.columns)
     return [
         (
             row[0],

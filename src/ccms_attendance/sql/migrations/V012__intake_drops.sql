@@ -2,8 +2,8 @@
 -- A drop's digest (sha256 over its manifest and files) is its identity: the same drop applied
 -- again finds its row here and changes nothing.
 
--- The provider's contact e-mail (optional in the intake contract).
-ALTER TABLE ref.provider ADD COLUMN email text;
+-- The provider's contact e-mail (optional in the intake contract; V013 adds it too, for the letters).
+ALTER TABLE ref.provider ADD COLUMN IF NOT EXISTS email text;
 
 CREATE TABLE ref.intake_drop (
     drop_hash   text PRIMARY KEY,
