@@ -30,8 +30,8 @@ def run_ppp_period(
 ) -> dict[str, Any]:
     """Plan, extract and validate the portal's entries, reconcile and load; return the load's result.
 
-    ``as_known_at``: read ref/portal as known then (default: as known when the plan runs). The steps
-    run with the loader's privileges, as the DAG's (a step needing more fails here)."""
+    The steps run with the loader's privileges, as the DAG's (a step needing more fails here).
+    ``as_known_at``: read ref/portal as known then (default: as known when the plan runs)."""
     with acting_as(conn):
         plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of, as_known_at=as_known_at)
         extract_ppp(conn, run)
