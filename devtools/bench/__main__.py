@@ -10,7 +10,8 @@
 5. Print a table and write the JSON report (``--json``, default ``build/bench/bench.json``).
 
 ``--scaling 1,2,4`` repeats steps 1-4 with that many times the children (same sites) and reports
-how the time grows. Details and figures: ``docs/performance.md``.
+how the time grows. ``--periods 26 --reruns 1`` runs a year of periods into one warehouse instead
+(:mod:`devtools.bench.year`). Details and figures: ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -591,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="run dags test under pyinstrument (WORK_DIR/profile-*.txt)"
     )
+    parser.add_argument(
+        "--periods", type=int, default=0, help="a year bench: this many consecutive periods into one warehouse"
+    )
+    parser.add_argument("--reruns", type=int, default=0, help="year bench: reruns of each period, after corrections")
     parser.add_argument("--database", default="ccms_bench", help="warehouse database (dropped and recreated)")
     parser.add_argument("--work-dir", type=Path, default=BENCH_DIR, help="scenario, Airflow home, logs (build/bench)")
     parser.add_argument("--json", type=Path, default=None, help="JSON report path (default WORK_DIR/bench.json)")
@@ -610,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
         "options": {k: str(v) for k, v in vars(args).items()},
         "runs": [],
     }
+    if args.periods:
+        return _year(args, base, admin, report)
     for factor in factors:
         spec = replace(base, children=base.children * factor)
         report["runs"].append(run_period(spec, args, admin, label=f"{factor}x"))
@@ -632,6 +639,21 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, default=str))
     print_table(report)
+    print(f"\nJSON report: {args.json}")
+    return 0
+
+
+def _year(args: argparse.Namespace, spec: StatewideSpec, admin: WarehouseTarget, report: dict[str, Any]) -> int:
+    """``--periods N``: the year bench (:mod:`devtools.bench.year`) instead of the single period."""
+    from devtools.bench.year import print_year, run_year
+
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    report["year"] = run_year(args, spec, fresh_database(admin, args.database))
+    report["targets"] = {"year_last_vs_first_period": report["year"]["target"]}
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str))
+    print_year(report["year"])
     print(f"\nJSON report: {args.json}")
     return 0
 

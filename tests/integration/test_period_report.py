@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+from markupsafe import escape
 from support.period_steps import run_ppp_period
 from support.portal_state import PortalState, at
 
@@ -15,6 +16,7 @@ from ccms_attendance.paths import run_folder
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.reporting import PeriodNotLoadedError, build_period_report
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 D = {n: dt.date(2026, 11, n) for n in range(8, 22)}
@@ -104,12 +106,12 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
         "<li class='incomplete'>S-B Site S-B: period not submitted in the portal by the deadline 2026-12-05;"
         " its days are pending</li>"
     ) in page
-    # Exceptions by kind, with severities.
-    assert (
-        "<tr><td>ccms_before_first_submission</td><td>warning</td><td class='n'>1</td></tr>"
-        "<tr><td>record_on_non_operating_day</td><td>warning</td><td class='n'>1</td></tr>"
-        "<tr><td>site_period_incomplete</td><td>warning</td><td class='n'>1</td></tr>"
-    ) in page
+    # Exceptions by kind, with severities and what to do (from the one catalogue of kinds).
+    rows = [
+        f"<tr><td>{kind}</td><td>warning</td><td class='n'>1</td><td>{escape(ExceptionKind(kind).advice)}</td></tr>"
+        for kind in ("ccms_before_first_submission", "record_on_non_operating_day", "site_period_incomplete")
+    ]
+    assert "".join(rows) in page
     # Extraction counts per source, from the run's audit.
     assert "<td>PPP</td><td class='n'>3</td><td class='n'>0</td>" in page
     # Every value is escaped: the site name never reaches the page raw.

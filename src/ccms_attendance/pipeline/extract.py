@@ -24,6 +24,7 @@ import psycopg
 from ccms_attendance.canonical import ExtractedItem, Source
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.site_items import RECORD_COLUMNS, SiteRows, site_rows
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
@@ -189,8 +190,8 @@ def extract_stage(source: Source, batch_no: int) -> str:
 def _unattributed_exception(site_id: str, source: Source, reasons: Counter[str]) -> dict:
     detail = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items()))
     return {
-        "kind": "unattributed_records_dropped",
-        "severity": "warning",
+        "kind": ExceptionKind.UNATTRIBUTED_RECORDS_DROPPED.value,
+        "severity": ExceptionKind.UNATTRIBUTED_RECORDS_DROPPED.severity.value,
         "site_id": site_id,
         "child_id": None,
         "attendance_date": None,

@@ -191,8 +191,8 @@ def _plan_frame(decisions: dict[str, tuple[SiteFacts, GoverningDecision]], batch
 def _exceptions_frame(decisions: list[GoverningDecision]) -> pd.DataFrame:
     rows = [
         {
-            "kind": e.kind,
-            "severity": e.severity,
+            "kind": e.kind.value,
+            "severity": e.severity.value,
             "site_id": e.site_id,
             "child_id": e.child_id,
             "attendance_date": e.attendance_date,

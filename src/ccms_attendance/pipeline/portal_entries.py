@@ -56,8 +56,7 @@ def usable_entries(entries: pd.DataFrame, voucher_ids: dict[str, str]) -> dict[s
     exceptions = [
         exceptions_frame(
             entries[late],
-            str(ExceptionKind.PORTAL_ENTRY_AFTER_CCMS_CONNECTION),
-            "warning",
+            ExceptionKind.PORTAL_ENTRY_AFTER_CCMS_CONNECTION,
             "portal entry "
             + entries.loc[late, "source_record_id"]
             + " ignored: typed after the site connected a CCMS ("
@@ -66,8 +65,7 @@ def usable_entries(entries: pd.DataFrame, voucher_ids: dict[str, str]) -> dict[s
         ),
         exceptions_frame(
             unmatched,
-            str(ExceptionKind.PORTAL_ENTRY_UNKNOWN_CHILD),
-            "warning",
+            ExceptionKind.PORTAL_ENTRY_UNKNOWN_CHILD,
             "portal entry "
             + unmatched["source_record_id"]
             + " names a Child ID that matches no child with a voucher in the period (compared without "

@@ -15,6 +15,7 @@ from ccms_attendance.paths import data_docs_root, run_folder
 from ccms_attendance.reporting.charts import absence_rate_text, charts
 from ccms_attendance.reporting.jinja_env import TEMPLATES
 from ccms_attendance.reporting.period_data import PeriodFigures
+from ccms_attendance.rules.exception_kinds import advice_for
 
 #: The headline figures that carry an element id (the UI tests and readers look them up).
 _FIGURE_IDS = {
@@ -86,7 +87,9 @@ def render_report(figures: PeriodFigures, up: str = "../../../") -> str:
         incomplete=[s for s in figures.site_lines if not s.complete],
         sites=sites,
         sources=[(r["source"], r["sites"], r["daily_rows"], r["absences"]) for r in figures.sources],
-        exception_kinds=[(r["kind"], r["severity"], r["exceptions"]) for r in figures.exception_kinds],
+        exception_kinds=[
+            (r["kind"], r["severity"], r["exceptions"], advice_for(r["kind"])) for r in figures.exception_kinds
+        ],
         extract_columns=_EXTRACT_COLUMNS,
         extracted=[
             (source, *(counts.get(c, 0) for c in _EXTRACT_COLUMNS)) for source, counts in figures.extracted.items()

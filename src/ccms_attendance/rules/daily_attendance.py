@@ -53,6 +53,7 @@ from ccms_attendance.rules.day_codes import (
     code_open_days,
     full_weeks_off,
 )
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 from ccms_attendance.rules.key_codes import CHILD_CODE, KeyCodes, merge_on_codes, with_match
 from ccms_attendance.rules.lifecycle import Deadline
 from ccms_attendance.rules.missing_data import (
@@ -180,22 +181,20 @@ def reconcile(
     exceptions.append(
         _exceptions(
             closed_day,
-            "record_on_non_operating_day",
-            "warning",
+            ExceptionKind.RECORD_ON_NON_OPERATING_DAY,
             closed_day["source"] + " record " + closed_day["source_record_id"] + " is for a day the site is not open",
         )
     )
     not_enrolled = located[located["_open"] & ~located["_enrolled"]]
     unenrolled_absence = not_enrolled["status"] == "absent"
     for rows, kind, what in (
-        (not_enrolled[unenrolled_absence], "absence_for_unenrolled_child", " records an absence on"),
-        (not_enrolled[~unenrolled_absence], "record_outside_enrollment", " is for"),
+        (not_enrolled[unenrolled_absence], ExceptionKind.ABSENCE_FOR_UNENROLLED_CHILD, " records an absence on"),
+        (not_enrolled[~unenrolled_absence], ExceptionKind.RECORD_OUTSIDE_ENROLLMENT, " is for"),
     ):
         exceptions.append(
             _exceptions(
                 rows,
                 kind,
-                "warning",
                 rows["source"]
                 + " record "
                 + rows["source_record_id"]
@@ -210,8 +209,7 @@ def reconcile(
     exceptions.append(
         _exceptions(
             duplicates,
-            "duplicate_child_day",
-            "info",
+            ExceptionKind.DUPLICATE_CHILD_DAY,
             duplicates["size"].astype(str) + " governing records for one child-day; merged (present wins)",
         )
     )
@@ -249,8 +247,7 @@ def reconcile(
     exceptions.append(
         _exceptions(
             portal_while_ccms,
-            "portal_entry_while_ccms",
-            "warning",
+            ExceptionKind.PORTAL_ENTRY_WHILE_CCMS,
             "portal entry "
             + portal_while_ccms["source_record_id"]
             + " ignored: the portal is read-only while "
@@ -265,8 +262,7 @@ def reconcile(
     exceptions.append(
         _exceptions(
             disagree,
-            "source_disagreement",
-            "info",
+            ExceptionKind.SOURCE_DISAGREEMENT,
             disagree["source"]
             + " says "
             + disagree["status"]
@@ -278,7 +274,7 @@ def reconcile(
     )
 
     incomplete = site_state[~site_state["complete"]]
-    exceptions.append(_exceptions(incomplete, "site_period_incomplete", "warning", incomplete["incomplete_reason"]))
+    exceptions.append(_exceptions(incomplete, ExceptionKind.SITE_PERIOD_INCOMPLETE, incomplete["incomplete_reason"]))
 
     summary = _summarize(open_days, enrolled, coded, site_state)
     pending_per_site = coded.loc[coded["status"] == PENDING_STATUS, "site_id"].value_counts()

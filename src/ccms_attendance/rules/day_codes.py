@@ -33,6 +33,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from ccms_attendance.rules.exception_kinds import ExceptionKind
+
 PAID_CLOSURE_DAYS_PER_YEAR = 16
 
 
@@ -54,8 +56,8 @@ STATUS_BY_CODE = {
 }
 CLOSURE_CODES = (str(DayCode.PAID_CLOSURE), str(DayCode.UNPAID_CLOSURE))
 
-#: Makes one exception frame out of rows, a kind, a severity and a detail (see daily_attendance).
-ExceptionMaker = Callable[[pd.DataFrame, str, str, "pd.Series | str"], pd.DataFrame]
+#: Makes one exception frame out of rows, a kind and a detail (``rule_exceptions.exceptions_frame``).
+ExceptionMaker = Callable[[pd.DataFrame, ExceptionKind, "pd.Series | str"], pd.DataFrame]
 
 
 _EVERY_DAY = sum(1 << d for d in range(1, 8))
@@ -149,8 +151,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     exceptions.append(
         make_exceptions(
             full_time_od,
-            "off_day_for_full_time_voucher",
-            "warning",
+            ExceptionKind.OFF_DAY_FOR_FULL_TIME_VOUCHER,
             "portal entry OD on a full-time voucher: a full-time child's missed day is AB, counted as AB",
         )
     )
@@ -158,8 +159,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     exceptions.append(
         make_exceptions(
             scheduled_od,
-            "off_day_on_scheduled_day",
-            "warning",
+            ExceptionKind.OFF_DAY_ON_SCHEDULED_DAY,
             "portal entry OD on a day the part-time voucher schedules the child; counted as AB",
         )
     )
@@ -167,8 +167,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     exceptions.append(
         make_exceptions(
             unscheduled_absence,
-            "absence_on_unscheduled_day",
-            "info",
+            ExceptionKind.ABSENCE_ON_UNSCHEDULED_DAY,
             "absence recorded on a day the part-time voucher does not schedule the child; counted as OD",
         )
     )
@@ -176,8 +175,7 @@ def code_open_days(daily: pd.DataFrame, make_exceptions: ExceptionMaker) -> tupl
     exceptions.append(
         make_exceptions(
             unregistered,
-            "closure_entry_without_site_closure",
-            "warning",
+            ExceptionKind.CLOSURE_ENTRY_WITHOUT_SITE_CLOSURE,
             "portal entry " + unregistered["day_code"].astype(str) + " but the site has no closure registered for "
             "this day; no status inferred (register the closure or correct the entry)",
         )
@@ -208,8 +206,7 @@ def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tu
     exceptions = [
         make_exceptions(
             over,
-            "paid_closure_over_annual_limit",
-            "warning",
+            ExceptionKind.PAID_CLOSURE_OVER_ANNUAL_LIMIT,
             "PC day "
             + (before[over_allowance] + 1).astype(str)
             + " of "
@@ -218,8 +215,7 @@ def code_closures(closures: pd.DataFrame, make_exceptions: ExceptionMaker) -> tu
         ),
         make_exceptions(
             unpaid,
-            "unpaid_closure_while_paid_remaining",
-            "warning",
+            ExceptionKind.UNPAID_CLOSURE_WHILE_PAID_REMAINING,
             "NP closure while "
             + (PAID_CLOSURE_DAYS_PER_YEAR - before[unpaid_early]).astype(str)
             + f" of {PAID_CLOSURE_DAYS_PER_YEAR} PC days of "
@@ -247,7 +243,7 @@ def full_weeks_off(
     # Grouping drops rows with a missing key.
     keyed = open_rows & daily[key].notna().all(axis=1).to_numpy()
     if not keyed.any():
-        return make_exceptions(daily.iloc[0:0], "full_week_off_day", "warning", "")
+        return make_exceptions(daily.iloc[0:0], ExceptionKind.FULL_WEEK_OFF_DAY, "")
     if child_codes is None:
         child_codes = daily.groupby(["site_id", "child_id"], sort=False).ngroup().to_numpy()
     rows = daily[[*key, "day_code"]][keyed]
@@ -271,8 +267,7 @@ def full_weeks_off(
     flagged = flagged.rename(columns={"week": "attendance_date"})
     return make_exceptions(
         flagged,
-        "full_week_off_day",
-        "warning",
+        ExceptionKind.FULL_WEEK_OFF_DAY,
         "OD on all " + flagged["days"].astype(str) + " open days of the week: a full week of OD is not allowed "
         "(check the part-time voucher's scheduled days)",
     )

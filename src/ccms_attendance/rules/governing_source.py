@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
 from ccms_attendance.periods import PeriodCalendar, PeriodCalendarError, ServicePeriod
+from ccms_attendance.rules.exception_kinds import ExceptionKind, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +50,15 @@ class SiteFacts:
 
 @dataclass(frozen=True, slots=True)
 class RuleException:
-    kind: str
-    severity: str  # critical | warning | info
+    kind: ExceptionKind
     detail: str
     site_id: str | None = None
     child_id: str | None = None
     attendance_date: dt.date | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return self.kind.severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,7 @@ def selection_in_force(
             break
         problem = selection_problem(selection, calendar)
         if problem and selection.chosen_at >= start_instant:
-            rejected.append(RuleException("selection_rejected", "warning", problem))
+            rejected.append(RuleException(ExceptionKind.SELECTION_REJECTED, problem))
         if problem or selection.chosen_at >= start_instant:
             continue
         if pending is not None and _starts_by(pending, selection.chosen_at):
@@ -124,7 +128,7 @@ def _starts_by(selection: Selection, moment: dt.datetime) -> bool:
 def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> GoverningDecision:
     """Apply rules 1-3 to one site for one period."""
     in_force, rejected = selection_in_force(site.selections, period, calendar)
-    exceptions = [RuleException(e.kind, e.severity, e.detail, site_id=site.site_id) for e in rejected]
+    exceptions = [RuleException(e.kind, e.detail, site_id=site.site_id) for e in rejected]
     selected = in_force.method if in_force else Source.PPP
     if not selected.is_ccms:
         return _ppp_governs(site, selected, exceptions)
@@ -132,8 +136,7 @@ def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> 
     if site.first_submission_at is None or site.first_submission_at >= period.start_instant():
         exceptions.append(
             RuleException(
-                "ccms_before_first_submission",
-                "warning",
+                ExceptionKind.CCMS_BEFORE_FIRST_SUBMISSION,
                 f"{selected} selected, but the site had not submitted its first attendance period in the "
                 f"portal before {period.start}; PPP governs this period",
                 site_id=site.site_id,
@@ -146,7 +149,7 @@ def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> 
             f"license {site.license_number} is not linked to the program at {period.start}; "
             f"{selected} records cannot be matched"
         )
-        exceptions.append(RuleException("license_not_linked", "critical", reason, site_id=site.site_id))
+        exceptions.append(RuleException(ExceptionKind.LICENSE_NOT_LINKED, reason, site_id=site.site_id))
         return GoverningDecision(site.site_id, selected, selected, reason, tuple(exceptions))
 
     return GoverningDecision(site.site_id, selected, selected, exceptions=tuple(exceptions))

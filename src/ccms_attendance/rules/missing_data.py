@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ccms_attendance.canonical import Source
+from ccms_attendance.rules.exception_kinds import ExceptionKind
 from ccms_attendance.rules.key_codes import KeyCodes, merge_on_codes
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS, exceptions_frame
 
@@ -66,8 +67,7 @@ def withhold_blank_days(
     )
     exceptions = exceptions_frame(
         days,
-        "no_attendance_for_day",
-        "warning",
+        ExceptionKind.NO_ATTENDANCE_FOR_DAY,
         days["governing_source"]
         + " sent no record for any of the "
         + days["children"].astype(str)
@@ -98,8 +98,7 @@ def withhold_quarantined(
     withheld = flagged[blocked]
     exceptions = exceptions_frame(
         withheld,
-        "status_withheld_quarantined_record",
-        "warning",
+        ExceptionKind.STATUS_WITHHELD_QUARANTINED_RECORD,
         withheld["governing_source"] + " sent a record for this child-day that was quarantined; no status inferred",
     )
     return flagged[~blocked].drop(columns=["_day", "_child"]), exceptions
@@ -123,8 +122,7 @@ def withhold_children_missing_from_ccms(daily: pd.DataFrame, keys: KeyCodes) -> 
     children = daily[silent].drop_duplicates(["site_id", "child_id"])
     exceptions = exceptions_frame(
         children.assign(attendance_date=pd.NaT),
-        "child_missing_from_ccms",
-        "warning",
+        ExceptionKind.CHILD_MISSING_FROM_CCMS,
         children["governing_source"]
         + " sent no record for this voucher child all period (is the Child ID keyed in the CCMS?);"
         + " no absences inferred",

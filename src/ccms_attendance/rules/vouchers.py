@@ -23,6 +23,7 @@ import pandas as pd
 
 from ccms_attendance.canonical import REPORTED_PROGRAMS
 from ccms_attendance.rules.day_codes import is_scheduled, weekday_masks
+from ccms_attendance.rules.exception_kinds import ExceptionKind, Severity
 from ccms_attendance.rules.key_codes import CHILD_CODE, Codes, KeyCodes, first_of_runs, merge_on_codes
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 
@@ -143,7 +144,8 @@ def overlap_exceptions(overlaps: pd.DataFrame, disagreeing: pd.DataFrame) -> pd.
                 "child_id": child_id,
                 "attendance_date": first["attendance_date"],
                 "detail": detail,
-                "severity": "warning" if len(uncoded) else "info",
+                # A day left uncoded needs the state to act; a pair that agrees is information only.
+                "severity": (Severity.WARNING if len(uncoded) else Severity.INFO).value,
             }
         )
-    return pd.DataFrame(rows).assign(kind="overlapping_vouchers")[EXCEPTION_COLUMNS]
+    return pd.DataFrame(rows).assign(kind=ExceptionKind.OVERLAPPING_VOUCHERS.value)[EXCEPTION_COLUMNS]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import ccms_attendance
 from ccms_attendance.rules.exception_kinds import CATALOG, ExceptionKind, Severity, advice_for
 
 
@@ -23,3 +27,12 @@ def test_an_unknown_kind_cannot_be_made_and_has_no_advice():
         ExceptionKind("made_up_kind")
     assert advice_for("made_up_kind") == ""
     assert advice_for("license_not_linked").startswith("Link the site's license")
+
+
+def test_kinds_written_by_sql_files_are_catalogued_with_their_severity():
+    written = []
+    for sql in sorted((Path(ccms_attendance.__file__).parent / "sql" / "queries").glob("*.sql")):
+        for kind, severity in re.findall(r"'([a-z_]+)', '(critical|warning|info)'", sql.read_text()):
+            written.append(kind)
+            assert ExceptionKind(kind).severity == severity, sql.name
+    assert "site_period_kept" in written

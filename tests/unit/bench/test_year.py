@@ -1,0 +1,76 @@
+"""The year bench's state: one enrollment year, an export that accumulates, corrections that change it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from ccms_attendance.periods import load_calendar
+from devtools.bench.statewide import StatewideSpec
+from devtools.bench.year import correct, period_state, summarize, year_periods
+
+SPEC = StatewideSpec(sites=40, children=600, seed=7)
+
+
+@pytest.fixture(scope="module")
+def year():
+    calendar = load_calendar()
+    periods = year_periods(calendar, dt.date(2026, 11, 10), 3)
+    kept: dict = {}
+    states = [period_state(calendar, p, SPEC, periods[0].start, kept) for p in periods]
+    return periods, states
+
+
+def test_periods_are_consecutive(year):
+    periods, _ = year
+    assert [b.start - a.end for a, b in itertools.pairwise(periods)] == [dt.timedelta(days=1)] * 2
+
+
+def test_enrollment_and_vouchers_start_with_the_year(year):
+    periods, states = year
+    for state in states:
+        assert set(state.tables["ref.child"]["eligibility_start"]) == {periods[0].start}
+        assert set(state.tables["ref.voucher"]["authorized_start"]) == {periods[0].start}
+        assert set(state.tables["portal.data_entry_selection"]["effective_start"]) == {periods[0].start}
+        linked = {ts.date() for ts in state.tables["ref.license_link"]["linked_from"]}
+        assert linked == {periods[0].start}
+
+
+def test_the_export_keeps_earlier_periods_entries(year):
+    periods, states = year
+    dates = states[-1].tables["portal.manual_entry"]["attendance_date"]
+    for period in periods:  # the last export still holds every period's portal absences
+        assert ((dates >= period.start) & (dates <= period.end)).any(), period
+    assert len(states[0].tables["portal.manual_entry"]) < len(dates)
+    submitted = set(states[-1].tables["portal.period_submission"]["period_start"])
+    assert {p.start for p in periods} <= submitted
+
+
+def test_a_correction_withdraws_entries_of_its_period_only(year):
+    periods, states = year
+    state = states[-1]
+    before = state.tables["portal.manual_entry"].copy()
+    assert correct(state, periods[1], 5) == 5
+    after = state.tables["portal.manual_entry"]
+    assert len(after) == len(before) - 5
+    outside = (before["attendance_date"] < periods[1].start) | (before["attendance_date"] > periods[1].end)
+    assert len(after[(after["attendance_date"] < periods[1].start) | (after["attendance_date"] > periods[1].end)]) == (
+        outside.sum()
+    )
+
+
+def _period(task_seconds: float, load: float) -> dict:
+    stages = {"plan": 1.0, "load": load}
+    return {"runs": [{"task_seconds": task_seconds, "stages": stages, "load_step_seconds": {"absence_limits": load}}]}
+
+
+def test_target_is_the_last_period_against_the_first():
+    met = summarize([_period(10.0, 2.0), _period(11.0, 2.0), _period(11.5, 3.0)])
+    assert met["target"] == {"name": "year_last_vs_first_period", "value": 1.15, "limit": 1.15, "met": True}
+    assert met["last_vs_first"]["stages"] == {"plan": 1.0, "load": 1.5}
+    assert met["last_vs_first"]["recount"] == 1.5
+    missed = summarize([_period(10.0, 2.0), _period(11.6, 2.0)])
+    assert missed["target"]["met"] is False
+    assert summarize([_period(10.0, 2.0)])["target"]["met"] is False  # one period proves nothing
