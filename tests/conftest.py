@@ -66,7 +66,7 @@ def _admin_target() -> WarehouseTarget:
 def pg_admin() -> WarehouseTarget:
     target = _admin_target()
     if not answers(target):
-        pytest.fail(f"no PostgreSQL answers at {target}; see README 'Running the tests'")
+        pytest.fail(f"no PostgreSQL answers at {target}; see README 'The two commands'")
     return target
 
 
