@@ -135,6 +135,8 @@ def stop_recorded(pid_dir: Path, order: Sequence[str] = (), grace_seconds: float
         _reap(record.pid)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(r.group_alive() for r in running):
+        for record in running:
+            _reap(record.pid)  # a leader started by this very process stays a zombie until reaped
         time.sleep(0.1)
     for record in records:
         if not record.alive():
