@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import signal
 import subprocess
 import time
 
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 import requests
 from psycopg.rows import dict_row
+from support.airflow_stack import _interrupt_on_sigterm
 
 from devtools.stack import DAG_ID, StackInfo, start, stop
 from devtools.stack.processes import recorded
@@ -64,6 +66,16 @@ def api_runs(info: StackInfo, password: str) -> dict[str, dict]:
     return {run["dag_run_id"]: run for run in response.json()["dag_runs"]}
 
 
+@pytest.fixture
+def stopped_on_sigterm():
+    """A SIGTERM (e.g. CI's timeout) interrupts the test like Ctrl-C, so its ``finally`` stops the stack."""
+    previous = _interrupt_on_sigterm()
+    yield
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.usefixtures("stopped_on_sigterm")
 def test_make_stack_runs_the_schedule_and_backfills_three_periods_one_at_a_time(pg_admin, tmp_path):
     root = tmp_path / "stack"
     info = start(root, server=pg_admin, past_periods=3, extra_env={"CCMS_TASK_RETRIES": "0"})
