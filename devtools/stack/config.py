@@ -40,12 +40,13 @@ def stack_env(
     *,
     log_server_port: int | None = None,
     all_admins: bool = True,
+    parallelism: int | None = PARALLELISM,
 ) -> dict[str, str]:
     """Everything the stack's processes share: project folders, PG metadata, executor, API, auth.
 
     ``log_server_port`` moves the scheduler's log server off its fixed default (8793), so two stacks
     on one machine never clash; ``all_admins=False`` makes the UI ask for a login (simple auth
-    manager, user ``admin``, password in ``home``).
+    manager, user ``admin``, password in ``home``); ``parallelism=None`` keeps Airflow's default (32).
     """
     backend = sqlalchemy_url(metadata)
     return airflow_env(
@@ -55,7 +56,6 @@ def stack_env(
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": backend,
             "AIRFLOW__CORE__EXECUTOR": executor,
-            "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
             # Used only by the CeleryExecutor (with a broker in ``extra``): task results in the metadata DB.
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(metadata, "postgresql"),
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -73,6 +73,7 @@ def stack_env(
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             **({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_server_port)} if log_server_port else {}),
+            **({"AIRFLOW__CORE__PARALLELISM": str(parallelism)} if parallelism else {}),
             **(extra or {}),
         },
     )

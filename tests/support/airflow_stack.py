@@ -259,7 +259,10 @@ def airflow_stack(
     stack = AirflowStack(
         home=home,
         # A free port for the scheduler's (or worker's) log server too: parallel stacks never clash on 8793.
-        env=stack_env(home, admin.with_database(dbname), api_port, executor, env, log_server_port=free_port()),
+        # Airflow's default parallelism, as these tests were tuned with (make stack bounds it to 4).
+        env=stack_env(
+            home, admin.with_database(dbname), api_port, executor, env, log_server_port=free_port(), parallelism=None
+        ),
         metadata=admin.with_database(dbname),
         api_url=f"http://127.0.0.1:{api_port}",
         log_dir=log_dir,
