@@ -47,6 +47,7 @@ from ccms_attendance.warehouse.target import (
     MACHINE_SERVER,
     WarehouseTarget,
     answers,
+    drop_database,
     parse_airflow_conn,
     start_embedded,
 )
@@ -79,8 +80,7 @@ def warehouse(pg_admin: WarehouseTarget) -> Iterator[WarehouseTarget]:
     target = pg_admin.with_database(dbname)
     apply_migrations(target.conninfo)
     yield target
-    with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    drop_database(pg_admin.conninfo, dbname)  # and its roles: the server is shared
 
 
 def truncate_data(conn: psycopg.Connection) -> None:

@@ -37,11 +37,13 @@ from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.migrate import apply_migrations
 from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import (
+    LOADER_ROLE,
     MACHINE_SERVER,
     WAREHOUSE_CONN_ENV,
     WarehouseTarget,
     answers,
     configured_target,
+    drop_database,
     start_embedded,
 )
 from devtools.bench.floor import copy_floor, fetch_floor
@@ -86,9 +88,10 @@ def admin_target() -> WarehouseTarget:
 
 
 def fresh_database(admin: WarehouseTarget, dbname: str) -> WarehouseTarget:
-    """Drop and create ``dbname`` and migrate it: every measured run starts from the same empty warehouse."""
+    """Drop and create ``dbname`` (and its roles) and migrate it: every measured run starts from the
+    same empty warehouse, and the server keeps one set of roles per database."""
+    drop_database(admin.conninfo, dbname)
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
     target = admin.with_database(dbname)
     apply_migrations(target.conninfo)
@@ -147,7 +150,8 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         env = airflow_env(
             airflow_home,
             {
-                WAREHOUSE_CONN_ENV: target.airflow_uri,
+                # The DAG runs as this database's loader, as deployed (migrations ran as the owner).
+                WAREHOUSE_CONN_ENV: target.as_role(LOADER_ROLE).airflow_uri,
                 **vendor_env,
                 "CCMS_TASK_RETRIES": "0",
                 "CCMS_DATA_DOCS_DIR": str(work / "data_docs"),

@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(exist_ok=True)
     with contextlib.ExitStack() as stack:
         vendor_env = _start_sandboxes(stack, state.scenario, run_dir)
-        # Migrations and the demo state need the owner; the DAG runs as the least-privileged loader
-        # role (migration V006), like a deployment. Its password, if the server wants one, comes
-        # from CCMS_LOADER_PASSWORD (locally, trust/peer authentication needs none).
+        # Migrations and the demo state need the owner; the DAG runs as this database's
+        # least-privileged loader (`<db>_loader`, migration V010), like a deployment. Its password, if
+        # the server wants one, comes from CCMS_LOADER_PASSWORD (locally, trust/peer needs none).
         dag_target = target.as_role(LOADER_ROLE, os.environ.get("CCMS_LOADER_PASSWORD"))
         env = airflow_env(PROJECT_ROOT / ".airflow", {WAREHOUSE_CONN_ENV: dag_target.airflow_uri, **vendor_env})
         ensure_metadata_db(env)

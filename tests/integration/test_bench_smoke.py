@@ -11,7 +11,7 @@ import secrets
 
 import pytest
 
-from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV
+from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV, drop_database
 from devtools.bench.__main__ import main
 
 pytestmark = pytest.mark.e2e
@@ -25,10 +25,7 @@ def report(pg_admin, tmp_path_factory):
         patch.setenv(WAREHOUSE_CONN_ENV, pg_admin.airflow_uri)
         assert main(["--scale", "0.01", "--work-dir", str(work), "--database", database]) == 0
     yield json.loads((work / "bench.json").read_text())
-    import psycopg
-
-    with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    drop_database(pg_admin.conninfo, database)  # and its roles (V010)
 
 
 def test_report_structure(report):

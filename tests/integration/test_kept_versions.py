@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from support.period_steps import AFTER_DEADLINES
 from support.portal_state import PortalState, at
+from support.roles import acting_as
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, SiteSubmission, Source
 from ccms_attendance.periods import ServicePeriod, load_calendar
@@ -76,15 +77,16 @@ def vendor(down: dict[str, Exception] | None = None, duplicate: bool = False, so
 
 def run_period(conn, run_id: str, extractor, scope: RunScope | None = None, source: Source = BW) -> dict:
     run = RunContext(run_id=run_id, dag_id="ccms_attendance_period", period=PERIOD, scope=scope or RunScope())
-    plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
-    extract_ccms_batch(conn, run, source, 0, extractor, (VendorDown,))
-    extract_ppp(conn, run)
-    for validated in (Source.PPP, source):
-        validate_source(conn, run, validated)
-    result = reconcile_run(conn, run)
-    ensure_valid(run, validate_reconciled(conn, run, result))
-    stage_reconciled(conn, run, result)
-    return load_period(conn, run)
+    with acting_as(conn):  # the loader's privileges, as the DAG's
+        plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
+        extract_ccms_batch(conn, run, source, 0, extractor, (VendorDown,))
+        extract_ppp(conn, run)
+        for validated in (Source.PPP, source):
+            validate_source(conn, run, validated)
+        result = reconcile_run(conn, run)
+        ensure_valid(run, validate_reconciled(conn, run, result))
+        stage_reconciled(conn, run, result)
+        return load_period(conn, run)
 
 
 def site_rows(conn: psycopg.Connection, site_id: str) -> dict[str, list[tuple]]:

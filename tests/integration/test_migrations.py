@@ -8,11 +8,12 @@ import psycopg
 import pytest
 
 from ccms_attendance.warehouse.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations, discover
+from ccms_attendance.warehouse.target import drop_database
 
 
 def _fresh_database(pg_admin, name):
+    drop_database(pg_admin.conninfo, name)
     with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return pg_admin.with_database(name)
 
@@ -22,8 +23,7 @@ def empty_db(pg_admin, request):
     name = f"ccms_migrate_{abs(hash(request.node.name)) % 10**8}"
     target = _fresh_database(pg_admin, name)
     yield target
-    with psycopg.connect(pg_admin.conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_admin.conninfo, name)  # and its roles (V010)
 
 
 def test_applies_every_migration_once_then_nothing(empty_db):

@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
 from support.portal_state import PortalState, at
+from support.roles import acting_as
 
 from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, SiteSubmission, Source
 from ccms_attendance.periods import ServicePeriod, load_calendar
@@ -77,25 +78,28 @@ def _site_extractor(license_number: str):
 def run(conn) -> RunContext:
     _ccms_state().write(conn)
     context = RunContext(run_id="test-run-1", dag_id="ccms_attendance_period", period=PERIOD)
-    plan = plan_period(conn, context, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
+    with acting_as(conn):  # the steps of the helpers below run with the loader's privileges
+        plan = plan_period(conn, context, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     assert plan.batches[str(Source.BRIGHTWHEEL)] == [0]
     return context
 
 
 def _extract(conn, run):
-    return extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
+    with acting_as(conn):
+        return extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
 
 
 def _stage_and_reconcile(conn, run, validate=True):
     """Extract, validate and reconcile, as the DAG's tasks do."""
     _extract(conn, run)
-    extract_ppp(conn, run)
-    if validate:
-        for source in (Source.PPP, Source.BRIGHTWHEEL):
-            assert validate_source(conn, run, source).success
-    result = reconcile_run(conn, run)
-    ensure_valid(run, validate_reconciled(conn, run, result))
-    stage_reconciled(conn, run, result)
+    with acting_as(conn):
+        extract_ppp(conn, run)
+        if validate:
+            for source in (Source.PPP, Source.BRIGHTWHEEL):
+                assert validate_source(conn, run, source).success
+        result = reconcile_run(conn, run)
+        ensure_valid(run, validate_reconciled(conn, run, result))
+        stage_reconciled(conn, run, result)
 
 
 def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
@@ -137,7 +141,8 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
 
 def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
     _stage_and_reconcile(conn, run)
-    load_period(conn, run)
+    with acting_as(conn):
+        load_period(conn, run)
 
     site_period = conn.execute(
         "SELECT site_id, governing_source, complete, incomplete_reason FROM reconciled.site_period ORDER BY 1"
@@ -182,7 +187,8 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
 
 def test_the_load_records_where_its_time_went(conn, run):
     _stage_and_reconcile(conn, run)
-    loaded = load_period(conn, run)
+    with acting_as(conn):
+        loaded = load_period(conn, run)
     steps = {"lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit"}
     assert set(loaded["timings"]) == steps
     assert all(seconds >= 0 for seconds in loaded["timings"].values())
@@ -192,7 +198,8 @@ def test_the_load_records_where_its_time_went(conn, run):
 
 def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, run):
     _stage_and_reconcile(conn, run)
-    load_period(conn, run)
+    with acting_as(conn):
+        load_period(conn, run)
     before = _period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
@@ -204,7 +211,8 @@ def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, 
 
 def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
     _stage_and_reconcile(conn, run)
-    load_period(conn, run)
+    with acting_as(conn):
+        load_period(conn, run)
     before = _period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)

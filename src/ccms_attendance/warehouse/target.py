@@ -6,13 +6,16 @@ wins; otherwise an embedded PostgreSQL (the ``pgserver`` wheel) is started under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from ccms_attendance.paths import PROJECT_ROOT
@@ -20,10 +23,38 @@ from ccms_attendance.paths import PROJECT_ROOT
 WAREHOUSE_CONN_ID = "ccms_warehouse"
 WAREHOUSE_CONN_ENV = "AIRFLOW_CONN_CCMS_WAREHOUSE"
 EMBEDDED_PGDATA = PROJECT_ROOT / ".pgdata"
-#: The role the DAG connects as (migration V006): writes staging/reconciled/history, reads ref/portal.
-LOADER_ROLE = "ccms_loader"
-#: The read-only reporting role (migration V006): reads ref/reconciled/history, writes nothing.
-REPORTING_ROLE = "ccms_reporter"
+# Each warehouse database has roles of its own (migration V010), named by :func:`role_name`; these
+# are their kinds. Which privileges each holds: V010 and docs/reliability.md, "Least privilege".
+#: The DAG's login (``ccms_warehouse``): the pipeline's writes, history and audit append-only.
+LOADER_ROLE = "loader"
+#: The read-only reporting login: reads ref/reconciled/history, writes nothing.
+REPORTING_ROLE = "reporter"
+#: The reference/portal intake's login: INSERT and UPDATE on ref.* and portal.*, nothing else.
+SYNC_ROLE = "sync"
+#: Every role a migrated database has: the three logins and the NOLOGIN groups holding their rights.
+ROLE_KINDS = ("writer", "reader", "intake", LOADER_ROLE, REPORTING_ROLE, SYNC_ROLE)
+#: V006's server-wide roles: no database's own role may take one of these names.
+LEGACY_ROLES = frozenset({"ccms_writer", "ccms_reader", "ccms_loader", "ccms_reporter"})
+_NAME_BYTES = 63  # PostgreSQL's identifier limit (NAMEDATALEN - 1)
+
+
+def role_name(dbname: str, kind: str) -> str:
+    """Database ``dbname``'s role of ``kind``: ``<dbname>_<kind>``, the one rule (SQL: ``meta.ccms_role``).
+
+    When that is longer than 63 bytes or is one of V006's server-wide names (a database called
+    ``ccms``), the database name is cut (whole characters) and the first 8 hex digits of its
+    SHA-256 added, so that two databases never share a role: ``<cut dbname>_<hash>_<kind>``.
+    """
+    if not re.fullmatch(r"[a-z]{1,16}", kind):
+        raise ValueError(f"role kind must be 1 to 16 lower-case letters, got {kind!r}")
+    wanted = f"{dbname}_{kind}"
+    if len(wanted.encode()) <= _NAME_BYTES and wanted not in LEGACY_ROLES:
+        return wanted
+    tail = f"_{hashlib.sha256(dbname.encode()).hexdigest()[:8]}_{kind}"
+    cut = dbname
+    while len((cut + tail).encode()) > _NAME_BYTES:
+        cut = cut[:-1]
+    return cut + tail
 
 
 @dataclass(frozen=True)
@@ -51,9 +82,10 @@ class WarehouseTarget:
     def with_database(self, dbname: str) -> WarehouseTarget:
         return replace(self, dbname=dbname)
 
-    def as_role(self, user: str, password: str | None = None) -> WarehouseTarget:
-        """The same database as another role: migrations run as the owner, the DAG as the loader."""
-        return replace(self, user=user, password=password)
+    def as_role(self, kind: str, password: str | None = None) -> WarehouseTarget:
+        """The same database as its own role of ``kind`` (:data:`LOADER_ROLE`, ...): migrations run as
+        the owner, the DAG as this database's loader."""
+        return replace(self, user=role_name(self.dbname, kind), password=password)
 
     def __str__(self) -> str:  # never print the password
         return f"postgresql://{self.user}@{self.host}{f':{self.port}' if self.port else ''}/{self.dbname}"
@@ -125,3 +157,25 @@ def start_embedded(pgdata: Path = EMBEDDED_PGDATA, dbname: str = "ccms_warehouse
         if not exists:
             conn.execute(f'CREATE DATABASE "{dbname}"')
     return admin.with_database(dbname)
+
+
+def drop_database(admin_conninfo: str, dbname: str) -> None:
+    """Drop a migrated database and its own roles (V010), so that a server does not collect roles.
+
+    ``admin_conninfo`` connects to another database of the server (its maintenance database) as a
+    role allowed to drop both. The database goes first (WITH FORCE ends its sessions; its grants go
+    with it); ``DROP OWNED BY`` then clears whatever the roles still hold in that database; a role
+    that still holds something in a third database makes ``DROP ROLE`` fail, loudly. Only roles V010
+    made for this database (their comment says so) are dropped, never another role of such a name.
+    """
+    ours = {role_name(dbname, kind): f"ccms-attendance: {kind} of database {dbname}" for kind in ROLE_KINDS}
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        rows = conn.execute(
+            "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ANY(%s)", (list(ours),)
+        )
+        present = [name for name, comment in rows if comment == ours[name]]
+        if present:
+            roles = sql.SQL(", ").join(map(sql.Identifier, present))
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(roles))
+            conn.execute(sql.SQL("DROP ROLE {}").format(roles))

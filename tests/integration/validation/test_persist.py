@@ -13,6 +13,7 @@ import pytest
 
 from ccms_attendance.validation import FailedExpectation, ValidationOutcome, persist_outcome
 from ccms_attendance.warehouse.migrate import apply_migrations
+from ccms_attendance.warehouse.target import drop_database
 
 ADMIN = os.environ.get("CCMS_VALIDATION_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
@@ -31,8 +32,7 @@ def conninfo() -> Iterator[str]:
         apply_migrations(target)
         yield target
     finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        drop_database(ADMIN, dbname)
 
 
 def _outcome(*, critical: int, quarantined: int, rows: int = 100) -> ValidationOutcome:

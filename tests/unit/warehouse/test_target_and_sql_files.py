@@ -8,7 +8,7 @@ import pytest
 import sqlparse
 
 from ccms_attendance.warehouse.sql_files import query
-from ccms_attendance.warehouse.target import WarehouseTarget, parse_airflow_conn
+from ccms_attendance.warehouse.target import LOADER_ROLE, SYNC_ROLE, WarehouseTarget, parse_airflow_conn, role_name
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,17 @@ def test_no_placeholder_stands_in_a_comment_of_any_sql_file():
 def test_missing_sql_file_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="no SQL file"):
         query("no_such_query")
+
+
+def test_role_names_are_derived_from_the_database():
+    assert role_name("ccms_prod", LOADER_ROLE) == "ccms_prod_loader"
+    assert WarehouseTarget(host="h", dbname="ccms_prod").as_role(SYNC_ROLE).user == "ccms_prod_sync"
+    # V006's server-wide names are never a database's own: a database called "ccms" gets a hash
+    assert role_name("ccms", LOADER_ROLE) != "ccms_loader"
+    assert role_name("ccms", LOADER_ROLE).startswith("ccms_")
+    long_a, long_b = "a" * 60 + "x", "a" * 60 + "y"
+    assert len(role_name(long_a, "reporter").encode()) == 63
+    assert role_name(long_a, "reporter") != role_name(long_b, "reporter")
+    assert len(role_name("é" * 31, "reporter").encode()) <= 63  # cut at whole characters
+    with pytest.raises(ValueError, match="role kind"):
+        role_name("db", "Loader; DROP")
