@@ -4,7 +4,8 @@
 
 1. PostgreSQL: the machine's server at 127.0.0.1:5432 if it answers, else the embedded one the
    demo uses (``.pgdata/``); on it a warehouse database and an Airflow metadata database named
-   after the folder, so checkouts sharing a server never meet. The warehouse is migrated.
+   after the folder, so checkouts sharing a server never meet. The warehouse is migrated; the DAG
+   connects as its own loader role (``<warehouse db>_loader``, migration V010).
 2. The demo state over the latest closed period and ``past_periods`` before it
    (``devtools/stack/state.py``), served by the three vendor sandboxes (a background process).
 3. ``airflow api-server``, ``dag-processor`` and ``scheduler`` (LocalExecutor, parallelism 4) with
@@ -43,6 +44,7 @@ from ccms_attendance.warehouse.target import (
     WAREHOUSE_CONN_ENV,
     WarehouseTarget,
     answers,
+    drop_database,
     start_embedded,
 )
 from devtools.demo.state import write_state
@@ -322,7 +324,7 @@ def stop(root: Path, *, drop_databases: bool = False) -> list[str]:
     info = load_info(paths.root)
     if drop_databases and info is not None:
         admin = info.target("postgres")
+        drop_database(admin.conninfo, info.warehouse_db)  # with the warehouse's own roles (V010)
         with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-            for dbname in (info.warehouse_db, info.metadata_db):
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{info.metadata_db}" WITH (FORCE)')
     return stopped

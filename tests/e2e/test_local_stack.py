@@ -19,6 +19,7 @@ import requests
 from psycopg.rows import dict_row
 from support.airflow_stack import _interrupt_on_sigterm
 
+from ccms_attendance.warehouse.target import LOADER_ROLE, role_name
 from devtools.stack import DAG_ID, StackInfo, start, stop
 from devtools.stack.processes import recorded
 from devtools.stack.run import AIRFLOW_PROCESSES
@@ -157,4 +158,8 @@ def test_make_stack_runs_the_schedule_and_backfills_three_periods_one_at_a_time(
         left = admin.execute(
             "SELECT datname FROM pg_database WHERE datname = ANY(%s)", ([info.warehouse_db, info.metadata_db],)
         ).fetchall()
+        roles = admin.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = %s", (role_name(info.warehouse_db, LOADER_ROLE),)
+        ).fetchall()
     assert left == []
+    assert roles == [], "the warehouse's own roles must go with it"
