@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both create the virtualenv from
-# requirements.txt (pinned by constraints.txt) on first use.
+# requirements/dev.txt and requirements/celery.txt (every version pinned by constraints.txt) on first use.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,9 +12,10 @@ export GX_ANALYTICS_ENABLED := false
 
 .PHONY: demo bench test lint format venv clean stop-warehouse stack stop-stack stack-status
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/celery.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt -r requirements/celery.txt \
+		-c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -29,16 +30,29 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(ARGS)
 
-## The whole test suite against a real PostgreSQL (see README: which server it uses).
+.PHONY: test-fast schema
+
+## The whole test suite against a real PostgreSQL (see README: which server it uses), after the lint.
 test: $(STAMP)
 	bash devtools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
+## Unit and DAG tests only (no `integration` marker: no server, no processes); a few minutes at most.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration" $(ARGS)
+
+## ruff (rules and format) and mypy on the package (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Regenerate src/ccms_attendance/sql/schema.sql: every table as the migrations leave it (test server).
+schema: $(STAMP)
+	$(BIN)/python -m devtools.schema
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
+from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 
-from ccms_attendance import airflow_tasks
+from ccms_attendance import airflow_tasks, assets
 from ccms_attendance.canonical import STATE_TIMEZONE, Source
 from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.ui.links import PeriodReportLink
@@ -48,10 +48,7 @@ backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date
 """
 
 # What a load publishes: the period's tables and the absence-limit notices it recounted.
-PERIOD_TABLES = [
-    Asset(name=f"ccms_reconciled_{table}", uri=f"postgres://ccms-warehouse:5432/ccms/reconciled/{table}")
-    for table in ("daily_attendance", "absence_summary", "exception", "absence_limit_notice")
-]
+PERIOD_TABLES = assets.PERIOD_TABLES
 
 
 @task(task_id="plan_period")

@@ -100,6 +100,18 @@ def conn(warehouse: WarehouseTarget) -> Iterator[psycopg.Connection]:
         yield connection
 
 
+_SLOW_FOLDERS = {"integration", "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration and tests/e2e ``integration`` by its folder, so that
+    nobody has to remember it; ``-m "not integration"`` (`make test-fast`) is then unit + dags."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        if item.path.resolve().relative_to(tests_dir).parts[0] in _SLOW_FOLDERS:
+            item.add_marker(pytest.mark.integration)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say how many generated cases the property-based tests tried (docs/reliability.md)."""
     from support.hostile_payloads import CASES

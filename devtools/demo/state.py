@@ -132,74 +132,18 @@ def generate_state(
     child_seq = 0
     for site_no, spec in enumerate(sites):
         license_number = f"CC-{site_no + 101:05d}-{(site_no * 7) % 10}"
-        rows["ref.site"].append(
-            {
-                "site_id": spec.site_id,
-                "provider_id": spec.provider_id,
-                "site_name": spec.name,
-                "license_number": license_number,
-                "operating_weekdays": [1, 2, 3, 4, 5],
-            }
-        )
-        if spec.license_linked:
-            rows["ref.license_link"].append(
-                {"license_number": license_number, "linked_from": _local(history_start, 0, 0), "linked_until": None}
-            )
-        for day, kind in spec.closures:
-            rows["ref.site_closure"].append(
-                {"site_id": spec.site_id, "closure_date": day, "closure_kind": kind, "reason": "program closed"}
-            )
+        _site_rows(rows, spec, license_number, history_start)
         _portal_history(rows, spec, calendar, period, history_start)
-
-        voucher_children = []
-        for _ in range(spec.children):
-            child_seq += 1
-            child_id = f"{7100000 + child_seq}"
-            program = "OMW" if rng.random() < 0.15 else "CCDF"
-            full_time = rng.random() < 0.85
-            rows["ref.child"].append({"child_id": child_id, "eligibility_start": history_start})
-            rows["ref.voucher"].append(
-                {
-                    "voucher_id": f"V-{child_id}-1",
-                    "child_id": child_id,
-                    "site_id": spec.site_id,
-                    "program": program,
-                    "schedule": "full_time" if full_time else "part_time",
-                    "scheduled_weekdays": None if full_time else PART_TIME_SCHEDULES[child_seq % 3],
-                    "authorized_start": history_start,
-                    "authorized_end": None,
-                }
-            )
-            voucher_children.append(child_id)
+        voucher_children = _vouchers(rows, rng, spec, child_seq, history_start)
+        child_seq += spec.children
         # One child's voucher ends mid-period: days after it are not enrolled.
         if rows["ref.voucher"] and spec.children:
             rows["ref.voucher"][-1]["authorized_end"] = period.start + dt.timedelta(days=8)
 
         open_days = [d for d in period.days if d.isoweekday() <= 5 and d not in {c for c, _ in spec.closures}]
-        attendance = {
-            child_id: {day: rng.random() >= absence_rate for day in open_days} for child_id in voucher_children
-        }
-        for child_id in voucher_children[: spec.chronically_absent_children]:
-            attendance[child_id] = dict.fromkeys(open_days, False)
-        # A part-time child is expected on scheduled days only: nobody records the other days (OD).
-        schedules = {v["child_id"]: v["scheduled_weekdays"] for v in rows["ref.voucher"]}
-        for child_id, days in attendance.items():
-            if (weekdays := schedules[child_id]) is not None:
-                attendance[child_id] = {d: present for d, present in days.items() if d.isoweekday() in weekdays}
+        attendance = _attendance(rows, rng, spec, voucher_children, open_days, absence_rate)
         if not spec.source.is_ccms or spec.switched_back_from:
-            for child_id, days in attendance.items():
-                for day, present in days.items():
-                    if not present:
-                        rows["portal.manual_entry"].append(
-                            {
-                                "site_id": spec.site_id,
-                                "child_id": child_id,
-                                "attendance_date": day,
-                                "day_code": "AB",
-                                "entered_at": _local(period.end + dt.timedelta(days=2), 9, 30),
-                                "entered_by": f"director@{spec.site_id.lower()}",
-                            }
-                        )
+            _portal_absences(rows, spec, attendance, period)
         if spec.source.is_ccms:
             scenario_sites.append(_vendor_site(rng, spec, license_number, voucher_children, attendance, open_days))
             if spec.submitted_first_period and spec.license_linked and voucher_children:
@@ -216,6 +160,93 @@ def generate_state(
                 )
     tables = {table: pd.DataFrame(rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
     return GeneratedState(period=period, tables=tables, scenario={"sites": scenario_sites})
+
+
+def _site_rows(rows: dict[str, list[dict]], spec: SiteSpec, license_number: str, history_start: dt.date) -> None:
+    """The site, its license linkage and its closures."""
+    rows["ref.site"].append(
+        {
+            "site_id": spec.site_id,
+            "provider_id": spec.provider_id,
+            "site_name": spec.name,
+            "license_number": license_number,
+            "operating_weekdays": [1, 2, 3, 4, 5],
+        }
+    )
+    if spec.license_linked:
+        rows["ref.license_link"].append(
+            {"license_number": license_number, "linked_from": _local(history_start, 0, 0), "linked_until": None}
+        )
+    for day, kind in spec.closures:
+        rows["ref.site_closure"].append(
+            {"site_id": spec.site_id, "closure_date": day, "closure_kind": kind, "reason": "program closed"}
+        )
+
+
+def _vouchers(
+    rows: dict[str, list[dict]], rng: random.Random, spec: SiteSpec, child_seq: int, history_start: dt.date
+) -> list[str]:
+    """``spec.children`` children with one voucher each at the site (numbered on from ``child_seq``)."""
+    voucher_children = []
+    for _ in range(spec.children):
+        child_seq += 1
+        child_id = f"{7100000 + child_seq}"
+        program = "OMW" if rng.random() < 0.15 else "CCDF"
+        full_time = rng.random() < 0.85
+        rows["ref.child"].append({"child_id": child_id, "eligibility_start": history_start})
+        rows["ref.voucher"].append(
+            {
+                "voucher_id": f"V-{child_id}-1",
+                "child_id": child_id,
+                "site_id": spec.site_id,
+                "program": program,
+                "schedule": "full_time" if full_time else "part_time",
+                "scheduled_weekdays": None if full_time else PART_TIME_SCHEDULES[child_seq % 3],
+                "authorized_start": history_start,
+                "authorized_end": None,
+            }
+        )
+        voucher_children.append(child_id)
+    return voucher_children
+
+
+def _attendance(
+    rows: dict[str, list[dict]],
+    rng: random.Random,
+    spec: SiteSpec,
+    voucher_children: list[str],
+    open_days: list[dt.date],
+    absence_rate: float,
+) -> dict[str, dict[dt.date, bool]]:
+    """Who is present on which expected day (``False``: absent)."""
+    attendance = {child_id: {day: rng.random() >= absence_rate for day in open_days} for child_id in voucher_children}
+    for child_id in voucher_children[: spec.chronically_absent_children]:
+        attendance[child_id] = dict.fromkeys(open_days, False)
+    # A part-time child is expected on scheduled days only: nobody records the other days (OD).
+    schedules = {v["child_id"]: v["scheduled_weekdays"] for v in rows["ref.voucher"]}
+    for child_id, days in attendance.items():
+        if (weekdays := schedules[child_id]) is not None:
+            attendance[child_id] = {d: present for d, present in days.items() if d.isoweekday() in weekdays}
+    return attendance
+
+
+def _portal_absences(
+    rows: dict[str, list[dict]], spec: SiteSpec, attendance: dict[str, dict[dt.date, bool]], period: ServicePeriod
+) -> None:
+    """The absences a director types into the portal (a PPP site, or one back on PPP)."""
+    for child_id, days in attendance.items():
+        for day, present in days.items():
+            if not present:
+                rows["portal.manual_entry"].append(
+                    {
+                        "site_id": spec.site_id,
+                        "child_id": child_id,
+                        "attendance_date": day,
+                        "day_code": "AB",
+                        "entered_at": _local(period.end + dt.timedelta(days=2), 9, 30),
+                        "entered_by": f"director@{spec.site_id.lower()}",
+                    }
+                )
 
 
 def _portal_history(rows, spec: SiteSpec, calendar: PeriodCalendar, period: ServicePeriod, history_start) -> None:

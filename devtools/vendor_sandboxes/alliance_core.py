@@ -13,9 +13,11 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from devtools.vendor_sandboxes.common import (
     BearerTokens,
@@ -108,7 +110,32 @@ def create_app(state: SandboxState) -> FastAPI:
     add_admin_routes(app, state)
     serve_renderings(state, render_events)
     tokens = BearerTokens(state)
+    _add_token_route(app, state, tokens)
 
+    def authorized(request: Request) -> bool:
+        return tokens.accept(request, state.setting("alliance_core_token_max_uses"))
+
+    _add_events_route(app, state, authorized)
+    _add_certifications_route(app, state, authorized)
+    return app
+
+
+def _unauthorized(state: SandboxState) -> JSONResponse:
+    state.counters["unauthorized"] += 1
+    return error(401, "invalid_token", "The access token is missing, invalid or expired", BEARER_CHALLENGE)
+
+
+def _cursor_offset(params, window: str) -> int | JSONResponse:
+    """Where the page starts: 0 without a cursor, else the cursor's offset (400 for a bad cursor)."""
+    if not params.get("cursor"):
+        return 0
+    offset = _decode_cursor(params["cursor"], window)
+    if offset is None:
+        return error(400, "invalid_cursor", "The cursor is malformed or belongs to another query")
+    return offset
+
+
+def _add_token_route(app: FastAPI, state: SandboxState, tokens: BearerTokens) -> None:
     @app.post("/oauth/token")
     async def token(request: Request):
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
@@ -125,17 +152,15 @@ def create_app(state: SandboxState) -> FastAPI:
 
         return await respond(request, state, build)
 
-    def authorized(request: Request) -> bool:
-        return tokens.accept(request, state.setting("alliance_core_token_max_uses"))
 
+def _add_events_route(app: FastAPI, state: SandboxState, authorized: Callable[[Request], bool]) -> None:
     @app.get("/v1/facilities/{license_number}/attendance-events")
     async def attendance_events(request: Request, license_number: str):
         params = request.query_params
 
         def build(applied):
             if not authorized(request):
-                state.counters["unauthorized"] += 1
-                return error(401, "invalid_token", "The access token is missing, invalid or expired", BEARER_CHALLENGE)
+                return _unauthorized(state)
             site = state.scenario.sites_for(VENDOR).get(license_number)
             if site is None:
                 return error(404, "facility_not_found", "No facility with that license number")
@@ -152,11 +177,9 @@ def create_app(state: SandboxState) -> FastAPI:
                 return [*kept, *site.raw_records]
 
             events = memoized(state, ("events", license_number, window, sloppy), in_window)
-            offset = 0
-            if params.get("cursor"):
-                offset = _decode_cursor(params["cursor"], window)
-                if offset is None:
-                    return error(400, "invalid_cursor", "The cursor is malformed or belongs to another query")
+            offset = _cursor_offset(params, window)
+            if isinstance(offset, JSONResponse):
+                return offset
             page = page_slice(events, offset, size, bool(applied.has("duplicate_records")))
             more = offset + size < len(events)
             # A vendor whose last page still carries a cursor (to an empty page, which has one too ...).
@@ -176,14 +199,15 @@ def create_app(state: SandboxState) -> FastAPI:
             default_missing_field="occurred_at",
         )
 
+
+def _add_certifications_route(app: FastAPI, state: SandboxState, authorized: Callable[[Request], bool]) -> None:
     @app.get("/v1/facilities/{license_number}/attendance-certifications")
     async def attendance_certifications(request: Request, license_number: str):
         params = request.query_params
 
         def build(applied):
             if not authorized(request):
-                state.counters["unauthorized"] += 1
-                return error(401, "invalid_token", "The access token is missing, invalid or expired", BEARER_CHALLENGE)
+                return _unauthorized(state)
             site = state.scenario.sites_for(VENDOR).get(license_number)
             if site is None:
                 return error(404, "facility_not_found", "No facility with that license number")
@@ -193,11 +217,9 @@ def create_app(state: SandboxState) -> FastAPI:
             size = state.page_size(params.get("limit"))
             window = f"{period[0]}|{period[1]}"
             certifications = render_certifications(site, *period)
-            offset = 0
-            if params.get("cursor"):
-                offset = _decode_cursor(params["cursor"], window)
-                if offset is None:
-                    return error(400, "invalid_cursor", "The cursor is malformed or belongs to another query")
+            offset = _cursor_offset(params, window)
+            if isinstance(offset, JSONResponse):
+                return offset
             more = offset + size < len(certifications)
             return {
                 "data": page_slice(certifications, offset, size, bool(applied.has("duplicate_records"))),
@@ -213,5 +235,3 @@ def create_app(state: SandboxState) -> FastAPI:
             records_key="data",
             default_missing_field="certified_at",
         )
-
-    return app

@@ -16,6 +16,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from devtools.vendor_sandboxes.common import (
     SandboxState,
@@ -110,24 +111,33 @@ def create_app(state: SandboxState) -> FastAPI:
     app = FastAPI(title="brightwheel sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     add_admin_routes(app, state)
     serve_renderings(state, render_records)
+    _add_schools_route(app, state)
+    _add_records_route(app, state)
+    _add_reports_route(app, state)
+    return app
 
-    def authorized(request: Request) -> bool:
-        return secret_equal(request.headers.get("X-Api-Key"), state.credentials.get("api_key"))
 
-    def unauthorized():
-        state.counters["unauthorized"] += 1
-        return error(401, "unauthorized", "A valid X-Api-Key header is required")
+def _authorized(state: SandboxState, request: Request) -> bool:
+    return secret_equal(request.headers.get("X-Api-Key"), state.credentials.get("api_key"))
 
-    def sites_by_school() -> dict[str, Site]:
-        return {school_id_for(lic): site for lic, site in state.scenario.sites_for(VENDOR).items()}
 
+def _unauthorized(state: SandboxState) -> JSONResponse:
+    state.counters["unauthorized"] += 1
+    return error(401, "unauthorized", "A valid X-Api-Key header is required")
+
+
+def _sites_by_school(state: SandboxState) -> dict[str, Site]:
+    return {school_id_for(lic): site for lic, site in state.scenario.sites_for(VENDOR).items()}
+
+
+def _add_schools_route(app: FastAPI, state: SandboxState) -> None:
     @app.get("/v1/schools")
     async def schools(request: Request):
         license_number = request.query_params.get("license_number")
 
         def build(_applied):
-            if not authorized(request):
-                return unauthorized()
+            if not _authorized(state, request):
+                return _unauthorized(state)
             sites = state.scenario.sites_for(VENDOR)
             chosen = [sites[license_number]] if license_number in sites else []
             if not license_number:
@@ -141,14 +151,16 @@ def create_app(state: SandboxState) -> FastAPI:
 
         return await respond(request, state, build, license_number=license_number)
 
+
+def _add_records_route(app: FastAPI, state: SandboxState) -> None:
     @app.get("/v1/schools/{school_id}/attendance_records")
     async def attendance_records(request: Request, school_id: str):
         params = request.query_params
-        site = sites_by_school().get(school_id)
+        site = _sites_by_school(state).get(school_id)
 
         def build(applied):
-            if not authorized(request):
-                return unauthorized()
+            if not _authorized(state, request):
+                return _unauthorized(state)
             if site is None:
                 return error(404, "not_found", "No such school")
             try:
@@ -181,14 +193,16 @@ def create_app(state: SandboxState) -> FastAPI:
             default_missing_field="date",
         )
 
+
+def _add_reports_route(app: FastAPI, state: SandboxState) -> None:
     @app.get("/v1/schools/{school_id}/state_reports")
     async def state_reports(request: Request, school_id: str):
         params = request.query_params
-        site = sites_by_school().get(school_id)
+        site = _sites_by_school(state).get(school_id)
 
         def build(applied):
-            if not authorized(request):
-                return unauthorized()
+            if not _authorized(state, request):
+                return _unauthorized(state)
             if site is None:
                 return error(404, "not_found", "No such school")
             period = requested_period(params.get("start_date"), params.get("end_date"))
@@ -213,5 +227,3 @@ def create_app(state: SandboxState) -> FastAPI:
             records_key="state_reports",
             default_missing_field="submitted_at",
         )
-
-    return app

@@ -328,6 +328,30 @@ async def respond(
             transport.abort()
             return Response(status_code=500)
         raise ConnectionAbortedError("connection_drop fault")  # uvicorn then closes the connection
+    if (response := _error_fault(applied, entry)) is not None:
+        return response
+
+    result = build(applied)
+    headers: dict[str, str] = {}
+    if isinstance(result, tuple):
+        result, headers = result
+    if isinstance(result, Response):
+        entry["status"] = result.status_code
+        entry["body"] = bytes(result.body).decode() if isinstance(result, JSONResponse) else None
+        entry["headers"] = {}
+        return result
+    _mutate_records(result, records_key, applied, default_missing_field)
+    if (fault := applied.has("page_fields")) and isinstance(result, dict):
+        result = {**result, **dict(fault.get("fields") or {})}
+        entry["page_fields"] = True  # a deliberately off-contract body
+    body = _payload_body(result, applied, entry)
+    entry["status"] = status_code
+    entry["headers"] = headers
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _error_fault(applied: Applied, entry: dict[str, Any]) -> Response | None:
+    """The response an error fault (429, 5xx, a raw body) sends instead of the payload, if any."""
     if fault := applied.has("http_429"):
         retry_after = math.ceil(float(fault.get("retry_after", 1)))
         entry["status"] = 429
@@ -354,34 +378,23 @@ async def respond(
         entry["body"] = None  # not JSON a contract test could read
         body = str(fault.get("body", "")).encode("utf-8", "surrogatepass")
         return Response(body, status_code=status, media_type=str(fault.get("content_type", "application/json")))
+    return None
 
-    result = build(applied)
-    headers: dict[str, str] = {}
-    if isinstance(result, tuple):
-        result, headers = result
-    if isinstance(result, Response):
-        entry["status"] = result.status_code
-        entry["body"] = bytes(result.body).decode() if isinstance(result, JSONResponse) else None
-        entry["headers"] = {}
-        return result
-    _mutate_records(result, records_key, applied, default_missing_field)
-    if (fault := applied.has("page_fields")) and isinstance(result, dict):
-        result = {**result, **dict(fault.get("fields") or {})}
-        entry["page_fields"] = True  # a deliberately off-contract body
+
+def _payload_body(result: Any, applied: Applied, entry: dict[str, Any]) -> bytes:
+    """``result`` as JSON bytes, truncated or malformed when a fault says so (recorded in ``entry``)."""
     try:
         body = json.dumps(result, ensure_ascii=False).encode()
     except UnicodeEncodeError:  # an unpaired surrogate: send it as JSON allows, as a \\u escape
         body = json.dumps(result).encode()
-    entry["status"] = status_code
     entry["body"] = body.decode()
-    entry["headers"] = headers
     if applied.has("truncated_json"):
         body = body[: max(1, len(body) // 2)]
         entry["body"] = None
     elif applied.has("malformed_json"):
         body = body[:-1] + b',,"oops": }'
         entry["body"] = None
-    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+    return body
 
 
 def error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -420,9 +433,15 @@ def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
         if not secret_equal(request.headers.get(ADMIN_HEADER), state.admin_token):
             raise HTTPException(403, "admin token required")
 
+    _add_fault_routes(app, state, check_admin)
+    _add_scenario_and_stats_routes(app, state, check_admin)
+
     @app.get(f"{ADMIN_PREFIX}/health", include_in_schema=False)
     async def health() -> dict:
         return {"status": "ok", "vendor": state.vendor, "pid": os.getpid()}
+
+
+def _add_fault_routes(app: FastAPI, state: SandboxState, check_admin: Callable[[Request], None]) -> None:
 
     @app.get(f"{ADMIN_PREFIX}/faults", include_in_schema=False)
     async def list_faults(request: Request) -> dict:
@@ -449,6 +468,8 @@ def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
         state.faults.clear()
         return {"faults": []}
 
+
+def _add_scenario_and_stats_routes(app: FastAPI, state: SandboxState, check_admin: Callable[[Request], None]) -> None:
     @app.post(f"{ADMIN_PREFIX}/scenario", include_in_schema=False)
     async def reload_scenario(request: Request) -> dict:
         check_admin(request)

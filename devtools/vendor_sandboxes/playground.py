@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from devtools.vendor_sandboxes.common import (
     BearerTokens,
@@ -36,6 +38,7 @@ from devtools.vendor_sandboxes.scenario import (
 )
 
 VENDOR = "PLAYGROUND"
+Authorized = Callable[[Request], bool]
 REASON_TEXT = {"ILL": "Illness", "VAC": "Vacation", "FAM": "Family emergency", "OTH": "Other"}
 
 
@@ -103,13 +106,35 @@ def create_app(state: SandboxState) -> FastAPI:
     add_admin_routes(app, state)
     serve_renderings(state, render_rows)
     tokens = BearerTokens(state)
-    exports: dict[str, dict] = state.extra.setdefault("exports", {})
-    authorized = tokens.accept
+    _add_login_route(app, state, tokens)
+    _add_export_routes(app, state, tokens)
+    _add_submission_route(app, state, tokens)
+    return app
 
-    def unauthorized():
-        state.counters["unauthorized"] += 1
-        return error(401, "unauthenticated", "Log in first (POST /api/login)")
 
+def _unauthorized(state: SandboxState) -> JSONResponse:
+    state.counters["unauthorized"] += 1
+    return error(401, "unauthenticated", "Log in first (POST /api/login)")
+
+
+def _page_number(params) -> int | JSONResponse:
+    """The ``page`` query parameter (1 when absent), or the 400 response for a bad one."""
+    try:
+        page = int(params.get("page", 1))
+    except ValueError:
+        return error(400, "bad_request", "page must be an integer")
+    if page < 1:
+        return error(400, "bad_request", "page must be at least 1")
+    return page
+
+
+def _job_status(job: dict) -> str:
+    if job["polls"] >= job["needed"]:
+        return "failed" if job["failed"] else "complete"
+    return "queued" if job["polls"] == 0 else "processing"
+
+
+def _add_login_route(app: FastAPI, state: SandboxState, tokens: BearerTokens) -> None:
     @app.post("/api/login")
     async def login(request: Request):
         try:
@@ -129,6 +154,16 @@ def create_app(state: SandboxState) -> FastAPI:
 
         return await respond(request, state, build)
 
+
+def _add_export_routes(app: FastAPI, state: SandboxState, tokens: BearerTokens) -> None:
+    """Create an export, poll its status, download its rows (jobs kept in ``state.extra``)."""
+    exports: dict[str, dict] = state.extra.setdefault("exports", {})
+    _add_create_export_route(app, state, tokens.accept, exports)
+    _add_export_status_route(app, state, tokens.accept, exports)
+    _add_export_rows_route(app, state, tokens.accept, exports)
+
+
+def _add_create_export_route(app: FastAPI, state: SandboxState, authorized: Authorized, exports: dict) -> None:
     @app.post("/api/v2/exports")
     async def create_export(request: Request):
         try:
@@ -139,7 +174,7 @@ def create_app(state: SandboxState) -> FastAPI:
 
         def build(applied):
             if not authorized(request):
-                return unauthorized()
+                return _unauthorized(state)
             if not isinstance(body, dict) or not body.get("start_date") or not body.get("end_date"):
                 return error(400, "bad_request", "license_number, start_date and end_date are required")
             site = state.scenario.sites_for(VENDOR).get(str(license_number))
@@ -163,22 +198,19 @@ def create_app(state: SandboxState) -> FastAPI:
 
         return await respond(request, state, build, license_number=license_number, status_code=202)
 
-    def job_status(job: dict) -> str:
-        if job["polls"] >= job["needed"]:
-            return "failed" if job["failed"] else "complete"
-        return "queued" if job["polls"] == 0 else "processing"
 
+def _add_export_status_route(app: FastAPI, state: SandboxState, authorized: Authorized, exports: dict) -> None:
     @app.get("/api/v2/exports/{export_id}")
     async def export_status(request: Request, export_id: str):
         job = exports.get(export_id)
 
         def build(_applied):
             if not authorized(request):
-                return unauthorized()
+                return _unauthorized(state)
             if job is None:
                 return error(404, "export_not_found", "No such export")
             job["polls"] += 1
-            status = job_status(job)
+            status = _job_status(job)
             result = {
                 "export_id": export_id,
                 "status": status,
@@ -192,6 +224,8 @@ def create_app(state: SandboxState) -> FastAPI:
 
         return await respond(request, state, build, license_number=job["license_number"] if job else None)
 
+
+def _add_export_rows_route(app: FastAPI, state: SandboxState, authorized: Authorized, exports: dict) -> None:
     @app.get("/api/v2/exports/{export_id}/rows")
     async def export_rows(request: Request, export_id: str):
         job = exports.get(export_id)
@@ -199,17 +233,14 @@ def create_app(state: SandboxState) -> FastAPI:
 
         def build(applied):
             if not authorized(request):
-                return unauthorized()
+                return _unauthorized(state)
             if job is None:
                 return error(404, "export_not_found", "No such export")
-            if job_status(job) != "complete":
+            if _job_status(job) != "complete":
                 return error(409, "export_not_ready", "The export is not complete")
-            try:
-                page = int(params.get("page", 1))
-            except ValueError:
-                return error(400, "bad_request", "page must be an integer")
-            if page < 1:
-                return error(400, "bad_request", "page must be at least 1")
+            page = _page_number(params)
+            if isinstance(page, JSONResponse):
+                return page
             size = state.page_size(params.get("per_page"))
             rows = job["rows"]
             return {
@@ -229,25 +260,24 @@ def create_app(state: SandboxState) -> FastAPI:
             default_missing_field="attendance_date",
         )
 
+
+def _add_submission_route(app: FastAPI, state: SandboxState, tokens: BearerTokens) -> None:
     @app.get("/api/v2/centers/{center_license}/cca-attendance-submissions")
     async def cca_attendance_submissions(request: Request, center_license: str):
         params = request.query_params
 
         def build(applied):
-            if not authorized(request):
-                return unauthorized()
+            if not tokens.accept(request):
+                return _unauthorized(state)
             site = state.scenario.sites_for(VENDOR).get(center_license)
             if site is None:
                 return error(404, "center_not_found", "No center with that license number")
             period = requested_period(params.get("period_start"), params.get("period_end"))
             if period is None:
                 return error(400, "bad_request", "period_start and period_end must be YYYY-MM-DD, in order")
-            try:
-                page = int(params.get("page", 1))
-            except ValueError:
-                return error(400, "bad_request", "page must be an integer")
-            if page < 1:
-                return error(400, "bad_request", "page must be at least 1")
+            page = _page_number(params)
+            if isinstance(page, JSONResponse):
+                return page
             size = state.page_size(params.get("per_page"))
             uploads = render_uploads(site, *period)
             return {
@@ -266,5 +296,3 @@ def create_app(state: SandboxState) -> FastAPI:
             records_key="submissions",
             default_missing_field="locked_at",
         )
-
-    return app

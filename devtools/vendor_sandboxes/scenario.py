@@ -155,69 +155,7 @@ def _submissions(raw_site: dict, where: str) -> dict[dt.date, Submission]:
 def parse_scenario(raw: dict) -> Scenario:
     if not isinstance(raw, dict) or not isinstance(raw.get("sites", []), list):
         raise ScenarioError("a scenario is a JSON object with a 'sites' list")
-    sites = []
-    for s_no, raw_site in enumerate(raw.get("sites", [])):
-        where = f"sites[{s_no}]"
-        vendor = str(_require(raw_site, "vendor", where)).upper()
-        if vendor not in VENDORS:
-            raise ScenarioError(f"{where}: vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
-        license_number = str(_require(raw_site, "license_number", where))
-        children: dict[str, Child] = {}
-        for c_no, raw_child in enumerate(raw_site.get("children", [])):
-            key = str(_require(raw_child, "vendor_child_key", f"{where}.children[{c_no}]"))
-            state_id = raw_child.get("state_child_id", _MISSING)
-            children[key] = Child(
-                vendor_child_key=key,
-                state_child_id=None if state_id is None else (state_id if state_id is _MISSING else str(state_id)),
-                first_name=str(raw_child.get("first_name", "Test")),
-                last_name=str(raw_child.get("last_name", "Child")),
-                birth_date=raw_child.get("birth_date"),
-            )
-        days = []
-        for d_no, raw_day in enumerate(raw_site.get("days", [])):
-            d_where = f"{where}.days[{d_no}]"
-            key = str(_require(raw_day, "vendor_child_key", d_where))
-            if key not in children:
-                raise ScenarioError(f"{d_where}: unknown vendor_child_key {key!r}")
-            status = str(_require(raw_day, "status", d_where)).lower()
-            if status not in ("present", "absent"):
-                raise ScenarioError(f"{d_where}: status must be 'present' or 'absent'")
-            try:
-                day = dt.date.fromisoformat(str(_require(raw_day, "date", d_where)))
-                for stamp in ("check_in", "check_out"):
-                    if raw_day.get(stamp):
-                        dt.datetime.fromisoformat(raw_day[stamp])
-            except ValueError as error:
-                raise ScenarioError(f"{d_where}: {error}") from error
-            days.append(
-                Day(
-                    index=d_no,
-                    vendor_child_key=key,
-                    date=day,
-                    status=status,
-                    check_in=raw_day.get("check_in") or None,
-                    check_out=raw_day.get("check_out") or None,
-                    reason=raw_day.get("reason"),
-                )
-            )
-        raw_records = raw_site.get("raw_records") or []
-        raw_submissions = raw_site.get("raw_submissions") or []
-        if not isinstance(raw_records, list) or not isinstance(raw_submissions, list):
-            raise ScenarioError(f"{where}: 'raw_records' and 'raw_submissions' must be lists")
-        submission = raw_site.get("submission")
-        sites.append(
-            Site(
-                vendor=vendor,
-                license_number=license_number,
-                name=str(raw_site.get("name", f"Site {license_number}")),
-                children=children,
-                days=tuple(days),
-                raw_records=tuple(raw_records),
-                submission=None if submission is None else _submission(submission, f"{where}.submission"),
-                submissions=_submissions(raw_site, where),
-                raw_submissions=tuple(raw_submissions),
-            )
-        )
+    sites = [_site(raw_site, f"sites[{s_no}]") for s_no, raw_site in enumerate(raw.get("sites", []))]
     settings = raw.get("settings") or {}
     if not isinstance(settings, dict):
         raise ScenarioError("'settings' must be an object")
@@ -225,6 +163,73 @@ def parse_scenario(raw: dict) -> Scenario:
     if not isinstance(faults, list):
         raise ScenarioError("'faults' must be a list")
     return Scenario(sites=tuple(sites), settings=dict(settings), faults=tuple(faults))
+
+
+def _site(raw_site: dict, where: str) -> Site:
+    vendor = str(_require(raw_site, "vendor", where)).upper()
+    if vendor not in VENDORS:
+        raise ScenarioError(f"{where}: vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
+    license_number = str(_require(raw_site, "license_number", where))
+    children = _children(raw_site, where)
+    days = [
+        _day(raw_day, d_no, children, f"{where}.days[{d_no}]") for d_no, raw_day in enumerate(raw_site.get("days", []))
+    ]
+    raw_records = raw_site.get("raw_records") or []
+    raw_submissions = raw_site.get("raw_submissions") or []
+    if not isinstance(raw_records, list) or not isinstance(raw_submissions, list):
+        raise ScenarioError(f"{where}: 'raw_records' and 'raw_submissions' must be lists")
+    submission = raw_site.get("submission")
+    return Site(
+        vendor=vendor,
+        license_number=license_number,
+        name=str(raw_site.get("name", f"Site {license_number}")),
+        children=children,
+        days=tuple(days),
+        raw_records=tuple(raw_records),
+        submission=None if submission is None else _submission(submission, f"{where}.submission"),
+        submissions=_submissions(raw_site, where),
+        raw_submissions=tuple(raw_submissions),
+    )
+
+
+def _children(raw_site: dict, where: str) -> dict[str, Child]:
+    children: dict[str, Child] = {}
+    for c_no, raw_child in enumerate(raw_site.get("children", [])):
+        key = str(_require(raw_child, "vendor_child_key", f"{where}.children[{c_no}]"))
+        state_id = raw_child.get("state_child_id", _MISSING)
+        children[key] = Child(
+            vendor_child_key=key,
+            state_child_id=None if state_id is None else (state_id if state_id is _MISSING else str(state_id)),
+            first_name=str(raw_child.get("first_name", "Test")),
+            last_name=str(raw_child.get("last_name", "Child")),
+            birth_date=raw_child.get("birth_date"),
+        )
+    return children
+
+
+def _day(raw_day: dict, index: int, children: dict[str, Child], where: str) -> Day:
+    key = str(_require(raw_day, "vendor_child_key", where))
+    if key not in children:
+        raise ScenarioError(f"{where}: unknown vendor_child_key {key!r}")
+    status = str(_require(raw_day, "status", where)).lower()
+    if status not in ("present", "absent"):
+        raise ScenarioError(f"{where}: status must be 'present' or 'absent'")
+    try:
+        day = dt.date.fromisoformat(str(_require(raw_day, "date", where)))
+        for stamp in ("check_in", "check_out"):
+            if raw_day.get(stamp):
+                dt.datetime.fromisoformat(raw_day[stamp])
+    except ValueError as error:
+        raise ScenarioError(f"{where}: {error}") from error
+    return Day(
+        index=index,
+        vendor_child_key=key,
+        date=day,
+        status=status,
+        check_in=raw_day.get("check_in") or None,
+        check_out=raw_day.get("check_out") or None,
+        reason=raw_day.get("reason"),
+    )
 
 
 def load_scenario(path: Path | str) -> Scenario:

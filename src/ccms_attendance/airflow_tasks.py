@@ -236,7 +236,20 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
     }
     # One structured line an engineer (or a log search) can read the whole run from.
     log.info("Period loaded: %s", json.dumps(summary, sort_keys=True))
+    _tag_asset_events(context, run.period.start, loaded["summary"].get("lifecycle"))
     return {k: v for k, v in summary.items() if k != "run_id"}
+
+
+def _tag_asset_events(context: Mapping[str, Any], period_start: dt.date, lifecycle: str | None) -> None:
+    """Say on each published Asset event which period this load was and its lifecycle (the outputs DAG
+    reads it from its triggering events)."""
+    from ccms_attendance.assets import PERIOD_TABLES
+
+    events = context.get("outlet_events")
+    if events is None:
+        return
+    for asset in PERIOD_TABLES:
+        events[asset].extra = {"period_start": period_start.isoformat(), "lifecycle": lifecycle}
 
 
 def report(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,11 +257,14 @@ def report(context: Mapping[str, Any]) -> dict[str, Any]:
     from ccms_attendance.ui.links import report_url
 
     run = run_context(context)
+    from ccms_attendance.validation.retention import prune_data_docs
+
     with _warehouse() as conn:
         path = build_period_report(conn, run.period.start, run.run_id)
+        pruned = prune_data_docs(conn)  # [data_docs] retention in pipeline.toml
     url = report_url(run.dag_id, run.run_id)
     log.info("Period report: %s (file %s)", url, path)
-    return {"report_file": str(path), "report_url": url}
+    return {"report_file": str(path), "report_url": url, "data_docs_runs_removed": len(pruned.removed)}
 
 
 #: What to do when a step fails, by task (shown by the failure callback and in the task docs).
@@ -274,6 +290,10 @@ FAILURE_ADVICE = {
     ),
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
     "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
+    "deliver_outputs": (
+        "Letters already recorded in reconciled.notice_delivery are not sent again. Check the outputs folder and "
+        "the ccms_outputs_smtp connection, then clear this task."
+    ),
 }
 
 

@@ -182,7 +182,7 @@ class ServicePeriodTimetable(Timetable):
         return period
 
     def generate_run_id(
-        self, *, run_type: DagRunType, run_after: dt.datetime, data_interval: DataInterval | None, **extra: Any
+        self, *, run_type: DagRunType, run_after: pendulum.DateTime, data_interval: DataInterval | None, **extra: Any
     ) -> str:
         """Run ids that name the period; manual and backfill ids are unique per creation."""
         if data_interval is None:

@@ -34,14 +34,22 @@ def day(month: int, dom: int) -> dt.date:
 def build(tmp_path):
     portal = PortalState(P2)
     vendors = VendorScenario()
+    _switcher(portal, vendors)
+    _ccms_before_first_submission(portal, vendors)
+    _unlinked_license(portal, vendors)
+    _multi_site_provider(portal, vendors)
+    return portal, vendors.write(tmp_path / "scenario.json")
 
-    def submitted(site_id: str, *periods: ServicePeriod) -> None:
-        for period in periods:
-            portal.submission(site_id, period.start, submitted_at=at(period.end + dt.timedelta(days=2)))
 
-    # The switcher: PPP in P1, brightwheel from P2, back to PPP from P3.
+def submitted(portal: PortalState, site_id: str, *periods: ServicePeriod) -> None:
+    for period in periods:
+        portal.submission(site_id, period.start, submitted_at=at(period.end + dt.timedelta(days=2)))
+
+
+def _switcher(portal: PortalState, vendors: VendorScenario) -> None:
+    """PPP in P1, brightwheel from P2, back to PPP from P3."""
     portal.site("S-SW", "CC-SW", provider_id="P-1").voucher("501", "S-SW")
-    submitted("S-SW", P0, P1, P2, P3)
+    submitted(portal, "S-SW", P0, P1, P2, P3)
     portal.selection("S-SW", "BRIGHTWHEEL", P2.start, chosen_at=at(day(10, 13)))
     portal.selection("S-SW", "PPP", P3.start, chosen_at=at(day(10, 27)))
     portal.absence("S-SW", "501", day(10, 13)).absence("S-SW", "501", day(10, 28)).absence("S-SW", "501", day(11, 10))
@@ -52,30 +60,36 @@ def build(tmp_path):
         else:
             vendors.present("CC-SW", "501", d)
 
-    # Chose Playground before ever submitting a period in the portal.
+
+def _ccms_before_first_submission(portal: PortalState, vendors: VendorScenario) -> None:
+    """Chose Playground before ever submitting a period in the portal."""
     portal.site("S-EARLY", "CC-EA", provider_id="P-2").voucher("601", "S-EARLY")
     portal.selection("S-EARLY", "PLAYGROUND", P2.start, chosen_at=at(day(10, 12)))
-    submitted("S-EARLY", P2)  # its first submission ever, after P2 started
+    submitted(portal, "S-EARLY", P2)  # its first submission ever, after P2 started
     vendors.site("PLAYGROUND", "CC-EA").child("CC-EA", "601")
     for d in weekdays(P2):
         vendors.absent("CC-EA", "601", d)  # would be ten absences if it were (wrongly) used
 
-    # Alliance CORE selected, but the license is not linked to the program.
+
+def _unlinked_license(portal: PortalState, vendors: VendorScenario) -> None:
+    """Alliance CORE selected, but the license is not linked to the program."""
     portal.site("S-UNL", "CC-UN", provider_id="P-3", linked=False).voucher("701", "S-UNL")
-    submitted("S-UNL", P0, P1, P2)
+    submitted(portal, "S-UNL", P0, P1, P2)
     portal.selection("S-UNL", "ALLIANCE_CORE", P1.start, chosen_at=at(day(9, 28)))
     vendors.site("ALLIANCE_CORE", "CC-UN").child("CC-UN", "701")
     for d in weekdays(P2):
         vendors.present("CC-UN", "701", d)
 
-    # A multi-site provider: one site on brightwheel, two on Alliance CORE.
+
+def _multi_site_provider(portal: PortalState, vendors: VendorScenario) -> None:
+    """One site on brightwheel, two on Alliance CORE."""
     for site_id, license_number, vendor, child_id in (
         ("S-BW", "CC-BW", "BRIGHTWHEEL", "801"),
         ("S-AC", "CC-AC", "ALLIANCE_CORE", "802"),
         ("S-AC2", "CC-AC2", "ALLIANCE_CORE", "803"),
     ):
         portal.site(site_id, license_number, provider_id="P-M").voucher(child_id, site_id)
-        submitted(site_id, P0)
+        submitted(portal, site_id, P0)
         portal.selection(site_id, vendor, P1.start, chosen_at=at(day(9, 28)))
         vendors.site(vendor, license_number).child(license_number, child_id)
         for d in weekdays(P2):
@@ -92,7 +106,6 @@ def build(tmp_path):
     vendors.child("CC-BW", None, key="k-private-pay")  # a private-pay child: no state Child ID
     for d in weekdays(P2):
         vendors.present("CC-BW", "private-pay", d, key="k-private-pay")
-    return portal, vendors.write(tmp_path / "scenario.json")
 
 
 def rows(conn, sql, period, **params):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +47,7 @@ CHROMIUM_ARGS = [
 ]
 INSTALL_HINT = (
     "The browser test needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and "
-    "the Playwright Python package (`.venv/bin/pip install -r requirements.txt -c constraints.txt`; "
+    "the Playwright Python package (`.venv/bin/pip install -r requirements/dev.txt -c constraints.txt`; "
     "never `playwright install`, the system Chromium is used)."
 )
 DAG_ID = "ccms_attendance_period"
@@ -178,10 +180,23 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             page.get_by_text("Latest Run").first.wait_for()
             page.screenshot(path=str(shots / "dag.png"), full_page=True)
 
-            # The plugin's index lists the period; its latest report holds the period's figures.
+            # The plugin's index: one row per period of this instance, with its end, lifecycle, the
+            # latest run's state (Airflow and warehouse), the counts, and links.
             page.goto(f"{base}/ccms/")
-            page.get_by_text("Service period starting 2026-11-08").wait_for()
-            page.get_by_role("link", name="Latest report").click()
+            row = page.locator("#period-2026-11-08")
+            row.wait_for()
+            assert row.locator("td.period").inner_text() == "2026-11-08 - 2026-11-21"
+            assert row.locator("td.lifecycle").inner_text() in ("provisional", "final")
+            with urllib.request.urlopen(f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", timeout=10) as response:
+                state = json.load(response)["state"]  # whatever the run ended as, the index says the same
+            assert f"{run_id} {state} / warehouse: loaded" in row.locator("td.run-state").inner_text()
+            assert row.locator("td.sites-complete").inner_text() == "1"
+            assert row.locator("td.sites-incomplete").inner_text() == "1"
+            assert row.locator("td.absences").inner_text() == str(absences)
+            assert row.locator("td.pending").inner_text() == "10"
+            assert row.get_by_role("link", name="data docs").count() == 1
+            page.screenshot(path=str(shots / "ccms-index.png"), full_page=True)
+            row.get_by_role("link", name="report").first.click()
             page.wait_for_url("**/ccms/reports/2026-11-08/latest.html")
             assert page.locator("#fig-absences").inner_text() == str(absences)
             # S-A: 9 + 4 open child-days and the closure on the 11th for both children (PC); S-B: its
@@ -190,6 +205,18 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             assert page.locator("#fig-incomplete").inner_text() == "1"
             assert page.locator("#run-id").inner_text() == run_id
             assert page.locator("svg.chart").count() == 4
+            # The incomplete site: "n/a (incomplete)" in the chart and the table, never 0.0 %, with its reason.
+            s_b = page.locator("#absence-rate-by-site g.bar[data-label='S-B Site S-B']")
+            assert s_b.locator("text.value").text_content() == "n/a (incomplete)"
+            s_b_row = page.locator("table.sites tr", has_text="S-B")
+            assert "n/a (incomplete)" in s_b_row.inner_text()
+            assert "0.0%" not in s_b_row.inner_text()
+            assert "incomplete: period not" in s_b_row.inner_text()
+            assert page.locator("li.incomplete", has_text="S-B Site S-B").is_visible()
+            # Every chart label lies inside its SVG: none clipped at the left edge.
+            label_left = page.eval_on_selector_all("svg.chart text.label", "ts => ts.map(t => t.getBBox().x)")
+            assert label_left
+            assert min(label_left) >= 0, label_left
             page.screenshot(path=str(shots / "latest-report.png"), full_page=True)
 
             # The run's report through the load task's extra link, then its data docs.
@@ -205,6 +232,7 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
             page.get_by_role("link", name="reconciled").click()
             page.get_by_text("CCMS attendance - data quality").wait_for()
             page.screenshot(path=str(shots / "data-docs.png"), full_page=True)
+            _gx_validation_page(page, base, build / "data_docs", shots / "gx-validation.png")
 
             # The "Period report" tab the plugin adds to the run page embeds the report.
             page.goto(f"{base}/dags/{DAG_ID}/runs/{run_id}/plugin/ccms-period-report")
@@ -215,9 +243,64 @@ def test_dag_and_period_report_render_in_chromium(conn, period_runner, tmp_path)
         finally:
             browser.close()
     assert sorted(p.name for p in shots.iterdir()) == [
+        "ccms-index.png",
         "dag.png",
         "data-docs.png",
+        "gx-index.png",
+        "gx-validation.png",
         "latest-report.png",
         "run-report.png",
         "run-tab.png",
     ]
+
+
+def _gx_validation_page(page, base: str, data_docs: Path, shot: Path) -> None:
+    """GX's validation page of the PPP suite, opened through the plugin with no internet: styled by
+    the local Bootstrap and Font Awesome, its expectation rows there, no request for another host,
+    no script refused by the CSP, no script error."""
+    pages = sorted(data_docs.glob("2026-11-08/*/ppp_entries/gx/validations/ppp_entries/**/*.html"))
+    assert len(pages) == 1, pages
+    site = pages[0].relative_to(data_docs).parents[-5]  # <period>/<run>/ppp_entries/gx
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    # GX's site index: its tables are filled from data by the local bootstrap-table stand-in; a row
+    # of the validations table leads to the validation page.
+    page.goto(f"{base}/ccms/data_docs/{site.as_posix()}/index.html")
+    page.wait_for_load_state("networkidle")
+    validations = page.locator("table.ccms-table-lite tbody tr", has_text="ppp_entries").filter(
+        has=page.locator("i.fa-check-circle")  # the status column: passed
+    )
+    assert validations.count() == 1
+    assert page.locator("table.ccms-table-lite tbody tr", has_text="brightwheel_extract").count() == 1  # suites
+    page.screenshot(path=str(shot.with_name("gx-index.png")), full_page=True)
+    validations.click()
+    page.wait_for_url("**/validations/ppp_entries/**")
+    page.wait_for_load_state("networkidle")
+    assert page.url == f"{base}/ccms/data_docs/{pages[0].relative_to(data_docs).as_posix()}"
+    assert page.title()
+    # Styled: Bootstrap's rules apply (collapsed table borders, its font stack, its container padding).
+    style = page.eval_on_selector(
+        "table.table",
+        "t => ({collapse: getComputedStyle(t).borderCollapse, font: getComputedStyle(document.body).fontFamily,"
+        " width: t.getBoundingClientRect().width})",
+    )
+    assert style["collapse"] == "collapse", style
+    assert "Times" not in style["font"], style  # the browser's default serif would mean no stylesheet
+    sheets = page.evaluate("[...document.styleSheets].map(s => [s.href, s.cssRules.length])")
+    assert any(href and href.endswith("bootstrap.min.css") and rules > 100 for href, rules in sheets), sheets
+    icon = page.eval_on_selector("i.fas, i.fa", "i => getComputedStyle(i, '::before').fontFamily")
+    assert "Font Awesome" in icon, icon
+    # Filled: the suite's expectations, each a row of the results table, with their outcome.
+    rows = page.locator("table.table tr", has_text="child_id")
+    assert rows.count() >= 1
+    assert page.locator("table.table tbody tr").count() >= 8
+    # The show/hide buttons work without inline code (their handlers are wired by a local script).
+    page.get_by_text("Failed Only", exact=False).first.click()
+    page.get_by_text("Show All", exact=False).first.click()
+    page.screenshot(path=str(shot), full_page=True)
+    hosts = {urllib.parse.urlsplit(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, sorted(set(requests))
+    assert problems == [], problems

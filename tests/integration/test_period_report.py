@@ -121,9 +121,27 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     name_c = "S-C Kids <&> 'Co'"  # the parsed attribute: escaped in the page
     assert _bars(charts["absence-rate-by-site"]) == [
         ("S-A Site S-A", "23.1%"),  # 3 absent of 13 enrolled child-days
-        ("S-B Site S-B", "0.0%"),
+        ("S-B Site S-B", "n/a (incomplete)"),  # its days are pending: no rate, never "0.0%" (perfect attendance)
         (name_c, "0.0%"),
     ]
+    # The incomplete site's bar says why (tooltip), in the warning colour, with no length.
+    s_b = next(g for g in charts["absence-rate-by-site"].iter(f"{SVG_NS}g") if g.get("data-label") == "S-B Site S-B")
+    assert s_b.find(f"{SVG_NS}title").text.startswith("incomplete: period not submitted in the portal")
+    assert s_b.find(f"{SVG_NS}rect").get("width") == "0.0"
+    assert s_b.find(f"{SVG_NS}rect").get("fill") == "#c0392b"
+    # The site table: S-B's rate is "n/a (incomplete)" beside its reason, S-A's a real rate.
+    rows = re.findall(r"<tr><td>(S-[ABC])</td>(.*?)</tr>", page)
+    cells = {site: re.findall(r"<td[^>]*>(.*?)</td>", rest) for site, rest in rows}
+    assert cells["S-B"][3].startswith("incomplete: period not submitted in the portal")
+    assert cells["S-B"][8] == "n/a (incomplete)"
+    assert cells["S-A"][8] == "23.1%"
+    assert "0.0%" not in "".join(cells["S-B"])
+    # The label column is as wide as the longest label needs (the escaped name is the longest).
+    for chart in charts.values():
+        for label in chart.iter(f"{SVG_NS}text"):
+            if label.get("class") == "label":
+                longest = max(len(g.get("data-label")) for g in chart.iter(f"{SVG_NS}g"))
+                assert float(label.get("x")) + 6 >= longest * 7.5 + 12 or float(label.get("x")) + 6 >= 360
     assert _bars(charts["absences-by-source"]) == [("PPP", "3 of 35")]
     assert _bars(charts["exceptions-by-kind"]) == [
         ("ccms_before_first_submission", "1"),
@@ -166,3 +184,64 @@ def test_report_root_follows_ccms_reports_dir_and_defaults_to_the_loading_run(co
 def test_report_of_an_unknown_period_says_so(conn, tmp_path):
     with pytest.raises(PeriodNotLoadedError, match="2030-01-06"):
         build_period_report(conn, dt.date(2030, 1, 6), "r", target_dir=tmp_path)
+
+
+def test_chart_labels_fit_or_wrap_never_a_fixed_width():
+    from ccms_attendance.reporting.charts import MAX_LABEL_W, Bar, bar_chart
+
+    short = ET.fromstring(str(bar_chart("c", "t", [Bar("S-1", 1.0, "1")])))
+    long_name = "S-9 Little Learners Early Childhood Development Center of Greater Indianapolis, North"
+    wide = ET.fromstring(str(bar_chart("c", "t", [Bar("S-1", 1.0, "1"), Bar(long_name, 2.0, "2")])))
+
+    def label_x(svg: ET.Element) -> float:
+        return float(next(t for t in svg.iter(f"{SVG_NS}text") if t.get("class") == "label").get("x"))
+
+    # A short label gets a narrow column; a long one a wider column, capped, and wraps onto lines
+    # that each fit in it (at the generous 7.5 px per character the width is computed from).
+    assert label_x(short) < 100
+    assert label_x(wide) + 6 == MAX_LABEL_W
+    long_bar = next(g for g in wide.iter(f"{SVG_NS}g") if g.get("data-label") == long_name)
+    lines = [t.text for t in long_bar.iter(f"{SVG_NS}tspan")]
+    assert len(lines) >= 2
+    assert " ".join(lines) == long_name
+    assert all(len(line) * 7.5 + 12 <= MAX_LABEL_W for line in lines)
+    # The rows below a wrapped label move down: the SVG grows with it.
+    assert float(wide.get("height")) > float(short.get("height")) + 24
+
+
+def test_index_lists_this_instances_periods_with_state_counts_and_links(conn, loaded, tmp_path):
+    from ccms_attendance.ui.period_index import AirflowRun, period_lines, render_rows
+
+    reports = tmp_path / "build" / "reports"
+    build_period_report(conn, PERIOD.start, RUN_ID, target_dir=reports)
+    local_midnight = dt.datetime(2026, 11, 8, 5, tzinfo=dt.UTC)  # 00:00 in Indianapolis (EST)
+    runs = [
+        AirflowRun("ccms_attendance_period", RUN_ID, "success", "manual", local_midnight, local_midnight),
+        # A later failed run of this instance that never planned: listed first, no warehouse status.
+        AirflowRun(
+            "ccms_attendance_period", "manual__late", "failed", "manual", local_midnight, local_midnight.replace(day=9)
+        ),
+    ]
+
+    lines = period_lines(conn, runs, reports, tmp_path / "build" / "data_docs")
+
+    assert len(lines) == 1  # one row per period, not per run folder
+    line = lines[0]
+    assert (line.period_start, line.period_end) == (PERIOD.start, PERIOD.end)
+    assert line.lifecycle == "final"
+    assert (line.sites_complete, line.sites_incomplete, line.absences, line.pending_days) == (2, 1, 3, 10)
+    assert [r.run.run_id for r in line.runs] == ["manual__late", RUN_ID]
+    assert [r.audit_status for r in line.runs] == [None, "loaded"]
+    assert line.latest_report_href == "reports/2026-11-08/latest.html"
+    assert line.runs[1].report_href == f"reports/2026-11-08/{run_folder(RUN_ID)}/report.html"
+    assert line.runs[1].docs_href == f"data_docs/2026-11-08/{run_folder(RUN_ID)}/"
+    assert line.runs[0].report_href is None  # no file on disk: no link
+
+    html = render_rows(lines)
+    assert "<td class='period'>2026-11-08 - 2026-11-21</td>" in html
+    assert "<td class='lifecycle final'>final</td>" in html
+    assert "<span class='state-failed'>failed</span> / not planned" in html  # the latest run's state
+    assert "<td class='n sites-incomplete'><span class='warn'>1</span></td>" in html
+    assert "<td class='n pending'>10</td>" in html
+    # A period only other instances ran (no run of this instance given) is not listed at all.
+    assert period_lines(conn, [], reports, tmp_path) == []

@@ -99,12 +99,13 @@ def clamp_through(period: ServicePeriod, through: dt.date | None) -> dt.date | N
 def site_submission(site: SiteRequest, entries: Iterable[MarkerEntry]) -> SiteSubmission:
     """The one :class:`SiteSubmission` the usable entries about ``site`` amount to (rules above)."""
     entries = list(entries)
-    common = {"source": site.source, "license_number": site.license_number}
     submitted = [entry.submitted_at for entry in entries if entry.submitted_at and entry.submitted]
     if submitted:
-        return SiteSubmission(**common, submitted=True, submitted_at=max(submitted), data_through=site.period.end)
+        return SiteSubmission(
+            site.source, site.license_number, submitted=True, submitted_at=max(submitted), data_through=site.period.end
+        )
     if not entries:
-        return SiteSubmission(**common, submitted=False)
+        return SiteSubmission(site.source, site.license_number, submitted=False)
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def recency(entry: MarkerEntry) -> tuple:
@@ -112,7 +113,9 @@ def site_submission(site: SiteRequest, entries: Iterable[MarkerEntry]) -> SiteSu
         return (entry.issued_at or epoch, -through)
 
     latest = max(entries, key=recency)
-    return SiteSubmission(**common, submitted=False, data_through=clamp_through(site.period, latest.data_through))
+    return SiteSubmission(
+        site.source, site.license_number, submitted=False, data_through=clamp_through(site.period, latest.data_through)
+    )
 
 
 def read_marker(

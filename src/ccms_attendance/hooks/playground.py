@@ -199,22 +199,10 @@ class PlaygroundHook(CcmsHook):
         job = self._claim(site)
         if not job.created:
             self._create(job, settings)
-        ahead = [other for other in self._announced if other.created]
-        if job.error is None:
-            for other in self._announced:
-                if len(ahead) + 1 >= settings.concurrency:
-                    break
-                if not other.created:
-                    self._create(other, settings)
-                    ahead.append(other)
+        ahead = self._exports_ahead(job, settings)
         while job.pending:
             waiting = [other for other in (job, *ahead) if other.pending]
-            for other in waiting:
-                if other.seen_at > other.deadline:  # still pending when last seen after its deadline
-                    other.error = other.site.fail(
-                        f"export {self.redactor.text(other.export_id)} did not complete within {settings.timeout:g} s",
-                        retryable=True,
-                    )
+            self._expire_overdue(waiting, settings)
             if not job.pending:
                 break
             time.sleep(settings.interval)  # one wait per round, however many exports are outstanding
@@ -226,6 +214,29 @@ class PlaygroundHook(CcmsHook):
         if job.error is not None:
             raise job.error
         return job
+
+    def _exports_ahead(self, job: _Export, settings: _ExportSettings) -> list[_Export]:
+        """The next announced sites' exports, created now up to ``export_concurrency`` outstanding in all
+        (none while ``job`` itself failed: its error is raised at once)."""
+        ahead = [other for other in self._announced if other.created]
+        if job.error is not None:
+            return ahead
+        for other in self._announced:
+            if len(ahead) + 1 >= settings.concurrency:
+                break
+            if not other.created:
+                self._create(other, settings)
+                ahead.append(other)
+        return ahead
+
+    def _expire_overdue(self, waiting: list[_Export], settings: _ExportSettings) -> None:
+        """Fail the exports still pending when last seen after their deadline."""
+        for other in waiting:
+            if other.seen_at > other.deadline:
+                other.error = other.site.fail(
+                    f"export {self.redactor.text(other.export_id)} did not complete within {settings.timeout:g} s",
+                    retryable=True,
+                )
 
     def _extract(self, site: SiteRequest) -> Iterator[Any]:
         try:

@@ -73,7 +73,7 @@ def retry_arguments(
     def stop(state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= options.max_attempts:
             return True
-        return state.seconds_since_start + state.upcoming_sleep > options.max_retry_seconds
+        return (state.seconds_since_start or 0.0) + state.upcoming_sleep > options.max_retry_seconds
 
     def before(_state: tenacity.RetryCallState) -> None:
         attempts.sent += 1

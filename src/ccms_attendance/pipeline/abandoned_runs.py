@@ -76,7 +76,7 @@ def settle_runs(
             run_file(conn, "end_run_audit", {"ended_run_id": run_id, "status": "abandoned", "reason": reason})
         conn.execute("DROP TABLE IF EXISTS pg_temp.pruned_run")
         run_file(conn, "prune_old_staging", {"retention": staging_retention})
-        pruned = conn.execute("SELECT count(*) FROM pruned_run").fetchone()[0]
+        (pruned,) = conn.execute("SELECT count(*) FROM pruned_run").fetchone() or (0,)
     for run_id, reason in abandoned.items():
         log.warning("Run %s marked abandoned (found by %s): %s", run_id, run.describe(), reason)
     if pruned:

@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import overload
 
 import pandas as pd
 
@@ -68,6 +69,10 @@ class SiteRows:
         return self.dropped + self.unattributed.total()
 
 
+@overload
+def _clean(value: str) -> str: ...
+@overload
+def _clean(value: str | None) -> str | None: ...
 def _clean(value: str | None) -> str | None:
     return None if value is None else _UNSTORABLE.sub("\ufffd", value)
 
@@ -88,7 +93,7 @@ def storable(item: AttendanceRecord | RejectedRecord) -> AttendanceRecord | Reje
         bad = [name for name in names if _UNSTORABLE.search(getattr(item, name) or "")]
         return RejectedRecord(
             item.source,
-            _clean(item.license_number) or "",
+            _clean(item.license_number),
             _clean(item.source_record_id),
             _clean(item.child_id),
             item.attendance_date,
@@ -96,7 +101,13 @@ def storable(item: AttendanceRecord | RejectedRecord) -> AttendanceRecord | Reje
         )
     texts = ("source_record_id", "child_id", "license_number", "reason")
     if any(_UNSTORABLE.search(getattr(item, name) or "") for name in texts):
-        return dataclasses.replace(item, **{name: _clean(getattr(item, name)) for name in texts})
+        return dataclasses.replace(
+            item,
+            source_record_id=_clean(item.source_record_id),
+            child_id=_clean(item.child_id),
+            license_number=_clean(item.license_number),
+            reason=_clean(item.reason),
+        )
     return item
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from ccms_attendance.paths import data_docs_root, run_folder
-from ccms_attendance.reporting.charts import charts, pct
+from ccms_attendance.reporting.charts import absence_rate_text, charts
 from ccms_attendance.reporting.jinja_env import TEMPLATES
 from ccms_attendance.reporting.period_data import PeriodFigures
 
@@ -71,7 +71,7 @@ def render_report(figures: PeriodFigures, up: str = "../../../") -> str:
             s.enrolled_days,
             s.absent_days,
             s.pending_days,
-            pct(s.absence_rate),
+            absence_rate_text(s),  # "n/a (incomplete)", never 0.0 % for a site whose days are pending
             s.daily_rows,
         )
         for s in figures.site_lines

@@ -4,10 +4,11 @@
   and ``build/data_docs`` (``CCMS_DATA_DOCS_DIR``) read-only, to users allowed to read the period
   DAG's runs:
 
-  ``/ccms/``                                    index of periods, their runs' reports and data docs
+  ``/ccms/``                                    the periods this instance ran: lifecycle, run state, counts, links
   ``/ccms/reports/<period>/latest.html``        the period's latest report
   ``/ccms/reports/<period>/<run>/report.html``  one run's report (``<run>`` = sanitized run id)
-  ``/ccms/data_docs/<period>/<run>/<suite>/``   one run's GX data docs
+  ``/ccms/data_docs/<period>/<run>/<suite>/``   one run's GX data docs (``.../gx/static/*``: GX's assets,
+                                                from the installed packages, see validation/gx_offline.py)
   ``/ccms/dags/<dag id>/runs/<run id>``         redirects to that run's report
   ``/ccms/periods/<period>``                    redirects to the period's latest report
 
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from html import escape
 from pathlib import Path
@@ -29,12 +31,22 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from ccms_attendance.paths import data_docs_root, reports_root, run_folder
 
+log = logging.getLogger(__name__)
+
 DAG_ID = "ccms_attendance_period"
 REPORT_FILE = "report.html"
 LATEST_FILE = "latest.html"
 _PERIOD = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Reports and data docs are static pages with inline styles and SVG: nothing else may load.
+# Reports are static pages with inline styles and SVG: nothing else may load.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'"
+# GX's Data Docs, made offline (validation/gx_offline.py): scripts, styles, fonts and images from this
+# server only - no inline script, no other host; GX's inline styles stay allowed (styles run no code).
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+#: ``<period>/<run>/<suite>/gx/static/<asset>``: GX's assets, served from the installed packages.
+_GX_STATIC = re.compile(r"^(?P<site>(?:[^/]+/)*gx)/static/(?P<asset>.+)$")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -78,17 +90,16 @@ def _inside(root: Path, relative: str) -> Path:
     return target
 
 
-def _page(title: str, body: str) -> HTMLResponse:
+def _page(title: str, body: str, style: str = "body{font-family:system-ui,sans-serif;margin:2rem}") -> HTMLResponse:
     html = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem}}"
-        "li{margin:.2rem 0}</style></head>"
+        f"<title>{escape(title)}</title><style>{style}li{{margin:.2rem 0}}</style></head>"
         f"<body><h1>{escape(title)}</h1>{body}</body></html>"
     )
     return HTMLResponse(html, headers={"Content-Security-Policy": _CSP})
 
 
-def _serve(root: Path, relative: str, request: Request) -> Response:
+def _serve(root: Path, relative: str, request: Request, csp: str = _CSP) -> Response:
     target = _inside(root, relative)
     if target.is_dir():
         if not request.url.path.endswith("/"):
@@ -102,25 +113,42 @@ def _serve(root: Path, relative: str, request: Request) -> Response:
             )
             return _page(f"CCMS - {relative or '/'}", f"<p><a href='../'>up</a></p><ul>{items}</ul>")
     if not target.is_file():
-        raise HTTPException(status_code=404, detail="no such report or data docs page")
-    return FileResponse(target, headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+        raise HTTPException(status_code=404, detail="no such page (data docs of older runs are removed by retention)")
+    return FileResponse(target, headers={"Content-Security-Policy": csp, "Cache-Control": "no-cache"})
 
 
-def _periods() -> list[str]:
-    root = reports_root()
-    found = {p.name for p in root.iterdir() if p.is_dir() and _PERIOD.match(p.name)} if root.is_dir() else set()
-    docs = data_docs_root()
-    if docs.is_dir():
-        found |= {p.name for p in docs.iterdir() if p.is_dir() and _PERIOD.match(p.name)}
-    return sorted(found, reverse=True)
+def _serve_gx_asset(root: Path, site: str, asset: str) -> Response:
+    """An asset of a GX site's ``static/`` folder, from the installed packages (the site must exist)."""
+    from ccms_attendance.validation.gx_offline import asset_file  # not at import: the plugin loads everywhere
+
+    if not _inside(root, site).is_dir():
+        raise HTTPException(status_code=404)
+    path = asset_file(asset)
+    if path is None:
+        raise HTTPException(status_code=404, detail="no such data docs asset")
+    # Versioned by the installed packages: a day of caching spares every page load the fonts and CSS.
+    return FileResponse(path, headers={"Content-Security-Policy": _DOCS_CSP, "Cache-Control": "max-age=86400"})
 
 
-def _runs(root: Path, period: str, marker: str | None) -> list[str]:
-    folder = root / period
-    if not folder.is_dir():
-        return []
-    runs = [p for p in folder.iterdir() if p.is_dir() and (marker is None or (p / marker).is_file())]
-    return [p.name for p in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
+def _index_body() -> str:
+    """The periods this instance ran (its metadata) with the warehouse's state and counts."""
+    from ccms_attendance.hooks.warehouse import WarehouseHook
+    from ccms_attendance.ui import period_index  # psycopg and SQL: not at import, the plugin loads everywhere
+
+    try:
+        runs = period_index.airflow_runs()
+    except Exception as error:  # the page says what is missing rather than failing
+        log.warning("the /ccms/ index could not read this instance's DAG runs", exc_info=True)
+        return f"<p class='warn'>Could not read this Airflow instance's runs: {escape(type(error).__name__)}</p>"
+    if not runs:
+        return period_index.render_rows([])
+    try:
+        with WarehouseHook().connect(application_name="ccms-attendance ui") as conn:
+            lines = period_index.period_lines(conn, runs, reports_root(), data_docs_root())
+    except Exception as error:
+        log.warning("the /ccms/ index could not read the warehouse", exc_info=True)
+        return f"<p class='warn'>Could not read the warehouse (ccms_warehouse): {escape(type(error).__name__)}</p>"
+    return period_index.render_rows(lines)
 
 
 def create_app() -> FastAPI:
@@ -132,31 +160,9 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
-        sections = []
-        for period in _periods():
-            latest = reports_root() / period / LATEST_FILE
-            runs = "".join(
-                f"<li><a href='reports/{period}/{quote(run)}/{REPORT_FILE}'>{escape(run)}</a>"
-                + (
-                    f" - <a href='data_docs/{period}/{quote(run)}/'>data docs</a>"
-                    if (data_docs_root() / period / run).is_dir()
-                    else ""
-                )
-                + "</li>"
-                for run in _runs(reports_root(), period, REPORT_FILE)
-            )
-            docs_only = [r for r in _runs(data_docs_root(), period, None) if not (reports_root() / period / r).is_dir()]
-            docs = "".join(
-                f"<li><a href='data_docs/{period}/{quote(run)}/'>{escape(run)}</a></li>" for run in docs_only
-            )
-            sections.append(
-                f"<h2 id='period-{period}'>Service period starting {period}</h2>"
-                + (f"<p><a href='reports/{period}/{LATEST_FILE}'>Latest report</a></p>" if latest.is_file() else "")
-                + (f"<h3>Reports by run (newest first)</h3><ul>{runs}</ul>" if runs else "")
-                + (f"<h3>Data docs of runs without a report</h3><ul>{docs}</ul>" if docs else "")
-            )
-        body = "".join(sections) or "<p>No period report yet: reports appear here once a run has loaded a period.</p>"
-        return _page("CCMS attendance - period reports", body)
+        from ccms_attendance.ui.period_index import STYLE
+
+        return _page("CCMS attendance - service periods", _index_body(), style=STYLE)
 
     @app.get("/reports/{relative:path}")
     def reports(relative: str, request: Request) -> Response:
@@ -164,7 +170,10 @@ def create_app() -> FastAPI:
 
     @app.get("/data_docs/{relative:path}")
     def data_docs(relative: str, request: Request) -> Response:
-        return _serve(data_docs_root(), relative, request)
+        asset = _GX_STATIC.match(relative)
+        if asset:
+            return _serve_gx_asset(data_docs_root(), asset["site"], asset["asset"])
+        return _serve(data_docs_root(), relative, request, csp=_DOCS_CSP)
 
     @app.get("/periods/{period}")
     def period_latest(period: str) -> Response:

@@ -9,6 +9,8 @@ Two sites are written into ``target_dir``:
   from the suites and the very GX results the outcomes carry (``outcome.gx_result``): nothing is
   validated again. A one-off ephemeral Data Context holds them in memory stores; only the site
   is written to disk. Outcomes without a GX result (e.g. built by hand) get no validation page.
+  The site is then made to work offline (:mod:`.gx_offline`): local assets served by the UI
+  plugin, no inline script, no per-site copy of GX's static files.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from ccms_attendance.paths import data_docs_root
 from ccms_attendance.validation.engine import describe, expectations_dir
+from ccms_attendance.validation.gx_offline import make_offline
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome
 
 log = logging.getLogger(__name__)
@@ -222,6 +225,7 @@ def build_gx_data_docs(
     index = site_dir / "index.html"
     if _GX_SITE_NAME not in built or not index.is_file():
         raise RuntimeError(f"GX built no Data Docs index in {site_dir}")
+    make_offline(site_dir)  # local assets, no inline script, no per-run copy of GX's static files
     return index
 
 

@@ -189,7 +189,9 @@ def copy_frame(
         # Every query (string parsing) before the COPY starts: a COPY in progress takes none.
         candidates = {column: frame[column] for column in columns}
         parsed = _parse_strings(conn, candidates, targets)
-        tail = [repeat(value) for value in _adapt_constants(conn, constants, targets[len(columns) :])]
+        tail: list[Iterator[Any]] = [
+            repeat(value) for value in _adapt_constants(conn, constants, targets[len(columns) :])
+        ]
         rows = _frame_rows(frame, columns, targets, parsed, tail)
     _copy(conn, target, names, targets, rows)
     return len(frame)

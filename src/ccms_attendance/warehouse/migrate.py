@@ -71,7 +71,9 @@ def apply_migrations(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[in
                 )
                 """
             )
-            recorded = dict(conn.execute("SELECT version, checksum FROM meta.schema_migration").fetchall())
+            recorded: dict[int, str] = dict(
+                conn.execute("SELECT version, checksum FROM meta.schema_migration").fetchall()
+            )
             for migration in discover(directory):
                 if migration.version in recorded:
                     if recorded[migration.version] != migration.checksum:

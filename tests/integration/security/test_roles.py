@@ -24,6 +24,8 @@ AUDIT = (
     "reconciled.period_load",
     "reconciled.validation_result",
     "reconciled.absence_limit_notice",
+    # the ledger of letters sent (V013): what was sent is never deleted or rewritten
+    "reconciled.notice_delivery",
 )
 SELECT_INSERT_DELETE = frozenset({"SELECT", "INSERT", "DELETE"})
 

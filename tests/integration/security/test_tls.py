@@ -126,7 +126,7 @@ def test_sandbox_connections_do_not_opt_out():
     from devtools.vendor_sandboxes.fleet import SandboxFleet
 
     fleet = SandboxFleet(
-        endpoints={source: "http://127.0.0.1:1" for source in Source.ccms()},
+        endpoints=dict.fromkeys(Source.ccms(), "http://127.0.0.1:1"),
         credentials={
             "ALLIANCE_CORE": {"client_id": "c", "client_secret": "s"},
             "BRIGHTWHEEL": {"api_key": "k"},

@@ -174,7 +174,7 @@ def run(
     tested on its own with ``witness=False``).
     """
     if sites is None:
-        sites = sites_frame(**{site_id: MON_FRI for site_id in plan["site_id"]})
+        sites = sites_frame(**dict.fromkeys(plan["site_id"], MON_FRI))
     closures = closures if closures is not None else closures_frame()
     vouchers = vouchers if vouchers is not None else vouchers_frame()
     records = records if records is not None else records_frame()

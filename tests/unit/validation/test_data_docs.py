@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ def test_gx_data_docs_site_from_the_same_validation(tmp_path, validate, frames):
     assert "playground_extract" in page
     assert "NOT_A_REASON" in page  # the unexpected value, from the stored GX result
     assert "ccms_attendance" in page  # the run name
-    assert pages[0].relative_to(tmp_path / "gx").as_posix() in gx_index.read_text()
+    assert pages[0].relative_to(tmp_path / "gx").as_posix() in _with_scripts(gx_index)
 
 
 def test_gx_data_docs_with_several_outcomes_and_a_rebuild(tmp_path, validate, frames):
@@ -91,7 +92,7 @@ def test_gx_data_docs_with_several_outcomes_and_a_rebuild(tmp_path, validate, fr
 def test_gx_data_docs_without_outcomes(tmp_path):
     index = build_data_docs(target_dir=tmp_path)
     assert "href='gx/index.html'" in index.read_text()
-    html = (tmp_path / "gx" / "index.html").read_text()
+    html = _with_scripts(tmp_path / "gx" / "index.html")
     for name in SUITE_NAMES:
         assert f"expectations/{name}.html" in html
     assert not _validation_pages(tmp_path)
@@ -109,3 +110,56 @@ def test_gx_data_docs_failure_still_writes_the_project_page(tmp_path, monkeypatc
 
 def _validation_pages(root):
     return list((root / "gx" / "validations").rglob("*.html")) if (root / "gx" / "validations").exists() else []
+
+
+def _with_scripts(page):
+    """A GX page and the scripts it loads from its own folder (its table data moved there, offline)."""
+    html = page.read_text()
+    scripts = re.findall(r'<script src="([^"/]+)"></script>', html)
+    assert scripts, "the index's tables are filled by scripts beside it"
+    return html + "".join((page.parent / name).read_text() for name in scripts)
+
+
+def test_gx_data_docs_need_nothing_from_the_network_nor_inline_code(tmp_path, validate, frames):
+    from ccms_attendance.validation.gx_offline import asset_file
+
+    build_data_docs([_warned_playground(validate, frames)], tmp_path)
+    site = tmp_path / "gx"
+    assert not (site / "static").exists()  # GX's ~4 MB copy: served from the installed packages instead
+    assert sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) < 1_000_000
+    pages = list(site.rglob("*.html"))
+    assert len(pages) == 1 + len(SUITE_NAMES) + 1  # index, a page per suite, the validation
+    for page in pages:
+        html = page.read_text()
+        # Nothing is fetched from another host: no external stylesheet, script, image or CSS url().
+        loaded = re.findall(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="([^"]+)"', html)
+        loaded += re.findall(r"url\('([^']+)'\)", html)
+        assert loaded
+        assert [u for u in loaded if "//" in u] == [], page
+        # No inline code the CSP would have to allow: scripts are files, handlers are data attributes.
+        assert re.findall(r"<script>\s*\S", html) == [], page
+        assert re.findall(r"\son[a-z]+=", html) == [], page
+        # Every local reference resolves: a file beside the page, or an installed asset under static/.
+        for url in loaded:
+            if url.startswith("#"):
+                continue
+            target = (page.parent / url).resolve()
+            if target.is_relative_to(site / "static"):
+                assert asset_file(target.relative_to(site / "static").as_posix()) is not None, url
+            else:
+                assert target.is_file(), url
+    validation = next(p for p in pages if "validations" in p.parts).read_text()
+    assert 'href="../../../../static/vendor/bootstrap/css/bootstrap.min.css"' in validation
+    assert 'data-ccms-call="showAllValidations"' in validation
+    index = (site / "index.html").read_text()
+    assert "Clear Filters" not in index  # bootstrap-table's filter control is not there offline
+
+
+def test_asset_file_stays_inside_the_asset_folders():
+    from ccms_attendance.validation.gx_offline import asset_file
+
+    assert asset_file("vendor/jquery/jquery.min.js").name == "jquery.min.js"
+    assert asset_file("styles/data_docs_default_styles.css").is_file()  # GX's own
+    assert asset_file("ccms/gx-offline.js").is_file()
+    for bad in ("../../../../etc/passwd", "vendor/jquery/../../../../../etc/passwd", "/etc/passwd", "", "nope.css"):
+        assert asset_file(bad) is None, bad

@@ -1,0 +1,93 @@
+"""Data docs retention: keep the data docs of the last N runs or of the last D days, no more.
+
+Each run writes ``<data docs dir>/<period start>/<run folder>/`` (one folder per suite inside). The
+``report`` task calls :func:`prune_data_docs` once its report is written: a run's folder is deleted
+when the run is neither one of the ``keep_runs`` newest runs nor started within ``keep_days`` days.
+The runs that loaded a period's current version are always kept (that period's latest report links
+to their data docs). Only runs this warehouse recorded (``reconciled.run_audit``) are considered:
+folders of any other deployment sharing the directory are never touched. Settings: ``[data_docs]``
+in ``config/pipeline.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ccms_attendance.paths import data_docs_root, run_folder
+from ccms_attendance.periods import load_pipeline_config
+from ccms_attendance.warehouse.sql_files import query
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retention:
+    keep_runs: int  # the newest N runs' data docs are kept
+    keep_days: int  # and those of every run started within D days
+
+
+@dataclass
+class Pruned:
+    removed: list[Path] = field(default_factory=list)
+    kept: int = 0
+    bytes_removed: int = 0
+    bytes_kept: int = 0
+
+
+def retention_policy() -> Retention:
+    section = load_pipeline_config().get("data_docs", {})
+    return Retention(keep_runs=int(section.get("keep_runs", 20)), keep_days=int(section.get("keep_days", 90)))
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def prune_data_docs(
+    conn: psycopg.Connection,
+    root: Path | None = None,
+    policy: Retention | None = None,
+    now: dt.datetime | None = None,
+) -> Pruned:
+    """Delete the data docs folders the policy does not keep; what was removed and what is left."""
+    root = Path(root) if root is not None else data_docs_root()
+    policy = policy or retention_policy()
+    now = now or dt.datetime.now(dt.UTC)
+    with conn.cursor(row_factory=dict_row) as cursor:
+        runs = cursor.execute(query("data_docs_runs")).fetchall()
+    result = Pruned()
+    newest = 0
+    for run in runs:
+        folder = root / run["period_start"].isoformat() / run_folder(run["run_id"])
+        if not folder.is_dir():
+            continue
+        newest += 1
+        recent = run["started_at"] >= now - dt.timedelta(days=policy.keep_days)
+        size = folder_bytes(folder)
+        if newest <= policy.keep_runs or recent or run["is_current"]:
+            result.kept += 1
+            result.bytes_kept += size
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        result.removed.append(folder)
+        result.bytes_removed += size
+        if not any(folder.parent.iterdir()):
+            folder.parent.rmdir()
+    log.info(
+        "Data docs retention (keep %d runs or %d days, and every current version): removed %d run folder(s), "
+        "%.1f MB; %d kept, %.1f MB",
+        policy.keep_runs,
+        policy.keep_days,
+        len(result.removed),
+        result.bytes_removed / 1e6,
+        result.kept,
+        result.bytes_kept / 1e6,
+    )
+    return result
