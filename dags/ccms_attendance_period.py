@@ -45,6 +45,8 @@ load makes a new version; the one it replaces is kept in `history.*`. **Backfill
 backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01
 --max-active-runs 1` (one period at a time: the CLI's default is 10; the UI's dialog says 1).
 **Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
+**Reproduce** an earlier load with the Param `as_known_at` (its `run_audit.as_known_at`): reference
+and portal data are read as known then (docs/history.md).
 """
 
 # What a load publishes: the period's tables and the absence-limit notices it recounted.
@@ -147,6 +149,13 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
                 type="array",
                 items={"type": "string", "enum": [str(s) for s in Source]},
                 description="Limit to sites governed by these sources",
+            ),
+            "as_known_at": Param(
+                None,
+                type=["null", "string"],
+                format="date-time",
+                description="Read reference and portal data as known at this instant (an earlier run's "
+                "run_audit.as_known_at reproduces it); empty: as known when the run plans",
             ),
         },
         **dag_kwargs,

@@ -78,7 +78,9 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
     with _warehouse() as conn:
         _check_scope(conn, run.scope)
         try:
-            result = plan_period(conn, run, load_calendar(), batch_count, grace=grace)
+            result = plan_period(
+                conn, run, load_calendar(), batch_count, as_known_at=as_known_at_param(context), grace=grace
+            )
         except PeriodNotEndedError as error:
             raise AirflowFailException(str(error)) from None  # waiting, not retrying, is the answer
         settled = settle_runs(
@@ -96,6 +98,20 @@ def plan(context: Mapping[str, Any]) -> dict[str, Any]:
         settled.as_xcom(),
     )
     return {**result.as_xcom(), **settled.as_xcom()}
+
+
+def as_known_at_param(context: Mapping[str, Any]) -> dt.datetime | None:
+    """The Param ``as_known_at`` as an aware instant (None: as known when the run plans)."""
+    value = (context.get("params") or {}).get("as_known_at")
+    if value in (None, ""):
+        return None
+    try:
+        instant = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ParamsError(f"Params 'as_known_at' is not an ISO 8601 instant: {str(value)[:40]!r}") from None
+    if instant.tzinfo is None:
+        raise ParamsError("Params 'as_known_at' needs a time zone (e.g. 2026-12-01T09:00:00+00:00)")
+    return instant
 
 
 def _dag_run_state(ti: Any):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from support.portal_state import PortalState, at
+from support.portal_state import PortalState, at, record_change
 
 from ccms_attendance.periods import ServicePeriod
 from devtools.local_airflow import AirflowCommandError
@@ -115,6 +115,7 @@ def test_ppp_period_loads_exact_rows_and_rerun_is_identical(conn, period_runner)
     assert exceptions == [
         ("absence_for_unenrolled_child", "warning", "S-A", "1002", D[21]),
         ("ccms_before_first_submission", "warning", "S-C", None, None),
+        ("portal_entry_unknown_child", "warning", "S-A", None, D[12]),  # 9999: named by entry, not by id
         ("record_on_non_operating_day", "warning", "S-A", "1001", D[17]),
         ("site_period_incomplete", "warning", "S-B", None, None),
     ]
@@ -196,3 +197,29 @@ def test_params_naming_an_unknown_site_fail_the_run_before_anything_loads(conn, 
     assert "Params 'sites' names unknown site ids: S-NOPE" in log
     assert "the plan_period task has not completed" in log  # reconcile refuses to work without a plan
     assert _rows(conn, "SELECT count(*) FROM reconciled.daily_attendance WHERE period_start = %(p)s") == [(0,)]
+
+
+def test_the_as_known_at_param_reproduces_an_earlier_load_after_a_correction(conn, period_runner):
+    state = build_state()
+    state.write(conn)
+    period_runner.run(D[13])
+    first_checksum, first_known = conn.execute(
+        "SELECT checksums->>'daily_attendance', as_known_at FROM reconciled.run_audit WHERE period_start = %s",
+        (PERIOD.start,),
+    ).fetchone()
+
+    # Later, the state corrects child 1001's voucher: it ended on the 16th.
+    voucher = state.rows_of("ref.voucher", child_id="1001")[0]
+    record_change(conn, "voucher", [voucher | {"authorized_end": D[16]}])
+    period_runner.run(D[13])
+    period_runner.run(D[13], conf={"as_known_at": first_known.isoformat()})
+
+    audits = _rows(
+        conn,
+        "SELECT checksums->>'daily_attendance', as_known_at FROM reconciled.run_audit"
+        " WHERE period_start = %(p)s ORDER BY started_at",
+    )
+    assert [checksum for checksum, _ in audits] == [first_checksum, audits[1][0], first_checksum]
+    assert audits[1][0] != first_checksum  # the correction changed the period
+    assert audits[2][1] == first_known  # recorded: this run read the data as known then
+    assert audits[1][1] > first_known

@@ -22,12 +22,18 @@ from support.roles import acting_as
 AFTER_DEADLINES = dt.datetime(2027, 1, 15, 12, tzinfo=dt.UTC)
 
 
-def run_ppp_period(conn: psycopg.Connection, run: RunContext, as_of: dt.datetime = AFTER_DEADLINES) -> dict[str, Any]:
+def run_ppp_period(
+    conn: psycopg.Connection,
+    run: RunContext,
+    as_of: dt.datetime = AFTER_DEADLINES,
+    as_known_at: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Plan, extract and validate the portal's entries, reconcile and load; return the load's result.
 
-    The steps run with the loader's privileges, as the DAG's (a step needing more fails here)."""
+    The steps run with the loader's privileges, as the DAG's (a step needing more fails here).
+    ``as_known_at``: read ref/portal as known then (default: as known when the plan runs)."""
     with acting_as(conn):
-        plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of)
+        plan_period(conn, run, load_calendar(), batch_count=1, as_of=as_of, as_known_at=as_known_at)
         extract_ppp(conn, run)
         assert validate_source(conn, run, Source.PPP).success
         result = reconcile_run(conn, run)

@@ -9,7 +9,10 @@ import psycopg
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.warehouse.reference_history import ApplyResult, apply_entity_rows
+from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.state import REFERENCE_TABLES, GeneratedState, write_state
+from support.roles import acting_as
 
 
 def at(day: dt.date, hour: int = 9, minute: int = 0) -> dt.datetime:
@@ -106,19 +109,41 @@ class PortalState:
         )
         return self
 
-    def absence(self, site_id: str, child_id: str, day: dt.date, code: str = "AB") -> PortalState:
+    def absence(
+        self, site_id: str, child_id: str, day: dt.date, code: str = "AB", entered_at: dt.datetime | None = None
+    ) -> PortalState:
         self.rows["portal.manual_entry"].append(
             {
                 "site_id": site_id,
                 "child_id": child_id,
                 "attendance_date": day,
                 "day_code": code,
-                "entered_at": at(self.period.end + dt.timedelta(days=1)),
+                "entered_at": entered_at or at(self.period.end + dt.timedelta(days=1)),
                 "entered_by": "director",
             }
         )
         return self
 
+    def rows_of(self, table: str, **match: object) -> list[dict]:
+        """This state's rows of ``table`` (e.g. ``"ref.voucher"``) whose columns equal ``match``."""
+        return [dict(r) for r in self.rows[table] if all(r.get(k) == v for k, v in match.items())]
+
     def write(self, conn: psycopg.Connection) -> None:
+        """Replace ref/portal with this state (every row recorded now: the first version of each fact)."""
         tables = {table: pd.DataFrame(self.rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
         write_state(conn, GeneratedState(period=self.period, tables=tables))
+
+
+def record_change(
+    conn: psycopg.Connection,
+    entity: str,
+    rows: list[dict],
+    *,
+    withdraw: tuple[dict, ...] = (),
+    recorded_at: dt.datetime | None = None,
+) -> ApplyResult:
+    """A later change to the reference/portal data, written as the reference sync writes it: with the
+    sync role's privileges, bitemporally (the superseded versions stay,
+    :mod:`ccms_attendance.warehouse.reference_history`)."""
+    with acting_as(conn, SYNC_ROLE), conn.transaction():
+        return apply_entity_rows(conn, entity, rows, withdraw=withdraw, recorded_at=recorded_at)

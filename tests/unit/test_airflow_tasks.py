@@ -7,6 +7,7 @@ import logging
 from types import SimpleNamespace
 
 import pendulum
+import pytest
 
 from ccms_attendance import airflow_tasks
 
@@ -52,3 +53,18 @@ def test_retry_policy_comes_from_config_and_env(monkeypatch):
     assert args["retries"] == 0
     assert args["retry_delay"] == dt.timedelta(seconds=5)
     assert args["on_failure_callback"] is airflow_tasks.on_task_failure
+
+
+def test_the_as_known_at_param_is_an_aware_instant_or_none():
+    assert airflow_tasks.as_known_at_param({"params": {}}) is None
+    assert airflow_tasks.as_known_at_param({"params": {"as_known_at": None}}) is None
+    given = airflow_tasks.as_known_at_param({"params": {"as_known_at": "2026-12-01T09:30:00.123456+00:00"}})
+    assert given == dt.datetime(2026, 12, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"), [("2026-12-01T09:30:00", "needs a time zone"), ("yesterday", "not an ISO 8601 instant")]
+)
+def test_an_as_known_at_param_that_is_no_instant_is_refused(bad, message):
+    with pytest.raises(airflow_tasks.ParamsError, match=message):
+        airflow_tasks.as_known_at_param({"params": {"as_known_at": bad}})

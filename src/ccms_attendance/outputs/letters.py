@@ -103,8 +103,15 @@ def feedback_item(row: dict) -> FeedbackItem:
     count = None
     if row["kind"] == "unattributed_records_dropped":
         count = sum(int(n) for n in re.findall(r"(\d+) x ", row["detail"] or "")) or None
-    fields = ("kind", "site_id", "site_name", "license_number", "child_id", "attendance_date")
-    return FeedbackItem(*(row[f] for f in fields), count=count)
+    return FeedbackItem(
+        kind=row["kind"],
+        site_id=row["site_id"],
+        site_name=row["site_name"],
+        license_number=row["license_number"],
+        child_id=row["child_id"],
+        attendance_date=row["attendance_date"],
+        count=count,
+    )
 
 
 def feedback_csv(items: Sequence[FeedbackItem]) -> str:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import psycopg
 
-from ccms_attendance.canonical import AttendanceStatus, ExtractedItem, Source
-from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.canonical import ExtractedItem, Source
+from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.site_items import RECORD_COLUMNS, SiteRows, site_rows
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
@@ -69,55 +69,15 @@ class ExtractSummary:
 
 
 def reported_children(conn: psycopg.Connection, run: RunContext) -> frozenset[str]:
+    """Children with a CCDF/OMW voucher on a day of the period, as known at the run's as_known_at."""
     return frozenset(read_frame(conn, query("reported_children"), run.period_params)["child_id"].tolist())
 
 
 def extract_ppp(conn: psycopg.Connection, run: RunContext) -> ExtractSummary:
-    """Stage the portal's manual entries for every planned site (used or, under a CCMS, reported)."""
-    params = {
-        **run.period_params,
-        "source": str(Source.PPP),
-        "batch_no": PPP_BATCH,
-        "stage": extract_stage(Source.PPP, PPP_BATCH),
-    }
-    as_of, _ = run_clock(conn, run)
-    entries = read_frame(conn, query("ppp_manual_entries"), params)
-    keep = entries["child_id"].isin(reported_children(conn, run))
-    records = entries[keep].assign(
-        status=str(AttendanceStatus.ABSENT), check_in=None, check_out=None, absence_reason=None
-    )
-    sites = read_frame(conn, query("reconcile_inputs_plan"), params)["site_id"]
-    # The portal's period submission is PPP's completeness signal (as known at the run's "now").
-    submitted_at = sites.map(
-        read_frame(conn, query("ppp_submissions"), {**params, "as_of": as_of}).set_index("site_id")["submitted_at"]
-    )
-    outcomes = pd.DataFrame(
-        {
-            "site_id": sites,
-            "outcome": "retrieved",
-            "records": sites.map(records["site_id"].value_counts()).fillna(0),
-            "dropped_non_voucher": sites.map(entries.loc[~keep, "site_id"].value_counts()).fillna(0),
-            "rejected": 0,
-            "error": None,
-            "submitted": submitted_at.notna(),
-            "submitted_at": submitted_at,
-            "data_through": None,
-            "duplicates_dropped": 0,
-            "duplicate_conflicts": 0,
-        }
-    )
-    with conn.transaction():
-        run_file(conn, "clear_batch_extract", params)
-        constants = {"run_id": run.run_id, "source": str(Source.PPP), "batch_no": PPP_BATCH}
-        copy_frame(conn, "staging.source_record", records, RECORD_COLUMNS, constants)
-        copy_frame(conn, "staging.site_extract", outcomes, SITE_EXTRACT_COLUMNS, constants)
-    return ExtractSummary(
-        source=str(Source.PPP),
-        batch_no=PPP_BATCH,
-        sites=len(sites),
-        records=len(records),
-        dropped_non_voucher=int((~keep).sum()),
-    )
+    """Stage the portal's manual entries for every planned site (:mod:`ccms_attendance.pipeline.portal_entries`)."""
+    from ccms_attendance.pipeline.portal_entries import extract_portal_entries
+
+    return extract_portal_entries(conn, run)
 
 
 SiteExtractor = Callable[[str], Iterable[ExtractedItem]]

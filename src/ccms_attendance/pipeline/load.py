@@ -29,7 +29,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ccms_attendance.pipeline.absence_limits import children_changed_by_load, refresh_absence_limits
-from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at, run_clock
 from ccms_attendance.rules.lifecycle import PendingBasis, UnavailableCause, period_lifecycle
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
@@ -91,6 +91,7 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                 "lifecycle": str(lifecycle),
                 "submission_deadline": deadline.day.isoformat(),
                 "as_of": as_of.isoformat(),
+                "as_known_at": run_as_known_at(conn, run).isoformat(),
                 **run_summary(conn, run, quarantined=staged["quarantined"]),
                 "absence_limits": limits,
                 "kept_previous_version": kept,

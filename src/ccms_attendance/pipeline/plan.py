@@ -20,7 +20,13 @@ from psycopg.types.json import Jsonb
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import PeriodCalendar
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.rules.governing_source import GoverningDecision, Selection, SiteFacts, decide
+from ccms_attendance.rules.governing_source import (
+    GoverningDecision,
+    Selection,
+    SiteFacts,
+    decide,
+    portal_read_only_from,
+)
 from ccms_attendance.rules.lifecycle import require_ended
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
@@ -33,6 +39,7 @@ PLAN_COLUMNS = [
     "selected_method",
     "incomplete_reason",
     "batch_no",
+    "portal_read_only_from",
 ]
 
 
@@ -53,8 +60,12 @@ def assign_batches(site_ids: list[str], batch_count: int) -> dict[str, int]:
     return {site_id: index % batch_count for index, site_id in enumerate(sorted(site_ids))}
 
 
-def load_site_facts(conn: psycopg.Connection, run: RunContext) -> list[SiteFacts]:
-    params = {**run.period_params, "only_sites": list(run.scope.sites)}
+def load_site_facts(
+    conn: psycopg.Connection, run: RunContext, as_of: dt.datetime, as_known_at: dt.datetime
+) -> list[SiteFacts]:
+    """The portal state of the period's sites as known at ``as_known_at`` (selections saved up to
+    ``as_of``: those after the period only tell when a site connected a CCMS)."""
+    params = {**run.period_params, "only_sites": list(run.scope.sites), "as_of": as_of, "as_known_at": as_known_at}
     facts = read_frame(conn, query("plan_site_facts"), params)
     if facts.empty:
         return []
@@ -83,16 +94,22 @@ def plan_period(
     batch_count: int,
     *,
     as_of: dt.datetime | None = None,
+    as_known_at: dt.datetime | None = None,
     grace: dt.timedelta = dt.timedelta(0),
 ) -> PlanResult:
     """Stage the plan for ``run`` (replacing any earlier plan of the same run) and commit.
 
-    ``as_of`` is the run's "now" (default: this instant). ``grace`` is how long after the period's
-    end the schedule runs it, for the message that refuses an open period.
+    ``as_of`` is the run's "now" (default: this instant). ``as_known_at`` is the instant every step
+    reads reference and portal data as known at (default: this instant, i.e. everything recorded so
+    far; an earlier load's value reproduces what it saw). Both are recorded in the run audit.
+    ``grace`` is how long after the period's end the schedule runs it, for the message that refuses
+    an open period.
     """
     if batch_count < 1:
         raise ValueError("batch_count must be at least 1")
-    as_of = as_of or dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    as_of = as_of or now
+    as_known_at = as_known_at or now
     require_ended(run.period, as_of, provisional_run_at=run.period.end_instant() + grace)
     with conn.transaction():
         run_file(
@@ -102,13 +119,27 @@ def plan_period(
         run_file(
             conn,
             "start_run_audit",
-            {**run.period_params, "dag_id": run.dag_id, "scope": Jsonb(run.scope.as_json()), "as_of": as_of},
+            {
+                **run.period_params,
+                "dag_id": run.dag_id,
+                "scope": Jsonb(run.scope.as_json()),
+                "as_of": as_of,
+                "as_known_at": as_known_at,
+            },
         )
-        decisions = {f.site_id: (f, decide(f, run.period, calendar)) for f in load_site_facts(conn, run)}
+        decisions = {
+            f.site_id: (f, decide(f, run.period, calendar)) for f in load_site_facts(conn, run, as_of, as_known_at)
+        }
+        read_only_from = {
+            site_id: portal_read_only_from(facts, run.period, calendar)
+            for site_id, (facts, decision) in decisions.items()
+            if decision.governing_source == Source.PPP
+        }
         if run.scope.sources:
             wanted = {str(s) for s in run.scope.sources}
             decisions = {k: v for k, v in decisions.items() if v[1].governing_source in wanted}
         plan = _plan_frame(decisions, batch_count)
+        plan["portal_read_only_from"] = plan["site_id"].map(read_only_from).astype(object)
         copy_frame(
             conn, "staging.site_plan", plan, PLAN_COLUMNS, {"run_id": run.run_id, "period_start": run.period.start}
         )
@@ -147,7 +178,7 @@ def _plan_frame(decisions: dict[str, tuple[SiteFacts, GoverningDecision]], batch
         }
         for facts, decision in decisions.values()
     ]
-    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-1])
+    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-2])
     plan["batch_no"] = 0  # PPP is read in one query: batches only split vendor API calls
     extractable = (plan["governing_source"] != str(Source.PPP)) & plan["incomplete_reason"].isna()
     plan.loc[plan["incomplete_reason"].notna(), "batch_no"] = -1  # nothing to call (e.g. unlinked license)

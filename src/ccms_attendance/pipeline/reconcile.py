@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import psycopg
 
-from ccms_attendance.pipeline.run_context import RunContext, run_clock
+from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at, run_clock
 from ccms_attendance.pipeline.validate import SUITE_BY_SOURCE
 from ccms_attendance.rules.daily_attendance import (
     DAILY_COLUMNS,
@@ -30,7 +30,9 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataFrame]:
-    params = run.period_params
+    """The staged records and the reference data valid on the period's days, as known at the run's
+    as_known_at (docs/history.md)."""
+    params = {**run.period_params, "as_known_at": run_as_known_at(conn, run)}
     plan = read_frame(conn, query("reconcile_inputs_plan"), params)
     # read_frame keeps a query's columns even when it returns no rows, so empty inputs need no care.
     frames = {

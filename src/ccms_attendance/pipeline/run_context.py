@@ -67,7 +67,7 @@ def run_clock(conn: psycopg.Connection, run: RunContext) -> tuple[dt.datetime, D
         raise RunNotPlannedError(
             f"no plan recorded for {run.describe()}: the plan_period task has not completed; clear and rerun it"
         )
-    as_of, deadline_day, pruned_at = row
+    as_of, deadline_day, pruned_at, _ = row
     if pruned_at is not None:
         # Going on would reconcile or load nothing in place of the period (pipeline.abandoned_runs).
         raise RunStagingPrunedError(
@@ -76,3 +76,13 @@ def run_clock(conn: psycopg.Connection, run: RunContext) -> tuple[dt.datetime, D
             "or trigger a new one"
         )
     return as_of, Deadline.as_of(deadline_day, as_of)
+
+
+def run_as_known_at(conn: psycopg.Connection, run: RunContext) -> dt.datetime:
+    """The instant the run reads reference and portal data as known at (docs/history.md)."""
+    row = conn.execute(query("run_clock"), {"run_id": run.run_id}).fetchone()
+    if row is None or row[3] is None:
+        raise RunNotPlannedError(
+            f"no plan recorded for {run.describe()}: the plan_period task has not completed; clear and rerun it"
+        )
+    return row[3]

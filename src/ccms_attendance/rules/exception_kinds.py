@@ -65,6 +65,9 @@ class ExceptionKind(StrEnum):
     CHILD_MISSING_FROM_CCMS = "child_missing_from_ccms"
     # pipeline/extract.py
     UNATTRIBUTED_RECORDS_DROPPED = "unattributed_records_dropped"
+    # pipeline/portal_entries.py
+    PORTAL_ENTRY_AFTER_CCMS_CONNECTION = "portal_entry_after_ccms_connection"
+    PORTAL_ENTRY_UNKNOWN_CHILD = "portal_entry_unknown_child"
     # pipeline/load.py (sql/queries/record_kept_sites.sql)
     SITE_PERIOD_KEPT = "site_period_kept"
 
@@ -147,6 +150,14 @@ CATALOG: dict[ExceptionKind, KindInfo] = {
     ),
     K.UNATTRIBUTED_RECORDS_DROPPED: KindInfo(
         S.WARNING, A.PROVIDER, "Check the Child IDs in the CCMS roster against the voucher roster (counts only)."
+    ),
+    K.PORTAL_ENTRY_AFTER_CCMS_CONNECTION: KindInfo(
+        S.WARNING,
+        A.PROVIDER,
+        "Send the correction through the CCMS: the portal is read-only once the site's CCMS is connected.",
+    ),
+    K.PORTAL_ENTRY_UNKNOWN_CHILD: KindInfo(
+        S.WARNING, A.PROVIDER, "Correct the Child ID of the named portal entry; the day was coded without it."
     ),
     K.SITE_PERIOD_KEPT: KindInfo(
         S.WARNING, A.ENGINEER, "Rerun the period once the vendor or the data is back; the previous version stands."

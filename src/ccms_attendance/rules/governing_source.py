@@ -154,3 +154,39 @@ def decide(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> 
 
 def _ppp_governs(site: SiteFacts, selected: Source, exceptions: list[RuleException]) -> GoverningDecision:
     return GoverningDecision(site.site_id, selected, Source.PPP, None, tuple(exceptions))
+
+
+def portal_read_only_from(site: SiteFacts, period: ServicePeriod, calendar: PeriodCalendar) -> dt.datetime | None:
+    """Rule 4 in time: the instant from which the site's portal entries for ``period`` are ignored.
+
+    Once the site's CCMS connection is established the portal is read-only, also for earlier
+    periods: an entry typed from then on (``entered_at``) is not used, even for a period PPP
+    governs. The connection is established at the start of the first later period a CCMS governs
+    (rules 1 and 2 replayed over every selection the run knows, saved up to its "now"). ``None``:
+    the site has not connected a CCMS since ``period`` (as far as the run knows).
+    """
+    # Who governs changes only where a selection takes effect, or after the first submission (rule 2).
+    starts = {s.effective_start for s in site.selections if s.method.is_ccms}
+    if site.first_submission_at is not None:
+        try:
+            after = calendar.next_period(_period_of(site.first_submission_at, calendar))
+        except PeriodCalendarError:
+            after = None  # outside the calendar: the selections' starts still tell
+        if after is not None:
+            starts.add(after.start)
+    for start in sorted(d for d in starts if d > period.start):
+        try:
+            later = calendar.period_containing(start)
+        except PeriodCalendarError:
+            continue
+        if later.start != start:
+            continue  # not a period start: rejected by rule 1
+        in_force, _ = selection_in_force(site.selections, later, calendar)
+        submitted_before = site.first_submission_at is not None and site.first_submission_at < later.start_instant()
+        if in_force is not None and in_force.method.is_ccms and submitted_before:
+            return later.start_instant()
+    return None
+
+
+def _period_of(moment: dt.datetime, calendar: PeriodCalendar) -> ServicePeriod:
+    return calendar.period_containing(moment.astimezone(STATE_TIMEZONE).date())

@@ -47,6 +47,68 @@ $_$;
 
 COMMENT ON FUNCTION meta.ccms_role(kind text, dbname text) IS 'This database''s role of a kind (writer, reader, intake, loader, reporter, sync); same rule as ccms_attendance.warehouse.target.role_name';
 
+CREATE TABLE portal.data_entry_selection (
+    selection_id bigint NOT NULL,
+    site_id text NOT NULL,
+    method text NOT NULL,
+    effective_start date NOT NULL,
+    chosen_at timestamp with time zone NOT NULL,
+    chosen_by text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT data_entry_selection_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at))),
+    CONSTRAINT selection_method_valid CHECK ((method = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text])))
+);
+
+CREATE FUNCTION portal.data_entry_selection_known(at timestamp with time zone) RETURNS SETOF portal.data_entry_selection
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM portal.data_entry_selection WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE portal.manual_entry (
+    entry_id bigint NOT NULL,
+    site_id text NOT NULL,
+    child_id text NOT NULL,
+    attendance_date date NOT NULL,
+    day_code text DEFAULT 'AB'::text NOT NULL,
+    entered_at timestamp with time zone NOT NULL,
+    entered_by text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT manual_entry_code_valid CHECK ((day_code = ANY (ARRAY['AB'::text, 'OD'::text, 'PC'::text, 'NP'::text]))),
+    CONSTRAINT manual_entry_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION portal.manual_entry_known(at timestamp with time zone) RETURNS SETOF portal.manual_entry
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM portal.manual_entry WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE portal.period_submission (
+    site_id text NOT NULL,
+    period_start date NOT NULL,
+    submitted_at timestamp with time zone NOT NULL,
+    submitted_by text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT period_submission_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION portal.period_submission_known(at timestamp with time zone) RETURNS SETOF portal.period_submission
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM portal.period_submission WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE ref.child (
+    child_id text NOT NULL,
+    eligibility_start date,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT child_id_not_blank CHECK ((btrim(child_id) <> ''::text)),
+    CONSTRAINT child_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION ref.child_known(at timestamp with time zone) RETURNS SETOF ref.child
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.child WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
 CREATE FUNCTION ref.enrollment_year_start(anchor date, day date) RETURNS date
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -56,6 +118,116 @@ CREATE FUNCTION ref.enrollment_year_start(anchor date, day date) RETURNS date
                                                                        - date_part('year', anchor))::int))::date > day
                                                    THEN 1 ELSE 0 END))::date
 $$;
+
+CREATE TABLE ref.license_link (
+    license_number text NOT NULL,
+    linked_from timestamp with time zone NOT NULL,
+    linked_until timestamp with time zone,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT license_link_ordered CHECK (((linked_until IS NULL) OR (linked_until > linked_from))),
+    CONSTRAINT license_link_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION ref.license_link_known(at timestamp with time zone) RETURNS SETOF ref.license_link
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.license_link WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE ref.provider (
+    provider_id text NOT NULL,
+    provider_name text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    email text,
+    CONSTRAINT provider_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION ref.provider_known(at timestamp with time zone) RETURNS SETOF ref.provider
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.provider WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE ref.site_closure (
+    site_id text NOT NULL,
+    closure_date date NOT NULL,
+    closure_kind text DEFAULT 'NP'::text NOT NULL,
+    reason text,
+    reported_via text DEFAULT 'PPP'::text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    CONSTRAINT site_closure_kind_valid CHECK ((closure_kind = ANY (ARRAY['PC'::text, 'NP'::text]))),
+    CONSTRAINT site_closure_reported_via_valid CHECK ((reported_via = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
+    CONSTRAINT site_closure_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
+);
+
+CREATE FUNCTION ref.site_closure_known(at timestamp with time zone) RETURNS SETOF ref.site_closure
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.site_closure WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE TABLE ref.site (
+    site_id text NOT NULL,
+    provider_id text NOT NULL,
+    site_name text NOT NULL,
+    license_number text NOT NULL,
+    operating_weekdays smallint[] DEFAULT '{1,2,3,4,5}'::smallint[] NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    valid_from date DEFAULT '1970-01-01'::date NOT NULL,
+    valid_until date,
+    CONSTRAINT site_license_not_blank CHECK ((btrim(license_number) <> ''::text)),
+    CONSTRAINT site_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at))),
+    CONSTRAINT site_valid_ordered CHECK (((valid_until IS NULL) OR (valid_until > valid_from))),
+    CONSTRAINT site_weekdays_valid CHECK ((operating_weekdays <@ '{1,2,3,4,5,6,7}'::smallint[]))
+);
+
+CREATE FUNCTION ref.site_for_period(at timestamp with time zone, first_day date, last_day date) RETURNS SETOF ref.site
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT DISTINCT ON (site_id) *
+      FROM ref.site_known(at)
+     WHERE valid_from <= last_day AND (valid_until IS NULL OR valid_until > first_day)
+     ORDER BY site_id, valid_from
+$$;
+
+CREATE FUNCTION ref.site_known(at timestamp with time zone) RETURNS SETOF ref.site
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.site WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE FUNCTION ref.voucher_for_period(at timestamp with time zone, first_day date, last_day date) RETURNS TABLE(voucher_id text, child_id text, site_id text, program text, schedule text, scheduled_weekdays smallint[], authorized_start date, authorized_end date)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT voucher_id, child_id, site_id, program, schedule, scheduled_weekdays, piece_start, piece_end
+      FROM (SELECT v.*, greatest(v.authorized_start, v.valid_from) AS piece_start,
+                   least(v.authorized_end, v.valid_until - 1) AS piece_end
+              FROM ref.voucher_known(at) v) p
+     WHERE piece_start <= last_day
+       AND (piece_end IS NULL OR (piece_end >= first_day AND piece_end >= piece_start))
+$$;
+
+CREATE TABLE ref.voucher (
+    voucher_id text NOT NULL,
+    child_id text NOT NULL,
+    site_id text NOT NULL,
+    program text NOT NULL,
+    schedule text DEFAULT 'full_time'::text NOT NULL,
+    authorized_start date NOT NULL,
+    authorized_end date,
+    scheduled_weekdays smallint[],
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    superseded_at timestamp with time zone,
+    valid_from date DEFAULT '1970-01-01'::date NOT NULL,
+    valid_until date,
+    CONSTRAINT voucher_dates_ordered CHECK (((authorized_end IS NULL) OR (authorized_end >= authorized_start))),
+    CONSTRAINT voucher_part_time_has_schedule CHECK (((schedule = 'full_time'::text) OR (scheduled_weekdays IS NOT NULL))),
+    CONSTRAINT voucher_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
+    CONSTRAINT voucher_schedule_valid CHECK ((schedule = ANY (ARRAY['full_time'::text, 'part_time'::text]))),
+    CONSTRAINT voucher_scheduled_weekdays_valid CHECK (((scheduled_weekdays IS NULL) OR (scheduled_weekdays <@ '{1,2,3,4,5,6,7}'::smallint[]))),
+    CONSTRAINT voucher_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at))),
+    CONSTRAINT voucher_valid_ordered CHECK (((valid_until IS NULL) OR (valid_until > valid_from)))
+);
+
+CREATE FUNCTION ref.voucher_known(at timestamp with time zone) RETURNS SETOF ref.voucher
+    LANGUAGE sql STABLE
+    AS $$ SELECT * FROM ref.voucher WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
 
 CREATE TABLE history.absence_summary (
     period_start date NOT NULL,
@@ -148,15 +320,17 @@ CREATE TABLE meta.schema_migration (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-CREATE TABLE portal.data_entry_selection (
-    selection_id bigint NOT NULL,
-    site_id text NOT NULL,
-    method text NOT NULL,
-    effective_start date NOT NULL,
-    chosen_at timestamp with time zone NOT NULL,
-    chosen_by text NOT NULL,
-    CONSTRAINT selection_method_valid CHECK ((method = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text])))
-);
+CREATE VIEW portal.data_entry_selection_current AS
+ SELECT data_entry_selection.selection_id,
+    data_entry_selection.site_id,
+    data_entry_selection.method,
+    data_entry_selection.effective_start,
+    data_entry_selection.chosen_at,
+    data_entry_selection.chosen_by,
+    data_entry_selection.recorded_at,
+    data_entry_selection.superseded_at
+   FROM portal.data_entry_selection
+  WHERE (data_entry_selection.superseded_at IS NULL);
 
 ALTER TABLE portal.data_entry_selection ALTER COLUMN selection_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME portal.data_entry_selection_selection_id_seq
@@ -167,16 +341,18 @@ ALTER TABLE portal.data_entry_selection ALTER COLUMN selection_id ADD GENERATED 
     CACHE 1
 );
 
-CREATE TABLE portal.manual_entry (
-    entry_id bigint NOT NULL,
-    site_id text NOT NULL,
-    child_id text NOT NULL,
-    attendance_date date NOT NULL,
-    day_code text DEFAULT 'AB'::text NOT NULL,
-    entered_at timestamp with time zone NOT NULL,
-    entered_by text NOT NULL,
-    CONSTRAINT manual_entry_code_valid CHECK ((day_code = ANY (ARRAY['AB'::text, 'OD'::text, 'PC'::text, 'NP'::text])))
-);
+CREATE VIEW portal.manual_entry_current AS
+ SELECT manual_entry.entry_id,
+    manual_entry.site_id,
+    manual_entry.child_id,
+    manual_entry.attendance_date,
+    manual_entry.day_code,
+    manual_entry.entered_at,
+    manual_entry.entered_by,
+    manual_entry.recorded_at,
+    manual_entry.superseded_at
+   FROM portal.manual_entry
+  WHERE (manual_entry.superseded_at IS NULL);
 
 ALTER TABLE portal.manual_entry ALTER COLUMN entry_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME portal.manual_entry_entry_id_seq
@@ -187,12 +363,15 @@ ALTER TABLE portal.manual_entry ALTER COLUMN entry_id ADD GENERATED ALWAYS AS ID
     CACHE 1
 );
 
-CREATE TABLE portal.period_submission (
-    site_id text NOT NULL,
-    period_start date NOT NULL,
-    submitted_at timestamp with time zone NOT NULL,
-    submitted_by text NOT NULL
-);
+CREATE VIEW portal.period_submission_current AS
+ SELECT period_submission.site_id,
+    period_submission.period_start,
+    period_submission.submitted_at,
+    period_submission.submitted_by,
+    period_submission.recorded_at,
+    period_submission.superseded_at
+   FROM portal.period_submission
+  WHERE (period_submission.superseded_at IS NULL);
 
 CREATE TABLE reconciled.absence_limit_notice (
     notice_id bigint NOT NULL,
@@ -300,6 +479,35 @@ ALTER TABLE reconciled.exception ALTER COLUMN exception_id ADD GENERATED ALWAYS 
     CACHE 1
 );
 
+CREATE TABLE reconciled.notice_delivery (
+    delivery_id bigint NOT NULL,
+    notice_id bigint NOT NULL,
+    child_id text NOT NULL,
+    enrollment_year_start date NOT NULL,
+    limit_kind text NOT NULL,
+    threshold integer NOT NULL,
+    letter text NOT NULL,
+    channel text NOT NULL,
+    provider_id text NOT NULL,
+    outcome text NOT NULL,
+    location text,
+    period_start date NOT NULL,
+    run_id text NOT NULL,
+    delivered_at timestamp with time zone NOT NULL,
+    CONSTRAINT delivery_channel_valid CHECK ((channel = ANY (ARRAY['folder'::text, 'email'::text]))),
+    CONSTRAINT delivery_letter_valid CHECK ((letter = ANY (ARRAY['notice'::text, 'withdrawal'::text]))),
+    CONSTRAINT delivery_outcome_valid CHECK ((outcome = ANY (ARRAY['sent'::text, 'withheld'::text])))
+);
+
+ALTER TABLE reconciled.notice_delivery ALTER COLUMN delivery_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME reconciled.notice_delivery_delivery_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE reconciled.period_load (
     period_start date NOT NULL,
     run_id text NOT NULL,
@@ -345,6 +553,7 @@ CREATE TABLE reconciled.run_audit (
     as_of timestamp with time zone,
     status_reason text,
     staging_pruned_at timestamp with time zone,
+    as_known_at timestamp with time zone,
     CONSTRAINT run_audit_status_valid CHECK ((status = ANY (ARRAY['running'::text, 'loaded'::text, 'failed'::text, 'abandoned'::text])))
 );
 
@@ -383,23 +592,30 @@ CREATE TABLE reconciled.validation_result (
     CONSTRAINT validation_result_counts_valid CHECK (((evaluated >= 0) AND (failed_critical >= 0) AND (failed_warning >= 0) AND (quarantined_rows >= 0)))
 );
 
-CREATE TABLE ref.child (
-    child_id text NOT NULL,
-    eligibility_start date,
-    CONSTRAINT child_id_not_blank CHECK ((btrim(child_id) <> ''::text))
-);
+CREATE VIEW ref.child_current AS
+ SELECT child.child_id,
+    child.eligibility_start,
+    child.recorded_at,
+    child.superseded_at
+   FROM ref.child
+  WHERE (child.superseded_at IS NULL);
 
-CREATE TABLE ref.license_link (
-    license_number text NOT NULL,
-    linked_from timestamp with time zone NOT NULL,
-    linked_until timestamp with time zone,
-    CONSTRAINT license_link_ordered CHECK (((linked_until IS NULL) OR (linked_until > linked_from)))
-);
+CREATE VIEW ref.license_link_current AS
+ SELECT license_link.license_number,
+    license_link.linked_from,
+    license_link.linked_until,
+    license_link.recorded_at,
+    license_link.superseded_at
+   FROM ref.license_link
+  WHERE (license_link.superseded_at IS NULL);
 
-CREATE TABLE ref.provider (
-    provider_id text NOT NULL,
-    provider_name text NOT NULL
-);
+CREATE VIEW ref.provider_current AS
+ SELECT provider.provider_id,
+    provider.provider_name,
+    provider.recorded_at,
+    provider.superseded_at
+   FROM ref.provider
+  WHERE (provider.superseded_at IS NULL);
 
 CREATE TABLE ref.service_period (
     period_start date NOT NULL,
@@ -409,41 +625,59 @@ CREATE TABLE ref.service_period (
     CONSTRAINT service_period_ordered CHECK ((period_end >= period_start))
 );
 
-CREATE TABLE ref.site (
-    site_id text NOT NULL,
-    provider_id text NOT NULL,
-    site_name text NOT NULL,
-    license_number text NOT NULL,
-    operating_weekdays smallint[] DEFAULT '{1,2,3,4,5}'::smallint[] NOT NULL,
-    CONSTRAINT site_license_not_blank CHECK ((btrim(license_number) <> ''::text)),
-    CONSTRAINT site_weekdays_valid CHECK ((operating_weekdays <@ '{1,2,3,4,5,6,7}'::smallint[]))
-);
+CREATE VIEW ref.site_closure_current AS
+ SELECT site_closure.site_id,
+    site_closure.closure_date,
+    site_closure.closure_kind,
+    site_closure.reason,
+    site_closure.reported_via,
+    site_closure.recorded_at,
+    site_closure.superseded_at
+   FROM ref.site_closure
+  WHERE (site_closure.superseded_at IS NULL);
 
-CREATE TABLE ref.site_closure (
-    site_id text NOT NULL,
-    closure_date date NOT NULL,
-    closure_kind text DEFAULT 'NP'::text NOT NULL,
-    reason text,
-    reported_via text DEFAULT 'PPP'::text NOT NULL,
-    CONSTRAINT site_closure_kind_valid CHECK ((closure_kind = ANY (ARRAY['PC'::text, 'NP'::text]))),
-    CONSTRAINT site_closure_reported_via_valid CHECK ((reported_via = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text])))
-);
+CREATE VIEW ref.site_current AS
+ SELECT site.site_id,
+    site.provider_id,
+    site.site_name,
+    site.license_number,
+    site.operating_weekdays,
+    site.recorded_at,
+    site.superseded_at,
+    site.valid_from,
+    site.valid_until
+   FROM ref.site
+  WHERE (site.superseded_at IS NULL);
 
-CREATE TABLE ref.voucher (
-    voucher_id text NOT NULL,
-    child_id text NOT NULL,
-    site_id text NOT NULL,
-    program text NOT NULL,
-    schedule text DEFAULT 'full_time'::text NOT NULL,
-    authorized_start date NOT NULL,
-    authorized_end date,
-    scheduled_weekdays smallint[],
-    CONSTRAINT voucher_dates_ordered CHECK (((authorized_end IS NULL) OR (authorized_end >= authorized_start))),
-    CONSTRAINT voucher_part_time_has_schedule CHECK (((schedule = 'full_time'::text) OR (scheduled_weekdays IS NOT NULL))),
-    CONSTRAINT voucher_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
-    CONSTRAINT voucher_schedule_valid CHECK ((schedule = ANY (ARRAY['full_time'::text, 'part_time'::text]))),
-    CONSTRAINT voucher_scheduled_weekdays_valid CHECK (((scheduled_weekdays IS NULL) OR (scheduled_weekdays <@ '{1,2,3,4,5,6,7}'::smallint[])))
-);
+CREATE VIEW ref.site_latest AS
+ SELECT DISTINCT ON (site.site_id) site.site_id,
+    site.provider_id,
+    site.site_name,
+    site.license_number,
+    site.operating_weekdays,
+    site.recorded_at,
+    site.superseded_at,
+    site.valid_from,
+    site.valid_until
+   FROM ref.site
+  WHERE (site.superseded_at IS NULL)
+  ORDER BY site.site_id, ((site.valid_from <= CURRENT_DATE) AND ((site.valid_until IS NULL) OR (site.valid_until > CURRENT_DATE))) DESC, site.valid_from DESC;
+
+CREATE VIEW ref.voucher_current AS
+ SELECT voucher.voucher_id,
+    voucher.child_id,
+    voucher.site_id,
+    voucher.program,
+    voucher.schedule,
+    voucher.authorized_start,
+    voucher.authorized_end,
+    voucher.scheduled_weekdays,
+    voucher.recorded_at,
+    voucher.superseded_at,
+    voucher.valid_from,
+    voucher.valid_until
+   FROM ref.voucher
+  WHERE (voucher.superseded_at IS NULL);
 
 CREATE TABLE staging.absence_summary (
     period_start date NOT NULL,
@@ -555,7 +789,8 @@ CREATE TABLE staging.site_plan (
     governing_source text NOT NULL,
     selected_method text NOT NULL,
     incomplete_reason text,
-    batch_no integer NOT NULL
+    batch_no integer NOT NULL,
+    portal_read_only_from timestamp with time zone
 );
 
 CREATE TABLE staging.source_record (
@@ -594,16 +829,16 @@ ALTER TABLE ONLY portal.data_entry_selection
     ADD CONSTRAINT data_entry_selection_pkey PRIMARY KEY (selection_id);
 
 ALTER TABLE ONLY portal.manual_entry
-    ADD CONSTRAINT manual_entry_one_per_child_day UNIQUE (site_id, child_id, attendance_date);
-
-ALTER TABLE ONLY portal.manual_entry
     ADD CONSTRAINT manual_entry_pkey PRIMARY KEY (entry_id);
 
+ALTER TABLE ONLY portal.manual_entry
+    ADD CONSTRAINT manual_entry_version_unique UNIQUE (site_id, child_id, attendance_date, recorded_at);
+
 ALTER TABLE ONLY portal.period_submission
-    ADD CONSTRAINT period_submission_pkey PRIMARY KEY (site_id, period_start);
+    ADD CONSTRAINT period_submission_pkey PRIMARY KEY (site_id, period_start, recorded_at);
 
 ALTER TABLE ONLY portal.data_entry_selection
-    ADD CONSTRAINT selection_once_per_instant UNIQUE (site_id, chosen_at);
+    ADD CONSTRAINT selection_once_per_instant UNIQUE (site_id, chosen_at, recorded_at);
 
 ALTER TABLE ONLY reconciled.absence_limit_notice
     ADD CONSTRAINT absence_limit_notice_pkey PRIMARY KEY (notice_id);
@@ -617,8 +852,14 @@ ALTER TABLE ONLY reconciled.absence_tally
 ALTER TABLE ONLY reconciled.daily_attendance
     ADD CONSTRAINT daily_attendance_pkey PRIMARY KEY (site_id, child_id, attendance_date);
 
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT delivery_once UNIQUE (notice_id, letter, channel);
+
 ALTER TABLE ONLY reconciled.exception
     ADD CONSTRAINT exception_pkey PRIMARY KEY (exception_id);
+
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT notice_delivery_pkey PRIMARY KEY (delivery_id);
 
 ALTER TABLE ONLY reconciled.period_load
     ADD CONSTRAINT period_load_pkey PRIMARY KEY (period_start);
@@ -636,28 +877,25 @@ ALTER TABLE ONLY reconciled.validation_result
     ADD CONSTRAINT validation_result_pkey PRIMARY KEY (run_id, suite_name);
 
 ALTER TABLE ONLY ref.child
-    ADD CONSTRAINT child_pkey PRIMARY KEY (child_id);
+    ADD CONSTRAINT child_pkey PRIMARY KEY (child_id, recorded_at);
 
 ALTER TABLE ONLY ref.license_link
-    ADD CONSTRAINT license_link_pkey PRIMARY KEY (license_number, linked_from);
+    ADD CONSTRAINT license_link_pkey PRIMARY KEY (license_number, linked_from, recorded_at);
 
 ALTER TABLE ONLY ref.provider
-    ADD CONSTRAINT provider_pkey PRIMARY KEY (provider_id);
+    ADD CONSTRAINT provider_pkey PRIMARY KEY (provider_id, recorded_at);
 
 ALTER TABLE ONLY ref.service_period
     ADD CONSTRAINT service_period_pkey PRIMARY KEY (period_start);
 
 ALTER TABLE ONLY ref.site_closure
-    ADD CONSTRAINT site_closure_pkey PRIMARY KEY (site_id, closure_date);
+    ADD CONSTRAINT site_closure_pkey PRIMARY KEY (site_id, closure_date, recorded_at);
 
 ALTER TABLE ONLY ref.site
-    ADD CONSTRAINT site_license_number_key UNIQUE (license_number);
-
-ALTER TABLE ONLY ref.site
-    ADD CONSTRAINT site_pkey PRIMARY KEY (site_id);
+    ADD CONSTRAINT site_pkey PRIMARY KEY (site_id, valid_from, recorded_at);
 
 ALTER TABLE ONLY ref.voucher
-    ADD CONSTRAINT voucher_pkey PRIMARY KEY (voucher_id);
+    ADD CONSTRAINT voucher_pkey PRIMARY KEY (voucher_id, valid_from, recorded_at);
 
 ALTER TABLE ONLY staging.site_extract
     ADD CONSTRAINT site_extract_pkey PRIMARY KEY (run_id, source, site_id);
@@ -678,7 +916,13 @@ CREATE UNIQUE INDEX period_version_one_current ON history.period_version USING b
 
 CREATE INDEX period_version_period_idx ON history.period_version USING btree (period_start, loaded_at);
 
+CREATE UNIQUE INDEX data_entry_selection_one_current ON portal.data_entry_selection USING btree (site_id, chosen_at) WHERE (superseded_at IS NULL);
+
 CREATE INDEX manual_entry_date_idx ON portal.manual_entry USING btree (attendance_date, site_id);
+
+CREATE UNIQUE INDEX manual_entry_one_current ON portal.manual_entry USING btree (site_id, child_id, attendance_date) WHERE (superseded_at IS NULL);
+
+CREATE UNIQUE INDEX period_submission_one_current ON portal.period_submission USING btree (site_id, period_start) WHERE (superseded_at IS NULL);
 
 CREATE INDEX selection_site_effective_idx ON portal.data_entry_selection USING btree (site_id, effective_start, chosen_at);
 
@@ -692,6 +936,8 @@ CREATE INDEX daily_period_site_idx ON reconciled.daily_attendance USING btree (p
 
 CREATE INDEX exception_period_kind_idx ON reconciled.exception USING btree (period_start, kind);
 
+CREATE INDEX notice_delivery_identity_idx ON reconciled.notice_delivery USING btree (child_id, enrollment_year_start, limit_kind, threshold, channel);
+
 CREATE INDEX quarantine_period_idx ON reconciled.quarantine USING btree (period_start, source);
 
 CREATE INDEX run_audit_period_idx ON reconciled.run_audit USING btree (period_start, started_at);
@@ -702,11 +948,25 @@ CREATE INDEX summary_child_idx ON reconciled.absence_summary USING btree (child_
 
 CREATE INDEX validation_result_period_idx ON reconciled.validation_result USING btree (period_start, suite_name);
 
+CREATE UNIQUE INDEX child_one_current ON ref.child USING btree (child_id) WHERE (superseded_at IS NULL);
+
+CREATE UNIQUE INDEX license_link_one_current ON ref.license_link USING btree (license_number, linked_from) WHERE (superseded_at IS NULL);
+
+CREATE UNIQUE INDEX provider_one_current ON ref.provider USING btree (provider_id) WHERE (superseded_at IS NULL);
+
 CREATE INDEX site_closure_date_idx ON ref.site_closure USING btree (closure_date, site_id);
+
+CREATE UNIQUE INDEX site_closure_one_current ON ref.site_closure USING btree (site_id, closure_date) WHERE (superseded_at IS NULL);
+
+CREATE INDEX site_license_idx ON ref.site USING btree (license_number);
+
+CREATE UNIQUE INDEX site_one_current ON ref.site USING btree (site_id, valid_from) WHERE (superseded_at IS NULL);
 
 CREATE INDEX site_provider_idx ON ref.site USING btree (provider_id);
 
 CREATE INDEX voucher_child_idx ON ref.voucher USING btree (child_id);
+
+CREATE UNIQUE INDEX voucher_one_current ON ref.voucher USING btree (voucher_id, valid_from) WHERE (superseded_at IS NULL);
 
 CREATE INDEX voucher_site_dates_idx ON ref.voucher USING btree (site_id, authorized_start, authorized_end);
 
@@ -724,29 +984,11 @@ CREATE INDEX staging_site_period_run_idx ON staging.site_period USING btree (run
 
 CREATE INDEX staging_summary_run_idx ON staging.absence_summary USING btree (run_id);
 
-ALTER TABLE ONLY portal.data_entry_selection
-    ADD CONSTRAINT data_entry_selection_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);
-
-ALTER TABLE ONLY portal.manual_entry
-    ADD CONSTRAINT manual_entry_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);
-
-ALTER TABLE ONLY portal.period_submission
-    ADD CONSTRAINT period_submission_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);
+ALTER TABLE ONLY reconciled.notice_delivery
+    ADD CONSTRAINT notice_delivery_notice_id_fkey FOREIGN KEY (notice_id) REFERENCES reconciled.absence_limit_notice(notice_id);
 
 ALTER TABLE ONLY reconciled.period_load
     ADD CONSTRAINT period_load_period_start_fkey FOREIGN KEY (period_start) REFERENCES ref.service_period(period_start);
 
 ALTER TABLE ONLY reconciled.period_load
     ADD CONSTRAINT period_load_run_id_fkey FOREIGN KEY (run_id) REFERENCES reconciled.run_audit(run_id);
-
-ALTER TABLE ONLY ref.site_closure
-    ADD CONSTRAINT site_closure_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);
-
-ALTER TABLE ONLY ref.site
-    ADD CONSTRAINT site_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES ref.provider(provider_id);
-
-ALTER TABLE ONLY ref.voucher
-    ADD CONSTRAINT voucher_child_id_fkey FOREIGN KEY (child_id) REFERENCES ref.child(child_id);
-
-ALTER TABLE ONLY ref.voucher
-    ADD CONSTRAINT voucher_site_id_fkey FOREIGN KEY (site_id) REFERENCES ref.site(site_id);

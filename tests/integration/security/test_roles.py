@@ -69,6 +69,7 @@ LOADER_UPDATES = {
         "started_at",
         "finished_at",
         "as_of",
+        "as_known_at",  # V011: a run planned again records it again
         "staging_pruned_at",
         "counts",
         "checksums",
@@ -349,7 +350,7 @@ def test_loader_can_do_what_the_load_step_does(conn, as_role):
         # A changed deadline (configuration) is recorded: only that column may change.
         run_file(loader, "upsert_service_period", {**period, "submission_deadline": "2026-02-06"})
         for run_id in ("r1", "r2"):
-            audit = {"dag_id": "d", "period_start": "2026-01-04", "scope": "{}", "as_of": None}
+            audit = {"dag_id": "d", "period_start": "2026-01-04", "scope": "{}", "as_of": None, "as_known_at": None}
             run_file(loader, "start_run_audit", {**audit, "run_id": run_id})
         run_file(loader, "end_run_audit", {"ended_run_id": "r1", "status": "failed", "reason": "x"})
         run_file(loader, "record_period_load", {**period, "run_id": "r1", "checksum": "c", "lifecycle": "final"})

@@ -14,6 +14,7 @@ from ccms_attendance.rules.governing_source import (
     Selection,
     SiteFacts,
     decide,
+    portal_read_only_from,
     selection_in_force,
     selection_problem,
 )
@@ -269,3 +270,28 @@ def test_ppp_governs_without_a_plan_reason(selections):
     assert decision.governing_source == PPP
     assert decision.incomplete_reason is None
     assert decision.exceptions == ()
+
+
+# --- rule 4 in time: when the portal became read-only for a PPP period ----------------------------
+
+
+def test_the_portal_is_read_only_from_the_start_of_the_first_later_ccms_period():
+    later_ccms = sel(1, BW, "2026-04-26", "2026-04-01T10:00")
+    assert portal_read_only_from(facts(later_ccms), period("2026-03-15"), CALENDAR) == at("2026-04-26T00:00")
+    assert portal_read_only_from(facts(), period("2026-03-15"), CALENDAR) is None
+
+
+def test_a_ccms_selection_that_never_took_effect_connects_nothing():
+    replaced = [sel(1, BW, "2026-04-26", "2026-04-01T10:00"), sel(2, PPP, "2026-04-26", "2026-04-02T10:00")]
+    assert portal_read_only_from(facts(*replaced), period("2026-03-15"), CALENDAR) is None
+    not_a_start = sel(3, BW, "2026-04-27", "2026-04-01T10:00")
+    assert portal_read_only_from(facts(not_a_start), period("2026-03-15"), CALENDAR) is None
+
+
+def test_a_ccms_before_the_first_submission_connects_only_once_the_site_submitted():
+    later_ccms = sel(1, BW, "2026-04-12", "2026-03-20T10:00")
+    not_yet = facts(later_ccms, first_submission_at=at("2026-04-20T10:00"))
+    # 04-12 falls back to PPP (rule 2); the CCMS governs from the next period start after the submission.
+    assert portal_read_only_from(not_yet, period("2026-03-15"), CALENDAR) == at("2026-04-26T00:00")
+    never = facts(later_ccms, first_submission_at=None)
+    assert portal_read_only_from(never, period("2026-03-15"), CALENDAR) is None

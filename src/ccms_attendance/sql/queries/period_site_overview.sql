@@ -12,7 +12,7 @@ SELECT sp.site_id,
        (SELECT count(*) FROM reconciled.exception e
          WHERE e.period_start = sp.period_start AND e.site_id = sp.site_id)::int AS exceptions
   FROM reconciled.site_period sp
-  JOIN ref.site s ON s.site_id = sp.site_id
+  JOIN ref.site_latest s ON s.site_id = sp.site_id
   LEFT JOIN reconciled.absence_summary a ON a.period_start = sp.period_start AND a.site_id = sp.site_id
  WHERE sp.period_start = %(period_start)s
  GROUP BY sp.period_start, sp.site_id, s.site_name, sp.governing_source, sp.lifecycle, sp.complete, sp.pending_days

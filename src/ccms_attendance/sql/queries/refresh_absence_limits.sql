@@ -15,14 +15,20 @@ SET LOCAL work_mem = '256MB';
 
 -- Per child: where the recount starts, and the enrollment years around it (computed once per
 -- distinct anchor, so the child-days below need only comparisons, not date arithmetic).
+-- Eligibility and vouchers as known at the loading run's as_known_at (docs/history.md; now for a
+-- recount outside a run).
 CREATE TEMP TABLE limit_child ON COMMIT DROP AS
-WITH anchored AS (
+WITH known AS MATERIALIZED (
+    SELECT coalesce((SELECT coalesce(a.as_known_at, a.as_of) FROM reconciled.run_audit a
+                      WHERE a.run_id = %(run_id)s), now()) AS at
+), anchored AS (
     SELECT c.child_id,
            coalesce(r.eligibility_start,
-                    (SELECT min(v.authorized_start) FROM ref.voucher v WHERE v.child_id = c.child_id),
+                    (SELECT min(v.authorized_start) FROM known k, ref.voucher_known(k.at) v
+                      WHERE v.child_id = c.child_id),
                     %(period_start)s::date) AS anchor
       FROM unnest(%(children)s::text[]) AS c(child_id)
-      LEFT JOIN ref.child r ON r.child_id = c.child_id
+      LEFT JOIN (SELECT r.* FROM known k, ref.child_known(k.at) r) r ON r.child_id = c.child_id
 ), recount_year AS (
     SELECT a.anchor, ref.enrollment_year_start(a.anchor, %(period_start)s::date) AS recount_from
       FROM (SELECT DISTINCT anchor FROM anchored) a

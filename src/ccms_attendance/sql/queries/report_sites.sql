@@ -26,7 +26,7 @@ SELECT sp.site_id,
        coalesce(sm.absent_days, 0) AS absent_days,
        coalesce(d.daily_rows, 0) AS daily_rows
   FROM reconciled.site_period sp
-  JOIN ref.site s ON s.site_id = sp.site_id
+  JOIN ref.site_latest s ON s.site_id = sp.site_id
   LEFT JOIN summary sm ON sm.site_id = sp.site_id
   LEFT JOIN daily d ON d.site_id = sp.site_id
  WHERE sp.period_start = %(period_start)s
