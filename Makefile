@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo bench test lint format venv clean stop-warehouse
+.PHONY: demo bench test lint format venv clean stop-warehouse stack stop-stack stack-status
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/celery.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,9 +58,21 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## The real Airflow stack in the background (docs/operations.md): PostgreSQL metadata, api-server,
+## dag-processor, scheduler, vendor sandboxes with several periods of demo data; state in .stack/.
+stack: $(STAMP)
+	$(BIN)/python -m devtools.stack start $(ARGS)
+
+## Stop what `make stack` started (only that; its databases stay for the next `make stack`).
+stop-stack: $(STAMP)
+	$(BIN)/python -m devtools.stack stop $(ARGS)
+
+stack-status: $(STAMP)
+	$(BIN)/python -m devtools.stack status $(ARGS)
+
 ## Stop the embedded PostgreSQL the demo started (its data stays in .pgdata/).
 stop-warehouse: $(STAMP)
 	$(BIN)/python -c "import pgserver; pgserver.get_server('.pgdata', cleanup_mode='stop').cleanup()"
 
-clean: stop-warehouse
-	rm -rf .airflow .run build
+clean: stop-stack stop-warehouse
+	rm -rf .airflow .run .stack build

@@ -49,7 +49,8 @@ complete site-periods only. A run:
 **Rerun or correct** a period: clear its run, or trigger `ccms_attendance_period` from the UI with
 a logical date inside the period (trigger form: *Logical date*, any day of a *past* period). Each
 load makes a new version; the one it replaces is kept in `history.*`. **Backfill**: `airflow
-backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01`.
+backfill create --dag-id ccms_attendance_period --from-date 2026-01-04 --to-date 2026-03-01
+--max-active-runs 1` (one period at a time: the CLI's default is 10; the UI's dialog says 1).
 **Limit** a manual run with the Params `sites` / `sources`: only those sites' rows are replaced.
 **Reproduce** an earlier load with the Param `as_known_at` (its `run_audit.as_known_at`): reference
 and portal data are read as known then (docs/history.md).

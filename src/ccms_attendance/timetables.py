@@ -10,7 +10,9 @@ DAG, so each phase is the schedule of its own DAG (``dags/ccms_attendance_period
 trigger for any date runs the period containing that date.
 
 Run ids name the period: ``provisional__2026-11-08`` / ``final__2026-11-08`` for scheduled runs,
-``manual__2026-11-08__<when>`` and ``backfill__2026-11-08__<when>`` (unique per creation) otherwise.
+``manual__2026-11-08__<when>`` (unique per creation) for manual ones. Airflow 3.3 names backfill runs
+itself, after their run-after time (``backfill__<run_after>``), so a backfilled closed period's
+run-after is its start: ``backfill__2026-11-08T05:00:00+00:00``, the period's first local midnight.
 """
 
 from __future__ import annotations
@@ -153,7 +155,25 @@ class ServicePeriodTimetable(Timetable):
             return None
         if restriction.latest is not None and candidate.start_instant() > restriction.latest:
             return None
-        return self._info(candidate)
+        info = self._info(candidate)
+        if self._bounded_walk(restriction) and candidate.end_instant() <= dt.datetime.now(tz=dt.UTC):
+            # Airflow 3.3 names a backfill run ``backfill__<run_after>`` (it does not ask the
+            # timetable); a closed period has nothing to wait for, so its run is due from its start
+            # and the run id names the period, like its logical date.
+            info = info._replace(run_after=_utc(candidate.start_instant()))
+        return info
+
+    def _bounded_walk(self, restriction) -> bool:
+        """A catch-up walk up to a given date: how ``airflow backfill create`` enumerates periods.
+
+        The scheduler's own walk never is: both DAGs run without catch-up and without an end date.
+        The final phase takes scheduled runs only, so its walks keep the deadline.
+        """
+        return restriction.catchup and restriction.latest is not None and self.phase is Phase.PROVISIONAL
+
+    def latest_due(self, now: dt.datetime) -> ServicePeriod | None:
+        """The most recent period whose run of this phase is due at ``now`` (None: none yet)."""
+        return self._latest_due(now)
 
     def _latest_due(self, now: dt.datetime) -> ServicePeriod | None:
         period = self.calendar.last_ending_before(_local_day(now - self.grace))

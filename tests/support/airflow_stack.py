@@ -13,7 +13,9 @@ are not reliable.
         runs = stack.wait_for_runs(DAG_ID, run_type="backfill", count=3)
 
 Every process runs in its own process group with its log under ``home/logs-stack/``; all of them
-are stopped (the whole group) when the context exits, whatever happened. Every wait is bounded and
+are stopped (the whole group) when the context exits, whatever happened. The environment is
+``make stack``'s (``devtools/stack/config.py``); ``devtools.stack.start`` is ``make stack`` itself,
+used by ``tests/e2e/test_local_stack.py``. Every wait is bounded and
 fails with the tail of the processes' logs.
 """
 
@@ -24,7 +26,6 @@ import datetime as dt
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -39,7 +40,9 @@ from psycopg.rows import dict_row
 
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.warehouse.target import WarehouseTarget
-from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, airflow_env, run_airflow
+from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, run_airflow
+from devtools.stack.config import stack_env
+from devtools.stack.processes import free_port
 
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 DEFAULT_TIMEOUT = 240.0
@@ -47,12 +50,6 @@ DEFAULT_TIMEOUT = 240.0
 
 class AirflowStackError(RuntimeError):
     """The stack did not start, a process died, or a wait ran out; the message carries the log tails."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -238,42 +235,6 @@ class AirflowStack:
         return before[0]["clear_number"]
 
 
-def stack_env(
-    home: Path,
-    metadata: WarehouseTarget,
-    api_port: int,
-    executor: str,
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """Everything the stack's processes share: project folders, PG metadata, executor, API, auth."""
-    user = metadata.user + (f":{metadata.password}" if metadata.password else "")
-    port = f":{metadata.port}" if metadata.port else ""
-    return airflow_env(
-        home,
-        {
-            # The pytest process runs with Airflow's unit-test mode; the stack must behave like production.
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://{user}@{metadata.host}{port}/{metadata.dbname}",
-            "AIRFLOW__CORE__EXECUTOR": executor,
-            # Used only by the CeleryExecutor (with a broker in ``extra``): task results in the metadata DB.
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{user}@{metadata.host}{port}/{metadata.dbname}",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            # Shared by the api-server (which signs task tokens) and the scheduler/workers.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            **(extra or {}),
-        },
-    )
-
-
 @contextlib.contextmanager
 def airflow_stack(
     home: Path,
@@ -297,7 +258,11 @@ def airflow_stack(
     previous_sigterm = _interrupt_on_sigterm()
     stack = AirflowStack(
         home=home,
-        env=stack_env(home, admin.with_database(dbname), api_port, executor, env),
+        # A free port for the scheduler's (or worker's) log server too: parallel stacks never clash on 8793.
+        # Airflow's default parallelism, as these tests were tuned with (make stack bounds it to 4).
+        env=stack_env(
+            home, admin.with_database(dbname), api_port, executor, env, log_server_port=free_port(), parallelism=None
+        ),
         metadata=admin.with_database(dbname),
         api_url=f"http://127.0.0.1:{api_port}",
         log_dir=log_dir,

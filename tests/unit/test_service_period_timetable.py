@@ -118,19 +118,46 @@ def test_catchup_walks_consecutive_periods_for_a_year(timetable, earliest, lates
         assert start.in_timezone(STATE_TIMEZONE.key).isoweekday() == 7
         assert (start.in_timezone(STATE_TIMEZONE.key).hour, end.in_timezone(STATE_TIMEZONE.key).hour) == (0, 0)
         assert dt.timedelta(days=14, hours=-1) <= end - start <= dt.timedelta(days=14, hours=1)
-        assert info.run_after == end + GRACE
+        # A bounded walk (a backfill's): a closed period is due from its start, a later one after its grace.
+        assert info.run_after == (start if end <= pendulum.now("UTC") else end + GRACE)
         assert info.logical_date == start
 
 
 def test_run_after_without_grace_is_the_interval_end():
+    # Periods that have not closed yet (a closed one in a bounded walk is due from its start).
     infos = walk(
         ServicePeriodTimetable(CALENDAR),
-        TimeRestriction(earliest=utc("2026-03-01T05:00"), latest=utc("2026-03-15T04:00"), catchup=True),
+        TimeRestriction(earliest=utc("2099-03-08T05:00"), latest=utc("2099-03-22T04:00"), catchup=True),
     )
     assert [(i.data_interval, i.run_after) for i in infos] == [
-        (interval("2026-03-01T05:00", "2026-03-15T04:00"), utc("2026-03-15T04:00")),
-        (interval("2026-03-15T04:00", "2026-03-29T04:00"), utc("2026-03-29T04:00")),
+        (interval("2099-03-08T05:00", "2099-03-22T04:00"), utc("2099-03-22T04:00")),
+        (interval("2099-03-22T04:00", "2099-04-05T04:00"), utc("2099-04-05T04:00")),
     ]
+
+
+def test_a_backfill_names_each_closed_period_by_its_start():
+    """Airflow 3.3 builds a backfill run id from the run-after time the timetable gives each period."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+
+    restriction = TimeRestriction(earliest=utc("2026-09-27T00:00"), latest=utc("2026-11-07T00:00"), catchup=True)
+    infos = walk(ServicePeriodTimetable(CALENDAR, grace=GRACE), restriction)
+    run_ids = [
+        DagRun.generate_run_id(run_type=DagRunType.BACKFILL_JOB, logical_date=i.logical_date, run_after=i.run_after)
+        for i in infos
+    ]
+    assert run_ids == [
+        "backfill__2026-09-27T04:00:00+00:00",
+        "backfill__2026-10-11T04:00:00+00:00",
+        "backfill__2026-10-25T04:00:00+00:00",
+    ]
+    assert [i.run_after for i in infos] == [i.logical_date for i in infos]
+    # The scheduler's walk (no catch-up) keeps the grace: the latest closed period runs a day after it ends.
+    scheduled = ServicePeriodTimetable(CALENDAR, grace=GRACE).next_dagrun_info(
+        last_automated_data_interval=None, restriction=TimeRestriction(utc("2026-01-04T05:00"), None, catchup=False)
+    )
+    assert scheduled is not None
+    assert scheduled.run_after == scheduled.data_interval.end + GRACE
 
 
 @pytest.mark.parametrize(
