@@ -113,6 +113,18 @@ class SmtpSink(socketserver.ThreadingTCPServer):
                 raise TimeoutError(f"{len(self.messages)} of {count} messages arrived within {timeout} s")
             return list(self.messages)
 
+    def received(self) -> list[Received]:
+        """The messages received so far, in order of arrival."""
+        with self._arrived:
+            return list(self.messages)
+
+    def airflow_conn_uri(self, from_email: str = "notices@ccms.example") -> str:
+        """The same connection in URI form, with a sender address (the outputs mail from it)."""
+        return (
+            f"smtp://127.0.0.1:{self.port}?disable_tls=true&disable_ssl=true"
+            f"&from_email={from_email.replace('@', '%40')}&timeout=10&retry_limit=0"
+        )
+
     def connection(self) -> dict[str, object]:
         """An Airflow SMTP connection (JSON form) that sends here."""
         return {

@@ -17,10 +17,10 @@ import sqlite3
 import pytest
 from support.browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright
 from support.outputs_state import P1, P2, PROVISIONAL, portal, weekdays
-from support.smtp_sink import SmtpSink
 
 from ccms_attendance.periods import ServicePeriod
 from devtools.local_airflow import dags_test
+from devtools.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def test_two_final_periods_to_delivered_letters_no_repeat_and_a_withdrawal(conn,
         period_runner.run(P1.start + dt.timedelta(days=3))
         outputs.run(P1)
         (first,) = sink.received()
-        assert first.rcpt_to == ["director@oak.example"]
+        assert first.recipients == ("director@oak.example",)
         assert f"service period starting {P1.start}: 1 notice(s), 0 withdrawal(s)" in first.message["Subject"]
 
         period_runner.run(P2.start + dt.timedelta(days=3))

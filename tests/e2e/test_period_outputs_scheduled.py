@@ -16,10 +16,10 @@ import pytest
 from support.airflow_stack import airflow_stack
 from support.outputs_state import weekdays
 from support.portal_state import PortalState
-from support.smtp_sink import SmtpSink
 
 from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
+from devtools.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.e2e
 

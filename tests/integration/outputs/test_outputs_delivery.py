@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
 from support.portal_state import PortalState
-from support.smtp_sink import SmtpSink
 
 from ccms_attendance.outputs.delivery import Folder, Mailer, OutputsConfig
 from ccms_attendance.outputs.produce import produce_outputs
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.warehouse.target import LOADER_ROLE
+from devtools.smtp_sink import SmtpSink
 
 P0 = ServicePeriod(dt.date(2026, 10, 25), dt.date(2026, 11, 7))
 P1 = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
@@ -99,7 +99,7 @@ def test_notices_are_delivered_once_and_a_correction_sends_one_withdrawal(conn, 
     first = outputs.deliver(P0)
     assert first.letters == {"email_notice": 1, "email_withdrawal": 0, "folder_notice": 1, "folder_withdrawal": 0}
     (mail,) = sink.received()
-    assert mail.rcpt_to == ["director@oak.example"]
+    assert mail.recipients == ("director@oak.example",)
     assert mail.message["Subject"].startswith("Absence notices for Provider P-1, service period starting 2026-10-25")
     attachments = {part.get_filename(): text(part) for part in mail.message.iter_attachments()}
     assert set(attachments) == {"notices.csv", "letters.en.html", "letters.es.html"}
