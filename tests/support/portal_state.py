@@ -118,7 +118,9 @@ class PortalState:
                 "child_id": child_id,
                 "attendance_date": day,
                 "day_code": code,
-                "entered_at": entered_at or at(self.period.end + dt.timedelta(days=1)),
+                # Typed the evening of the day, as a provider keeping the portal up to date does (the
+                # portal is read-only from a CCMS connection on: a later default would hide entries).
+                "entered_at": entered_at or at(day, 18),
                 "entered_by": "director",
             }
         )
