@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest processes for `make test` (pytest-xdist; whole files per process): the end-to-end runs mostly
+# wait on Airflow processes, so two halve the suite's time on a 2-core machine. 0 runs in one process.
+TEST_WORKERS ?= 2
 
 # devtools/ (demo, bench, sandboxes) is imported from the checkout; the product is the installed package.
 export PYTHONPATH := $(CURDIR)
@@ -38,7 +41,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 ## Unit and DAG tests only (no `integration` marker: no server, no processes); a few minutes at most.
 test-fast: $(STAMP)
