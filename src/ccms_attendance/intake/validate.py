@@ -157,22 +157,9 @@ def load_entity(drop: DropFiles, name: str) -> EntityFrame:
 def _gx_context() -> Any:
     """One ephemeral, in-memory GX context for all of a drop's suites (creating one costs more than
     validating a reference file)."""
-    from ccms_attendance.validation.engine import _gx
+    from ccms_attendance.validation.engine import _gx, ephemeral_context
 
-    gx = _gx()
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        progress_bars=ProgressBarsConfig(globally=False),
-        analytics_enabled=False,
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    return gx, context.data_sources.add_pandas("ccms_intake")
+    return _gx(), ephemeral_context().data_sources.add_pandas("ccms_intake")
 
 
 def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, Any]) -> list[Problem]:

@@ -136,7 +136,9 @@ def _gx_suite(gx: Any, suite: dict[str, Any]) -> Any:
     return gx.ExpectationSuite(**definition)
 
 
-def run_gx(suite: dict[str, Any], data: pd.DataFrame, params: dict[str, Any]) -> Any:
+def ephemeral_context() -> Any:
+    """An in-memory GX context: no files, no progress bars, no analytics (a fresh one per use: GX
+    contexts are not shared across threads)."""
     gx = _gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -149,7 +151,12 @@ def run_gx(suite: dict[str, Any], data: pd.DataFrame, params: dict[str, Any]) ->
         progress_bars=ProgressBarsConfig(globally=False),
         analytics_enabled=False,
     )
-    context = gx.get_context(mode="ephemeral", project_config=config)
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def run_gx(suite: dict[str, Any], data: pd.DataFrame, params: dict[str, Any]) -> Any:
+    gx = _gx()
+    context = ephemeral_context()
     batch = (
         context.data_sources.add_pandas("ccms_validation")
         .add_dataframe_asset(suite["name"])
