@@ -14,21 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from ccms_attendance.outputs.selection import LetterKind, Notice, PlannedLetter
+from ccms_attendance.reporting.jinja_env import package_templates
 from ccms_attendance.rules.absence_limits import CONSECUTIVE_LIMIT, NOTICE_THRESHOLDS, VOUCHER_END_ABSENCES
 from ccms_attendance.rules.exception_kinds import ExceptionKind, advice_for
 
 LANGUAGES = ("en", "es")
 
-TEMPLATES = Environment(
-    loader=PackageLoader("ccms_attendance.outputs", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+TEMPLATES = package_templates("ccms_attendance.outputs")
 
 NOTICE_COLUMNS = [
     "letter", "child_id", "limit_kind", "threshold", "crossed_on", "absences_so_far", "site_id", "site_name",

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-TEMPLATES = Environment(
-    loader=PackageLoader("ccms_attendance.reporting", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+def package_templates(package: str, *, keep_trailing_newline: bool = False) -> Environment:
+    """The project's template settings for ``<package>/templates/`` (the report's, the outputs' letters)."""
+    return Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=keep_trailing_newline,
+    )
+
+
+TEMPLATES = package_templates("ccms_attendance.reporting", keep_trailing_newline=True)
