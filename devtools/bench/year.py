@@ -40,6 +40,7 @@ from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import LOADER_ROLE, SYNC_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
 from devtools.bench.measure import task_timings
+from devtools.bench.report import MIB
 from devtools.bench.statewide import StatewideSpec, generate_statewide
 from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
 from devtools.demo.drop import exported_at_for, write_drop
@@ -47,7 +48,6 @@ from devtools.demo.state import GeneratedState
 from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
 
 DAG_ID = "ccms_attendance_period"
-MIB = 1 << 20
 YEAR_TARGET = 1.15  # last period / first period, same run
 CORRECTIONS_PER_RERUN = 5
 # The logical date passed to ``dags test``: a day inside the period (its first midnight UTC is
