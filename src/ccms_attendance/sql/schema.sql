@@ -14,6 +14,41 @@ CREATE SCHEMA ref;
 
 CREATE SCHEMA staging;
 
+CREATE FUNCTION history.add_period_partitions(for_period date) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    parent text;
+    part   text;
+    added  integer := 0;
+BEGIN
+    IF for_period IS NULL THEN
+        RAISE EXCEPTION 'history.add_period_partitions needs a period start';
+    END IF;
+    -- One caller at a time, so that two loads of one period do not both create its partitions.
+    PERFORM pg_advisory_xact_lock(hashtext('ccms-attendance history partitions'));
+    FOREACH parent IN ARRAY ARRAY['daily_attendance', 'absence_summary', 'exception'] LOOP
+        part := history.partition_name(parent, for_period);
+        CONTINUE WHEN to_regclass(format('history.%I', part)) IS NOT NULL;
+        EXECUTE format('CREATE TABLE history.%I (LIKE history.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                       part, parent);
+        EXECUTE format('ALTER TABLE history.%I ATTACH PARTITION history.%I FOR VALUES IN (%L)',
+                       parent, part, for_period);
+        EXECUTE format('GRANT SELECT, INSERT ON history.%I TO %I', part, meta.ccms_role('writer'));
+        EXECUTE format('GRANT SELECT ON history.%I TO %I', part, meta.ccms_role('reader'));
+        added := added + 1;
+    END LOOP;
+    RETURN added;
+END
+$$;
+
+COMMENT ON FUNCTION history.add_period_partitions(for_period date) IS 'Create and attach a period''s partitions of history.daily_attendance, absence_summary and exception if missing; returns how many it added (V016)';
+
+CREATE FUNCTION history.partition_name(parent text, for_period date) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    RETURN ((parent || '_p'::text) || to_char((for_period)::timestamp without time zone, 'YYYYMMDD'::text));
+
 CREATE FUNCTION meta.ccms_grant(privileges text, objects text, kind text) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -95,6 +130,27 @@ CREATE TABLE portal.period_submission (
 CREATE FUNCTION portal.period_submission_known(at timestamp with time zone) RETURNS SETOF portal.period_submission
     LANGUAGE sql STABLE
     AS $$ SELECT * FROM portal.period_submission WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE FUNCTION reconciled.analyze_after_load(for_period date) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    parent text;
+    part   regclass;
+BEGIN
+    ANALYZE reconciled.daily_attendance, reconciled.absence_summary, reconciled.exception,
+            reconciled.site_period, reconciled.quarantine;
+    FOREACH parent IN ARRAY ARRAY['daily_attendance', 'absence_summary', 'exception'] LOOP
+        part := to_regclass(format('history.%I', history.partition_name(parent, for_period)));
+        IF part IS NOT NULL THEN
+            EXECUTE format('ANALYZE %s', part);
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION reconciled.analyze_after_load(for_period date) IS 'ANALYZE the reconciled tables a load swaps rows in and the period''s history partitions (V016)';
 
 CREATE TABLE ref.child (
     child_id text NOT NULL,
@@ -248,7 +304,8 @@ CREATE TABLE history.absence_summary (
     pending_days integer DEFAULT 0 NOT NULL,
     lifecycle text,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
-);
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.daily_attendance (
     period_start date NOT NULL,
@@ -273,7 +330,8 @@ CREATE TABLE history.daily_attendance (
     CONSTRAINT daily_recorded_has_reference CHECK (((basis <> 'recorded'::text) OR (source_record_id IS NOT NULL))),
     CONSTRAINT daily_source_valid CHECK ((source = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
     CONSTRAINT daily_status_valid CHECK ((status = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])))
-);
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.exception (
     period_start date NOT NULL,
@@ -286,7 +344,8 @@ CREATE TABLE history.exception (
     detail text NOT NULL,
     superseded_by_run text NOT NULL,
     superseded_at timestamp with time zone DEFAULT now() NOT NULL
-);
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.period_version (
     version_no bigint NOT NULL,
@@ -420,7 +479,8 @@ CREATE TABLE reconciled.absence_summary (
     lifecycle text NOT NULL,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days))),
     CONSTRAINT summary_lifecycle_valid CHECK ((lifecycle = ANY (ARRAY['provisional'::text, 'final'::text])))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 CREATE TABLE reconciled.absence_tally (
     child_id text NOT NULL,
@@ -455,7 +515,8 @@ CREATE TABLE reconciled.daily_attendance (
     CONSTRAINT daily_recorded_has_reference CHECK (((basis <> 'recorded'::text) OR (source_record_id IS NOT NULL))),
     CONSTRAINT daily_source_valid CHECK ((source = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
     CONSTRAINT daily_status_valid CHECK ((status = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 CREATE TABLE reconciled.exception (
     exception_id bigint NOT NULL,
@@ -468,7 +529,8 @@ CREATE TABLE reconciled.exception (
     attendance_date date,
     detail text NOT NULL,
     CONSTRAINT exception_severity_valid CHECK ((severity = ANY (ARRAY['critical'::text, 'warning'::text, 'info'::text])))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 ALTER TABLE reconciled.exception ALTER COLUMN exception_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME reconciled.exception_exception_id_seq
@@ -922,11 +984,11 @@ ALTER TABLE ONLY staging.site_plan
 ALTER TABLE ONLY staging.source_record
     ADD CONSTRAINT source_record_pkey PRIMARY KEY (record_no);
 
-CREATE INDEX history_daily_version_idx ON history.daily_attendance USING btree (period_start, run_id);
+CREATE INDEX history_daily_version_idx ON ONLY history.daily_attendance USING btree (period_start, run_id);
 
-CREATE INDEX history_exception_version_idx ON history.exception USING btree (period_start, run_id);
+CREATE INDEX history_exception_version_idx ON ONLY history.exception USING btree (period_start, run_id);
 
-CREATE INDEX history_summary_version_idx ON history.absence_summary USING btree (period_start, run_id);
+CREATE INDEX history_summary_version_idx ON ONLY history.absence_summary USING btree (period_start, run_id);
 
 CREATE UNIQUE INDEX period_version_one_current ON history.period_version USING btree (period_start) WHERE (superseded_at IS NULL);
 
