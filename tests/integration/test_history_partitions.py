@@ -183,6 +183,15 @@ def test_a_rerun_writes_the_replaced_version_into_its_period_partition_and_analy
             ).fetchone()[0]
             > 0
         ), table
+    # ... and the statistics count each row once (the load's counts reached them before ANALYZE's).
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT 1")
+    for table in ("reconciled.daily_attendance", "history.daily_attendance_p20261108"):
+        live, dead = conn.execute(
+            "SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE relid = %s::regclass", (table,)
+        ).fetchone()
+        assert live == placed[0][3], table  # (autovacuum, where on, may have vacuumed the dead rows)
+        assert dead <= (0 if table.startswith("history") else placed[0][3]), table
     audited = conn.execute("SELECT timings FROM reconciled.run_audit WHERE run_id = 'run-2'").fetchone()[0]
     assert audited == rerun["timings"]
     assert audited["analyze"] >= 0

@@ -133,6 +133,9 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                 "timings": Jsonb(timings),
             },
         )
+        # This transaction's row counts reach pg_stat_user_tables as it commits, not a second later
+        # after ANALYZE has set them (they would be counted twice, dead rows too).
+        conn.execute("SELECT pg_stat_force_next_flush()")
     analyze_after_load(conn, run, step)
     return {**checksums, "summary": summary, "timings": timings}
 
