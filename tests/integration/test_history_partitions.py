@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -76,6 +77,14 @@ def _contents(conn: psycopg.Connection, table: str) -> list[tuple]:
     return conn.execute(f"SELECT to_jsonb(t)::text FROM history.{table} t ORDER BY 1").fetchall()
 
 
+def _migrations_through(version: int, folder: Path) -> Path:
+    shutil.copytree(MIGRATIONS_DIR, folder)
+    for later in folder.glob("V*.sql"):
+        if int(later.name[1:4]) > version:
+            later.unlink()
+    return folder
+
+
 @pytest.fixture
 def migrated_before_v016(pg_admin, tmp_path):
     name = "ccms_v016_conversion"
@@ -83,22 +92,17 @@ def migrated_before_v016(pg_admin, tmp_path):
     with psycopg.connect(pg_admin.conninfo, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     target = pg_admin.with_database(name)
-    before = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, before)
-    for later in before.glob("V*.sql"):
-        if int(later.name[1:4]) >= 16:
-            later.unlink()
-    apply_migrations(target.conninfo, before)
+    apply_migrations(target.conninfo, _migrations_through(15, tmp_path / "before"))
     yield target
     drop_database(pg_admin.conninfo, name)
 
 
-def test_the_migration_moves_existing_history_into_period_partitions(migrated_before_v016):
+def test_the_migration_moves_existing_history_into_period_partitions(migrated_before_v016, tmp_path):
     target = migrated_before_v016
     with psycopg.connect(target.conninfo, autocommit=True) as conn:
         rows = _fill_pre_v016_history(conn)
         constraints = _check_constraints(conn)
-    assert apply_migrations(target.conninfo)[0] == 16
+    assert apply_migrations(target.conninfo, _migrations_through(16, tmp_path / "v016")) == [16]
     with psycopg.connect(target.conninfo, autocommit=True) as conn:
         loader, reporter = (role_name(conn.info.dbname, kind) for kind in (LOADER_ROLE, REPORTING_ROLE))
         for table in PARTITIONED:
@@ -130,15 +134,24 @@ def test_the_migration_moves_existing_history_into_period_partitions(migrated_be
                 ).fetchone() == (1,)
         assert _check_constraints(conn) == constraints
         assert conn.execute("SELECT to_regclass('history.daily_attendance_v015')").fetchone() == (None,)
+    # Later migrations change a partitioned table and its partitions alike (V017 drops checks).
+    apply_migrations(target.conninfo)
+    with psycopg.connect(target.conninfo, autocommit=True) as conn:
+        after = _check_constraints(conn)
+        for table in PARTITIONED:
+            for part in _partitions(conn, table):
+                name = f"history.{part}"
+                assert _check_constraints(conn, name)[name] == after[f"history.{table}"], part
+            assert _contents(conn, table) == rows[table], table
 
 
-def _check_constraints(conn: psycopg.Connection) -> dict[str, list[tuple]]:
+def _check_constraints(conn: psycopg.Connection, *tables: str) -> dict[str, list[tuple]]:
     return {
         table: conn.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
-            (f"history.{table}",),
+            (table,),
         ).fetchall()
-        for table in PARTITIONED
+        for table in tables or [f"history.{t}" for t in PARTITIONED]
     }
 
 
