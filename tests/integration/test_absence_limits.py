@@ -454,6 +454,7 @@ def test_the_load_reports_a_crossing_and_a_corrected_reload_withdraws_it(conn, t
 
     assert first["summary"]["absence_limits"] == {
         "children_recounted": 2,
+        "children_from_state": 0,
         "notices_reported": 1,
         "notices_withdrawn": 0,
         "notices_current": 1,
@@ -554,7 +555,7 @@ def test_the_recount_agrees_with_a_day_by_day_model(conn, history):
     anchor, days, recount_period = history
     conn.execute(
         "TRUNCATE reconciled.daily_attendance, reconciled.absence_summary, reconciled.absence_limit_notice,"
-        " reconciled.absence_tally, ref.child CASCADE"
+        " reconciled.absence_tally, reconciled.absence_limit_state, ref.child CASCADE"
     )
     eligibility(conn, "C1", anchor)
     write(conn, *days)
