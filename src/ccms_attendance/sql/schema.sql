@@ -875,7 +875,7 @@ ALTER TABLE ONLY reconciled.absence_limit_notice
     ADD CONSTRAINT absence_limit_notice_pkey PRIMARY KEY (notice_id);
 
 ALTER TABLE ONLY reconciled.absence_limit_state
-    ADD CONSTRAINT absence_limit_state_pkey PRIMARY KEY (child_id, period_start);
+    ADD CONSTRAINT absence_limit_state_pkey PRIMARY KEY (period_start, child_id);
 
 ALTER TABLE ONLY reconciled.absence_summary
     ADD CONSTRAINT absence_summary_pkey PRIMARY KEY (period_start, site_id, child_id);

@@ -27,7 +27,9 @@ CREATE TABLE reconciled.absence_limit_state (
     counted_through        date,
     consecutive_at_counted integer,
     computed_by_run        text NOT NULL,
-    PRIMARY KEY (child_id, period_start),
+    -- By period first: a load's recount replaces the states from its period on (a range of the
+    -- newest periods), and looks one up by period and child.
+    PRIMARY KEY (period_start, child_id),
     CONSTRAINT state_counts_valid
         CHECK (absences_in_year >= 0 AND 0 <= consecutive AND consecutive <= longest_in_year),
     CONSTRAINT state_counted_together CHECK ((counted_through IS NULL) = (consecutive_at_counted IS NULL))

@@ -69,9 +69,11 @@ SELECT l.child_id, l.anchor, l.recount_from, l.previous_year_from, l.next_year_f
        st.consecutive AS carry_consecutive, st.longest_in_year AS carry_longest,
        st.counted_through AS carry_counted_through, st.consecutive_at_counted AS carry_consecutive_at_counted
   FROM located l
-  LEFT JOIN reconciled.absence_limit_state st
-    ON NOT %(from_scratch)s AND st.child_id = l.child_id AND st.period_start = l.carry_period
-   AND st.anchor = l.anchor AND st.recount_from = l.recount_from;
+  -- One look-up by key per child (LIMIT keeps the planner from scanning every state instead).
+  LEFT JOIN LATERAL (SELECT st.* FROM reconciled.absence_limit_state st
+                      WHERE st.period_start = l.carry_period AND st.child_id = l.child_id
+                        AND st.anchor = l.anchor AND st.recount_from = l.recount_from AND NOT %(from_scratch)s
+                      LIMIT 1) st ON true;
 ANALYZE limit_child;
 
 -- The child-periods counted, with whether all of their sites are complete and final (a provisional
@@ -329,9 +331,11 @@ SELECT l.child_id, l.carry_year_start, l.carry_absences, l.carry_consecutive_at_
    AND NOT EXISTS (SELECT 1 FROM limit_count c
                     WHERE c.child_id = l.child_id AND c.year_start = l.carry_year_start AND c.last_counted_of_year);
 
+-- The states from each child's count_from on (bounded by the earliest: a range of the key).
 DELETE FROM reconciled.absence_limit_state s
  USING limit_child l
- WHERE s.child_id = l.child_id AND s.period_start >= l.count_from;
+ WHERE s.child_id = l.child_id AND s.period_start >= l.count_from
+   AND s.period_start >= (SELECT min(count_from) FROM limit_child);
 
 INSERT INTO reconciled.absence_limit_state
        (child_id, period_start, anchor, recount_from, last_period_start, last_period_end, year_start,
