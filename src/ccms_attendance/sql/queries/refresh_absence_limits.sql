@@ -77,11 +77,11 @@ SELECT l.child_id, l.anchor, l.recount_from, l.previous_year_from, l.next_year_f
 ANALYZE limit_child;
 
 -- The child-periods counted, with whether all of their sites are complete and final (a provisional
--- site-period's absences are shown but never counted). A table of its own,
--- analyzed: the reconciled tables' statistics predate the rows this load just wrote, and a plan
--- that trusted them would probe the child-days one child at a time. Children counted from
--- `period_start` read a range of the newest periods; the others (a full recount) each read their
--- own, by the child's index.
+-- site-period's absences are shown but never counted). A table of its own, analyzed: the
+-- reconciled tables' statistics predate the rows this load just wrote. Children counted from
+-- `period_start` (nearly all, at a newest period) read the child-days of a range of the newest
+-- periods, by the period's key; the few recounted in full (a new enrollment year, no state) each
+-- read their own periods by the child's index, so neither reads the rest of the year.
 CREATE TEMP TABLE limit_period ON COMMIT DROP AS
 WITH summary AS (
     SELECT s.child_id, s.period_start, s.complete, s.lifecycle
