@@ -478,6 +478,24 @@ ALTER TABLE reconciled.absence_limit_notice ALTER COLUMN notice_id ADD GENERATED
     CACHE 1
 );
 
+CREATE TABLE reconciled.absence_limit_state (
+    child_id text NOT NULL,
+    period_start date NOT NULL,
+    anchor date NOT NULL,
+    recount_from date NOT NULL,
+    last_period_start date,
+    last_period_end date,
+    year_start date,
+    absences_in_year integer NOT NULL,
+    consecutive integer NOT NULL,
+    longest_in_year integer NOT NULL,
+    counted_through date,
+    consecutive_at_counted integer,
+    computed_by_run text NOT NULL,
+    CONSTRAINT state_counted_together CHECK (((counted_through IS NULL) = (consecutive_at_counted IS NULL))),
+    CONSTRAINT state_counts_valid CHECK (((absences_in_year >= 0) AND (0 <= consecutive) AND (consecutive <= longest_in_year)))
+);
+
 CREATE TABLE reconciled.absence_summary (
     period_start date NOT NULL,
     site_id text NOT NULL,
@@ -921,6 +939,9 @@ ALTER TABLE ONLY portal.data_entry_selection
 
 ALTER TABLE ONLY reconciled.absence_limit_notice
     ADD CONSTRAINT absence_limit_notice_pkey PRIMARY KEY (notice_id);
+
+ALTER TABLE ONLY reconciled.absence_limit_state
+    ADD CONSTRAINT absence_limit_state_pkey PRIMARY KEY (period_start, child_id);
 
 ALTER TABLE ONLY reconciled.absence_summary
     ADD CONSTRAINT absence_summary_pkey PRIMARY KEY (period_start, site_id, child_id);

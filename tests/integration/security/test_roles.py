@@ -47,6 +47,7 @@ EXPECTED: dict[str, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]]
                 for table in ("daily_attendance", "absence_summary", "site_period", "exception", "quarantine")
             },
             "reconciled.absence_tally": SELECT_INSERT_DELETE,  # recomputed per child
+            "reconciled.absence_limit_state": SELECT_INSERT_DELETE,  # V015: recomputed per child
         },
     ),
     REPORTING_ROLE: (
