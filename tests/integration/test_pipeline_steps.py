@@ -137,7 +137,7 @@ def test_the_load_records_where_its_time_went(conn, run):
     stage_and_reconcile(conn, run)
     with acting_as(conn):
         loaded = load_period(conn, run)
-    steps = {"lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit"}
+    steps = {"partitions", "lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit", "analyze"}
     assert set(loaded["timings"]) == steps
     assert all(seconds >= 0 for seconds in loaded["timings"].values())
     audited = conn.execute("SELECT timings FROM reconciled.run_audit WHERE run_id = %s", (run.run_id,)).fetchone()[0]
