@@ -211,7 +211,10 @@ def _write_feedback(conn, contacts: dict, period_start: dt.date, folder: FolderL
             (provider_id, period_start.isoformat()),
             {
                 "feedback.csv": text.feedback_csv(found),
-                "feedback.html": text.render_feedback(name, period_start, found),
+                **{
+                    f"feedback.{lang}.html": text.render_feedback(name, period_start, found, lang)
+                    for lang in text.LANGUAGES
+                },
             },
         )
     return sum(len(found) for found in items.values())

@@ -285,7 +285,8 @@ CREATE TABLE history.exception (
     attendance_date date,
     detail text NOT NULL,
     superseded_by_run text NOT NULL,
-    superseded_at timestamp with time zone DEFAULT now() NOT NULL
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    record_count integer
 );
 
 CREATE TABLE history.period_version (
@@ -467,6 +468,8 @@ CREATE TABLE reconciled.exception (
     child_id text,
     attendance_date date,
     detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0)),
     CONSTRAINT exception_severity_valid CHECK ((severity = ANY (ARRAY['critical'::text, 'warning'::text, 'info'::text])))
 );
 
@@ -744,7 +747,9 @@ CREATE TABLE staging.exception (
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL
+    detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0))
 );
 
 CREATE TABLE staging.quarantine (

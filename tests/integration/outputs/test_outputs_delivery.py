@@ -183,11 +183,12 @@ def test_roster_feedback_by_provider_with_counts_only_for_children_without_a_vou
     absent_child(conn)
     outputs.run(P1)
     conn.execute(
-        "INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, detail) VALUES"
+        "INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, detail,"
+        " record_count) VALUES"
         " (%(p)s, 'r', 'unattributed_records_dropped', 'warning', 'S-A', NULL,"
-        "  'BRIGHTWHEEL records not matching any voucher child were not kept (4 x unknown child id)'),"
-        " (%(p)s, 'r', 'child_missing_from_ccms', 'warning', 'S-A', '1002', 'no record all period'),"
-        " (%(p)s, 'r', 'source_disagreement', 'info', 'S-A', '1001', 'not feedback')",
+        "  'BRIGHTWHEEL records not matching any voucher child were not kept (3 x unknown child id)', 4),"
+        " (%(p)s, 'r', 'child_missing_from_ccms', 'warning', 'S-A', '1002', 'no record all period', NULL),"
+        " (%(p)s, 'r', 'source_disagreement', 'info', 'S-A', '1001', 'not feedback', NULL)",
         {"p": P1.start},
     )
     assert outputs.deliver(P1).feedback_items == 2
