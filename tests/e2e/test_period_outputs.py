@@ -62,7 +62,7 @@ def test_an_intake_drop_through_two_final_periods_to_delivered_letters_no_repeat
 ):
     drops = tmp_path / "drops"
     snapshot = write_drop(portal().generated(), drops)  # the provider's address: office@p-out.example.org
-    run_sync(period_runner, drops, "2026-01-04T00:01:00+00:00")
+    run_sync(period_runner, drops, "2026-01-06T00:01:00+00:00")
     assert conn.execute("SELECT drop_name FROM ref.intake_drop").fetchall() == [(snapshot.name,)]
     with SmtpSink() as sink:
         outputs = Outputs(period_runner, tmp_path / "outputs", sink)
@@ -95,7 +95,7 @@ def test_an_intake_drop_through_two_final_periods_to_delivered_letters_no_repeat
                                  "attendance_date": weekdays(P2)[4].isoformat()}]},
             exported_at.isoformat(),
         )  # fmt: skip
-        run_sync(period_runner, drops, "2026-01-04T00:02:00+00:00")
+        run_sync(period_runner, drops, "2026-01-06T00:02:00+00:00")
         assert conn.execute("SELECT drop_name FROM ref.intake_drop ORDER BY applied_at").fetchall() == [
             (snapshot.name,),
             (correction.name,),

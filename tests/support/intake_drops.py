@@ -67,7 +67,8 @@ def table_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:
 def run_sync(period_runner, drops: Path, logical_date: str) -> str:
     """One real ``airflow dags test ccms_reference_sync`` over the drops under ``drops``; its output.
 
-    ``logical_date`` names the run: each call of a session needs its own (the Airflow home is shared).
+    ``logical_date`` names the run: each call of a session needs its own (the Airflow home is shared),
+    after the DAG's start date (2026-01-04 05:00 UTC; before it the run "succeeds" without running a task).
     """
     env = period_runner.env(
         {
