@@ -123,6 +123,10 @@ def test_an_intake_drop_through_two_final_periods_to_delivered_letters_no_repeat
     letters = tmp_path / "outputs" / "P-OUT" / P2.start.isoformat()
     folders = sorted(letters.glob("letters-*"))
     assert len(folders) == 2  # the notices, then the withdrawals
+    assert {p.name for p in folders[0].iterdir()} == {
+        "notices.csv", "letters.en.html", "letters.es.html", "letters.en.pdf", "letters.es.pdf"
+    }  # fmt: skip
+    assert (folders[0] / "letters.es.pdf").read_bytes().startswith(b"%PDF-")
     _screenshot_letters(folders[0], tmp_path / "screenshots")
 
 

@@ -43,6 +43,14 @@ def render_letters(provider_name: str, letters: Sequence[PlannedLetter], languag
     )
 
 
+def letters_pdf(html: str) -> bytes:
+    """The printable letters as a PDF, one letter per page as the HTML prints (WeasyPrint, which
+    needs the system's Pango). Imported here: it is heavy and only a delivering task needs it."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html).write_pdf()
+
+
 def _letter_fields(planned: PlannedLetter) -> dict:
     n = planned.notice
     return {

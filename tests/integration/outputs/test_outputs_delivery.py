@@ -101,8 +101,12 @@ def test_notices_are_delivered_once_and_a_correction_sends_one_withdrawal(conn, 
     (mail,) = sink.received()
     assert mail.recipients == ("director@oak.example",)
     assert mail.message["Subject"].startswith("Absence notices for Provider P-1, service period starting 2026-10-25")
-    attachments = {part.get_filename(): text(part) for part in mail.message.iter_attachments()}
-    assert set(attachments) == {"notices.csv", "letters.en.html", "letters.es.html"}
+    attachments = {part.get_filename(): part.get_payload(decode=True) for part in mail.message.iter_attachments()}
+    assert set(attachments) == {"notices.csv", "letters.en.html", "letters.es.html", "letters.en.pdf", "letters.es.pdf"}
+    assert attachments["letters.es.pdf"].startswith(b"%PDF-")
+    (folder,) = (outputs.folder_root / "P-1" / "2026-10-25").glob("letters-*")
+    assert (folder / "letters.en.pdf").read_bytes() == attachments["letters.en.pdf"]  # the folder's PDF, e-mailed
+    attachments = {name: data.decode("utf-8") for name, data in attachments.items() if not name.endswith(".pdf")}
     (row,) = csv.DictReader(io.StringIO(attachments["notices.csv"]))
     assert (row["child_id"], row["threshold"], row["crossed_on"], row["absences_so_far"], row["site_id"]) == (
         "1001", "10", weekdays(P0)[-1].isoformat(), "10", "S-A"
@@ -182,6 +186,7 @@ def test_a_provisional_period_produces_nothing(conn, outputs, sink):
 def test_roster_feedback_by_provider_with_counts_only_for_children_without_a_voucher(conn, outputs):
     absent_child(conn)
     outputs.run(P1)
+    # The dropped-record count is the record_count column (4), not the words of the detail (3).
     conn.execute(
         "INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, detail,"
         " record_count) VALUES"

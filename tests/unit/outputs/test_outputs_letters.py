@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from dataclasses import replace
 
 import pytest
@@ -91,6 +93,21 @@ def test_values_are_escaped():
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert "A &amp; B &lt;Care&gt;" in html
+
+
+def _pdf_objects(pdf: bytes) -> bytes:
+    """The PDF's objects as bytes: WeasyPrint packs them in compressed object streams."""
+    return b"".join(zlib.decompress(s) for s in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S))
+
+
+def test_the_pdf_prints_one_letter_per_page_in_the_letters_language():
+    html = letters.render_letters("Oak Care", [letter(), letter(kind=LetterKind.WITHDRAWAL)], "es", TODAY)
+    pdf = letters.letters_pdf(html)
+    assert pdf.startswith(b"%PDF-")
+    objects = _pdf_objects(pdf)
+    assert len(re.findall(rb"/Type /Page\b", objects)) == 2
+    assert b"/Lang (es)" in objects
+    assert b"/Title (Retiro de un aviso)" in objects  # each letter's heading is a bookmark
 
 
 def test_an_unknown_language_is_refused():
