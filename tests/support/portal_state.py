@@ -9,7 +9,7 @@ import psycopg
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.warehouse.reference_history import ApplyResult, apply_entity_rows
+from ccms_attendance.warehouse.reference_history import ApplyResult, Entity, apply_entity_rows
 from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.state import REFERENCE_TABLES, GeneratedState, write_state
 from support.roles import acting_as
@@ -142,7 +142,7 @@ class PortalState:
 
 def record_change(
     conn: psycopg.Connection,
-    entity: str,
+    entity: str | Entity,
     rows: list[dict],
     *,
     withdraw: tuple[dict, ...] = (),

@@ -14,8 +14,10 @@ import io
 import psycopg
 import pytest
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
-from support.portal_state import PortalState
+from support.portal_state import PortalState, record_change
 
+from ccms_attendance.intake.apply import history_entity
+from ccms_attendance.intake.contract import BY_NAME
 from ccms_attendance.outputs.delivery import Folder, Mailer, OutputsConfig
 from ccms_attendance.outputs.produce import produce_outputs
 from ccms_attendance.periods import ServicePeriod
@@ -203,3 +205,25 @@ def test_roster_feedback_by_provider_with_counts_only_for_children_without_a_vou
         ("unattributed_records_dropped", "", "4"),
     ]
     assert all(r["what_to_do"] for r in rows)
+
+
+def test_reference_history_gives_one_letter_per_notice_to_the_current_address(conn, outputs, sink):
+    """ref/portal keep every version (docs/history.md): a later sync that changed the provider's
+    address and gave the site a new name from a date must not repeat a notice per version."""
+    absent_child(conn)
+    outputs.run(P0)
+    providers = history_entity(BY_NAME["providers"])  # as the sync writes them: the address included
+    record_change(conn, providers, [{"provider_id": "P-1", "provider_name": "Oak Care", "email": "new@oak.example"}])
+    site = {"site_id": "S-A", "provider_id": "P-1", "license_number": "CC-1", "operating_weekdays": [1, 2, 3, 4, 5]}
+    record_change(conn, "site", [
+        {**site, "site_name": "Site S-A", "valid_from": dt.date(1970, 1, 1), "valid_until": dt.date(2026, 11, 1)},
+        {**site, "site_name": "Oak Hill", "valid_from": dt.date(2026, 11, 1), "valid_until": None},
+    ])  # fmt: skip
+    assert conn.execute("SELECT count(*) FROM ref.site WHERE site_id = 'S-A'").fetchone()[0] == 3
+    assert outputs.deliver(P0).letters == {"email_notice": 1, "email_withdrawal": 0, "folder_notice": 1,
+                                           "folder_withdrawal": 0}  # fmt: skip
+    (mail,) = sink.received()
+    assert mail.recipients == ("new@oak.example",)
+    (folder,) = (outputs.folder_root / "P-1" / "2026-10-25").glob("letters-*")
+    (row,) = csv.DictReader(io.StringIO((folder / "notices.csv").read_text()))
+    assert row["site_name"] == "Oak Hill"  # the site as it is now
