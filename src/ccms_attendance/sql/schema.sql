@@ -360,7 +360,8 @@ CREATE TABLE history.exception (
     attendance_date date,
     detail text NOT NULL,
     superseded_by_run text NOT NULL,
-    superseded_at timestamp with time zone DEFAULT now() NOT NULL
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    record_count integer
 )
 PARTITION BY LIST (period_start);
 
@@ -557,7 +558,9 @@ CREATE TABLE reconciled.exception (
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL
+    detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0))
 )
 WITH (autovacuum_vacuum_scale_factor='0.05');
 
@@ -828,7 +831,9 @@ CREATE TABLE staging.exception (
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL
+    detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0))
 );
 
 CREATE TABLE staging.quarantine (

@@ -1,2 +1,7 @@
--- The providers' names and e-mail addresses (NULL: letters go to the folder only).
-SELECT provider_id, provider_name, nullif(btrim(email), '') AS email FROM ref.provider ORDER BY provider_id;
+-- The providers' names and e-mail addresses (NULL: letters go to the folder only), as they are now:
+-- ref keeps every version (docs/history.md), the current one is the address to write to. (Not the
+-- view ref.provider_current: it predates the email column, V013.)
+SELECT provider_id, provider_name, nullif(btrim(email), '') AS email
+  FROM ref.provider
+ WHERE superseded_at IS NULL
+ ORDER BY provider_id;
