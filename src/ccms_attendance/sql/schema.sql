@@ -717,7 +717,8 @@ CREATE VIEW ref.provider_current AS
  SELECT provider.provider_id,
     provider.provider_name,
     provider.recorded_at,
-    provider.superseded_at
+    provider.superseded_at,
+    provider.email
    FROM ref.provider
   WHERE (provider.superseded_at IS NULL);
 
