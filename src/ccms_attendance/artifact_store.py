@@ -46,7 +46,7 @@ def configured_root(setting: StoreSetting) -> tuple[str, str | None]:
     location = (
         os.environ.get(setting.url_env) or os.environ.get(setting.dir_env) or section.get("location") or setting.default
     )
-    return _url(location), section.get("conn_id") or None
+    return location_url(location), section.get("conn_id") or None
 
 
 def reports_root() -> ObjectStoragePath:
@@ -59,7 +59,10 @@ def data_docs_root() -> ObjectStoragePath:
     return as_store_path(*configured_root(DATA_DOCS))
 
 
-def _url(location: str | Path) -> str:
+def location_url(location: str | Path) -> str:
+    """A configured location as a URL ObjectStoragePath reads: a URL as it is, a local path (relative
+    to the checkout) as ``file://`` + the absolute path. The one place the outputs, the intake and
+    these roots turn a setting into a URL."""
     text = str(location)
     if "://" in text:
         return text
@@ -73,7 +76,7 @@ def as_store_path(location: ObjectStoragePath | Path | str, conn_id: str | None 
 
     if isinstance(location, ObjectStoragePath):
         return location
-    return ObjectStoragePath(_url(location), conn_id=conn_id)
+    return ObjectStoragePath(location_url(location), conn_id=conn_id)
 
 
 def local_path(path: ObjectStoragePath) -> Path | None:

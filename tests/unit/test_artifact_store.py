@@ -131,3 +131,19 @@ def test_write_upload_measure_and_remove(root, tmp_path):
     page.unlink()
     remove_folder(root / "2026-11-08" / "gone")  # nothing there; the emptied period folder goes
     assert not (root / "2026-11-08").exists()
+
+
+@pytest.mark.parametrize("setting", ["outputs", "intake"])
+def test_outputs_and_intake_locations_with_a_space_are_the_same_folder(setting, tmp_path, monkeypatch):
+    from ccms_attendance.intake.read import storage_path
+    from ccms_attendance.outputs.delivery import OUTPUTS_URL_ENV, OutputsConfig
+
+    folder = tmp_path / "state office" / "out"
+    folder.mkdir(parents=True)
+    if setting == "outputs":
+        monkeypatch.setenv(OUTPUTS_URL_ENV, str(folder))
+        path = ObjectStoragePath(OutputsConfig.load().folder_url) / "letter.txt"
+    else:
+        path = storage_path(str(folder)) / "letter.txt"
+    path.write_text("hello")
+    assert (folder / "letter.txt").read_text() == "hello"

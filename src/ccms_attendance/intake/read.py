@@ -27,7 +27,9 @@ def storage_path(url: str) -> Any:
     """An ``ObjectStoragePath`` for a URL or a plain local folder (``file://`` is implied)."""
     from airflow.sdk import ObjectStoragePath
 
-    return ObjectStoragePath(url if "://" in url else f"file://{url}")
+    from ccms_attendance.artifact_store import location_url
+
+    return ObjectStoragePath(location_url(url))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccms_attendance.paths import PROJECT_ROOT
+from ccms_attendance.artifact_store import location_url
 from ccms_attendance.periods import load_pipeline_config
 
 #: Overrides ``[outputs] folder`` (e.g. a bucket in production, a temporary folder in tests).
@@ -28,10 +28,8 @@ class OutputsConfig:
     def load(cls) -> OutputsConfig:
         section = load_pipeline_config().get("outputs", {})
         folder = os.environ.get(OUTPUTS_URL_ENV) or section.get("folder", "build/outputs")
-        if "://" not in folder:  # a path relative to the project root
-            folder = (PROJECT_ROOT / folder).resolve().as_uri()
         return cls(
-            folder_url=folder,
+            folder_url=location_url(folder),
             folder_conn_id=section.get("folder_conn_id") or None,
             smtp_conn_id=section.get("smtp_conn_id", "ccms_outputs_smtp"),
             correction_window_days=int(section.get("correction_window_days", 60)),
