@@ -1,0 +1,150 @@
+"""``--scheduler``: the same statewide period run by a deployed scheduler, measured from its metadata.
+
+``airflow dags test`` runs one task at a time in one process; the state would deploy a scheduler.
+This stage runs the period the deployed way, with the stack the end-to-end tests use
+(``tests/support/airflow_stack.py``, whose environment is ``make stack``'s, ``devtools/stack/config.py``):
+
+* a PostgreSQL metadata database of its own, ``airflow db migrate``, the pools of
+  ``config/pools.json`` (2 extract tasks per vendor);
+* api-server (the Execution API the tasks talk to), dag-processor, scheduler with the
+  ``LocalExecutor`` and ``--parallelism`` worker processes (default 6: the three vendors' pools
+  full at once), so the vendors' task groups run side by side;
+* ``config/airflow_local_settings.py`` in ``$AIRFLOW_HOME/config/``, as a deployment installs it:
+  the scheduler preloads Great Expectations for the task processes it forks
+  (``ccms_attendance.validation.preload``; ``--gx-preload off`` measures without);
+* ``[scheduler] use_job_schedule = False``: the timetable would otherwise schedule the latest
+  period on its own as soon as the DAG is unpaused; triggered runs still run.
+
+The stack starts (and the DAG is parsed) before the clock; the run is triggered with
+``airflow dags trigger --logical-date`` (a day of the bench period: without it a manual run takes
+the period from its creation time). Measured, from the run's and its task instances' rows in the
+metadata DB: **run creation** (``dag_run.created_at``) **to the report task's end**, the run's
+scheduling latency, each task's queue wait, and per stage the task seconds and the stage's span.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ccms_attendance.paths import CONFIG_DIR
+from ccms_attendance.validation.preload import PRELOAD_ENV
+from ccms_attendance.warehouse.target import WarehouseTarget
+from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
+
+DAG_ID = "ccms_attendance_period"
+LOCAL_SETTINGS = CONFIG_DIR / "airflow_local_settings.py"
+DEFAULT_PARALLELISM = 6
+
+
+def install_local_settings(airflow_home: Path) -> Path:
+    """Copy the project's ``airflow_local_settings.py`` where Airflow looks for it (``$AIRFLOW_HOME/config``)."""
+    folder = airflow_home / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(LOCAL_SETTINGS, folder / LOCAL_SETTINGS.name))
+
+
+def scheduler_env(extra: Mapping[str, str], parallelism: int, gx_preload: bool) -> dict[str, str]:
+    """What the bench adds to the stack's environment (``stack_env`` keeps the rest)."""
+    return {
+        **extra,
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        PRELOAD_ENV: "1" if gx_preload else "0",
+    }
+
+
+def run_under_scheduler(
+    home: Path,
+    admin: WarehouseTarget,
+    extra_env: Mapping[str, str],
+    day: dt.date,
+    *,
+    parallelism: int,
+    gx_preload: bool,
+    exclude_pids: set[int],
+    timeout: float,
+) -> dict[str, Any]:
+    """Start the stack under ``home``, trigger the period's run, wait for it; return what was measured."""
+    from tests.support.airflow_stack import airflow_stack
+
+    shutil.rmtree(home, ignore_errors=True)
+    install_local_settings(home)
+    env = scheduler_env(extra_env, parallelism, gx_preload)
+    run_id = f"bench__{day.isoformat()}__{int(time.time())}"
+    started = time.perf_counter()
+    with airflow_stack(home, admin, env, startup_timeout=300) as stack:
+        stack.wait_for_dag(DAG_ID, timeout=300)
+        stack.unpause(DAG_ID)
+        startup = time.perf_counter() - started
+        logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).isoformat()
+        with RssSampler(exclude=exclude_pids) as sampler:
+            stack.airflow("dags", "trigger", DAG_ID, "--logical-date", logical, "--run-id", run_id)
+            stack.wait_for_runs(DAG_ID, run_ids=[run_id], count=1, timeout=timeout)
+        run, timings = stack_run_timings(stack.metadata.conninfo, DAG_ID, run_id)
+    return {
+        "run_id": run_id,
+        "run": run,
+        "timings": timings,
+        "sampler": sampler,
+        "startup_seconds": round(startup, 1),
+        "parallelism": parallelism,
+        "gx_preload": gx_preload,
+    }
+
+
+def _span(windows: list[TaskTiming]) -> float:
+    return max(t.end for t in windows) - min(t.start for t in windows) if windows else 0.0
+
+
+def max_concurrent(windows: list[TaskTiming]) -> int:
+    """The most task instances running at one instant (a sweep over their start and end instants)."""
+    events = sorted([(t.start, 1) for t in windows if t.end] + [(t.end, -1) for t in windows if t.end])
+    running = peak = 0
+    for _, step in events:  # at equal instants an end (-1) sorts before a start (+1)
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]], floor_seconds: float):
+    """The scheduler run's figures: creation to the report's end, latencies, per-stage seconds and spans."""
+    run, timings, sampler = measured["run"], measured["timings"], measured["sampler"]
+    report_end = max((t.end for t in timings if t.task_id == "report"), default=0.0)
+    created = run["created"]
+    wall = report_end - created if report_end else None
+    first_start = min((t.start for t in timings if t.start), default=0.0)
+    waits = [t.start - t.queued for t in timings if t.queued and t.start]
+    task_seconds = sum(t.seconds for t in timings if t.task_id != "check_period")
+    return {
+        "run_id": measured["run_id"],
+        "state": run["state"],
+        "parallelism": measured["parallelism"],
+        "gx_preload": measured["gx_preload"],
+        "stack_startup_seconds": measured["startup_seconds"],
+        "created_to_report_end_seconds": round(wall, 3) if wall else None,
+        "created_to_first_task_seconds": round(first_start - created, 3) if first_start else None,
+        "task_seconds": round(task_seconds, 3),
+        "max_concurrent_tasks": max_concurrent(timings),
+        "task_queue_wait_seconds": {
+            "total": round(sum(waits), 3),
+            "max": round(max(waits, default=0.0), 3),
+            "tasks": len(waits),
+        },
+        "stages": {
+            name: {
+                "tasks": len(windows),
+                "task_seconds": round(sum(t.seconds for t in windows), 3),
+                "span_seconds": round(_span(windows), 3),
+                "max_task_seconds": round(max((t.seconds for t in windows), default=0.0), 3),
+            }
+            for name, windows in stages.items()
+        },
+        "failed_tasks": sorted({t.task_id for t in timings if t.state != "success"}),
+        "peak_rss_mib_all_stack_processes": round(sampler.peak() / (1 << 20), 1),
+        "vs_floor": round(wall / floor_seconds, 2) if wall and floor_seconds else None,
+    }
