@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--gx-preload",
-        choices=("on", "off"),
+        choices=("on", "off", "both"),
         default="on",
-        help="scheduler: Great Expectations preloaded in the scheduler, inherited by the tasks (on)",
+        help="scheduler: GX preloaded in the scheduler, inherited by the tasks (on); both: a second run without",
     )
     parser.add_argument("--scheduler-timeout", type=float, default=1800, help="scheduler: seconds to wait for the run")
     parser.add_argument("--database", default="ccms_bench", help="warehouse database (dropped and recreated)")

@@ -226,7 +226,10 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             airflow_phases=airflow_phases(log_file, wall_start, wall_end),
         )
         if args.scheduler:
-            report["scheduler"] = _scheduler_period(args, admin, drops, label, extra, sandbox_pids, report, pandas)
+            # ``--gx-preload both``: the judged run with the preload, then one without, for comparison.
+            for preload in (True, False) if args.gx_preload == "both" else (args.gx_preload == "on",):
+                key = "scheduler" if preload or args.gx_preload == "off" else "scheduler_without_gx_preload"
+                report[key] = _scheduler_period(args, admin, drops, label, extra, sandbox_pids, report, pandas, preload)
     return report
 
 
@@ -243,13 +246,14 @@ def _scheduler_period(
     sandbox_pids: set[int],
     report: dict[str, Any],
     pandas: list,
+    preload: bool,
 ) -> dict[str, Any]:
     """The same period again, from the same empty warehouse, under a deployed scheduler."""
     print(f"[{label}] scheduler: recreating the warehouse and loading the state again ...", flush=True)
     load_state(admin, args, drops, f"{label}-scheduler")
     print(
         f"[{label}] scheduler: starting the stack (LocalExecutor, parallelism {args.parallelism}, "
-        f"GX preload {'on' if args.gx_preload == 'on' else 'off'}) and triggering the run ...",
+        f"GX preload {'on' if preload else 'off'}) and triggering the run ...",
         flush=True,
     )
     load_before = _load()
@@ -259,11 +263,11 @@ def _scheduler_period(
         extra,
         args.date,
         parallelism=args.parallelism,
-        gx_preload=args.gx_preload == "on",
+        gx_preload=preload,
         exclude_pids=sandbox_pids,
         timeout=args.scheduler_timeout,
     )
-    windows = stage_windows(measured["timings"])
+    windows = stage_windows([t for t in measured["timings"] if t.start and t.end])
     result = scheduler_report(measured, windows, report["floor"]["seconds"])
     result["validate_vs_pandas"] = validate_vs_pandas(windows["validate"], pandas)
     result["load_average"] = {"before_stack": load_before, "after_run": _load()}

@@ -77,8 +77,9 @@ def print_table(report: dict[str, Any]) -> None:
             f"load vs bare COPY throughput: {r['load_vs_copy_throughput']}"
         )
         _print_validate("dags test", run["validate_vs_pandas"])
-        if run.get("scheduler"):
-            _print_scheduler(run["scheduler"], f["seconds"])
+        for key in ("scheduler", "scheduler_without_gx_preload"):
+            if run.get(key):
+                _print_scheduler(run[key], f["seconds"])
     if report.get("scaling"):
         print("\nscaling (children multiple -> dags test wall, ratio to 1x):")
         for point in report["scaling"]:

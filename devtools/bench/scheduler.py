@@ -15,9 +15,9 @@ This stage runs the period the deployed way, with the stack the end-to-end tests
 * ``[scheduler] use_job_schedule = False``: the timetable would otherwise schedule the latest
   period on its own as soon as the DAG is unpaused; triggered runs still run.
 
-The stack starts (and the DAG is parsed) before the clock; the run is triggered with
-``airflow dags trigger --logical-date`` (a day of the bench period: without it a manual run takes
-the period from its creation time). Measured, from the run's and its task instances' rows in the
+The stack starts (and the DAG is parsed) before the clock; the run is triggered through the REST
+API with a logical date in the bench period (:func:`trigger`: the CLI would take the period from
+the moment of triggering). Measured, from the run's and its task instances' rows in the
 metadata DB: **run creation** (``dag_run.created_at``) **to the report task's end**, the run's
 scheduling latency, each task's queue wait, and per stage the task seconds and the stage's span.
 """
@@ -25,27 +25,22 @@ scheduling latency, each task's queue wait, and per stage the task seconds and t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ccms_attendance.paths import CONFIG_DIR
+import requests
+
 from ccms_attendance.validation.preload import PRELOAD_ENV
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
+from devtools.stack.config import install_local_settings
 
 DAG_ID = "ccms_attendance_period"
-LOCAL_SETTINGS = CONFIG_DIR / "airflow_local_settings.py"
 DEFAULT_PARALLELISM = 6
-
-
-def install_local_settings(airflow_home: Path) -> Path:
-    """Copy the project's ``airflow_local_settings.py`` where Airflow looks for it (``$AIRFLOW_HOME/config``)."""
-    folder = airflow_home / "config"
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(LOCAL_SETTINGS, folder / LOCAL_SETTINGS.name))
 
 
 def scheduler_env(extra: Mapping[str, str], parallelism: int, gx_preload: bool) -> dict[str, str]:
@@ -56,6 +51,26 @@ def scheduler_env(extra: Mapping[str, str], parallelism: int, gx_preload: bool) 
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         PRELOAD_ENV: "1" if gx_preload else "0",
     }
+
+
+def trigger(api_url: str, run_id: str, day: dt.date) -> None:
+    """A manual run of the period containing ``day``, through the REST API as the UI's trigger form does.
+
+    Not ``airflow dags trigger --logical-date``: in Airflow 3.3 the CLI infers the data interval
+    from the moment of triggering (``run_after``), so it would run the current period whatever the
+    logical date; the API infers it from the logical date (noon UTC: inside the day in the state's
+    time zone).
+    """
+    token = requests.get(f"{api_url}/auth/token", timeout=30).json()["access_token"]
+    logical = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC).isoformat()
+    response = requests.post(
+        f"{api_url}/api/v2/dags/{DAG_ID}/dagRuns",
+        json={"dag_run_id": run_id, "logical_date": logical},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"triggering {DAG_ID} failed: HTTP {response.status_code} {response.text[:500]}")
 
 
 def run_under_scheduler(
@@ -81,11 +96,11 @@ def run_under_scheduler(
         stack.wait_for_dag(DAG_ID, timeout=300)
         stack.unpause(DAG_ID)
         startup = time.perf_counter() - started
-        logical = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).isoformat()
         with RssSampler(exclude=exclude_pids) as sampler:
-            stack.airflow("dags", "trigger", DAG_ID, "--logical-date", logical, "--run-id", run_id)
+            trigger(stack.api_url, run_id, day)
             stack.wait_for_runs(DAG_ID, run_ids=[run_id], count=1, timeout=timeout)
         run, timings = stack_run_timings(stack.metadata.conninfo, DAG_ID, run_id)
+        preloaded = preload_seconds(stack.log_dir / "scheduler.log")
     return {
         "run_id": run_id,
         "run": run,
@@ -94,7 +109,17 @@ def run_under_scheduler(
         "startup_seconds": round(startup, 1),
         "parallelism": parallelism,
         "gx_preload": gx_preload,
+        "gx_preloaded_seconds": preloaded,
     }
+
+
+_PRELOADED = re.compile(r"Great Expectations preloaded for the task processes in ([0-9.]+) s")
+
+
+def preload_seconds(scheduler_log: Path) -> float | None:
+    """What the scheduler's log says the preload took (None: it did not preload)."""
+    found = _PRELOADED.search(scheduler_log.read_text(errors="replace")) if scheduler_log.exists() else None
+    return float(found.group(1)) if found else None
 
 
 def _span(windows: list[TaskTiming]) -> float:
@@ -113,8 +138,10 @@ def max_concurrent(windows: list[TaskTiming]) -> int:
 
 def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]], floor_seconds: float):
     """The scheduler run's figures: creation to the report's end, latencies, per-stage seconds and spans."""
-    run, timings, sampler = measured["run"], measured["timings"], measured["sampler"]
-    report_end = max((t.end for t in timings if t.task_id == "report"), default=0.0)
+    run, sampler = measured["run"], measured["sampler"]
+    timings = [t for t in measured["timings"] if t.start and t.end]  # skipped / upstream-failed tasks never ran
+    # Only a report that succeeded ends the measured run: a failed run has no figure, not a short one.
+    report_end = max((t.end for t in timings if t.task_id == "report" and t.state == "success"), default=0.0)
     created = run["created"]
     wall = report_end - created if report_end else None
     first_start = min((t.start for t in timings if t.start), default=0.0)
@@ -125,6 +152,7 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
         "state": run["state"],
         "parallelism": measured["parallelism"],
         "gx_preload": measured["gx_preload"],
+        "gx_preloaded_seconds": measured["gx_preloaded_seconds"],
         "stack_startup_seconds": measured["startup_seconds"],
         "created_to_report_end_seconds": round(wall, 3) if wall else None,
         "created_to_first_task_seconds": round(first_start - created, 3) if first_start else None,
@@ -144,7 +172,7 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
             }
             for name, windows in stages.items()
         },
-        "failed_tasks": sorted({t.task_id for t in timings if t.state != "success"}),
+        "failed_tasks": sorted({t.task_id for t in measured["timings"] if t.state != "success"}),
         "peak_rss_mib_all_stack_processes": round(sampler.peak() / (1 << 20), 1),
         "vs_floor": round(wall / floor_seconds, 2) if wall and floor_seconds else None,
     }

@@ -14,7 +14,9 @@ executor). The project ships it as ``config/airflow_local_settings.py`` (a deplo
 ``$AIRFLOW_HOME/config/``, which Airflow puts on ``sys.path``); it calls :func:`preload_validation`,
 which does the work only in ``airflow scheduler`` and ``airflow celery worker`` (the api-server,
 the dag-processor and the CLI do not run tasks and do not pay for it), and not when
-``CCMS_GX_PRELOAD=0`` (the bench measures with and without). Under ``airflow dags test`` nothing
+``CCMS_GX_PRELOAD=0`` (the bench measures with and without). On Python 3.14+, whose default
+start method is ``forkserver``, the scheduler needs ``[scheduler] mp_start_method = fork`` for its
+workers to inherit the preload. Under ``airflow dags test`` nothing
 changes: the tasks run inside that one process, and the first validate task pays the import once.
 
 What is preloaded is code, never state: the GX modules, the modules GX imports lazily when its
@@ -24,13 +26,10 @@ validation still builds its own ephemeral context (``engine.run_gx``), so tasks 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 from collections.abc import Sequence
-
-log = logging.getLogger(__name__)
 
 PRELOAD_ENV = "CCMS_GX_PRELOAD"
 #: The Airflow commands whose process forks the task processes (first positional arguments).
@@ -67,5 +66,11 @@ def preload_validation(argv: Sequence[str] | None = None) -> bool:
     if not enabled() or not forks_task_processes(sys.argv if argv is None else argv):
         return False
     seconds = warm_validation()
-    log.info("Great Expectations preloaded for the task processes in %.1f s (%s=0 turns it off)", seconds, PRELOAD_ENV)
+    # Airflow configures logging only after importing the local settings: a log record would be lost.
+    print(
+        f"ccms_attendance: Great Expectations preloaded for the task processes in {seconds:.1f} s"
+        f" ({PRELOAD_ENV}=0 turns it off)",
+        file=sys.stderr,
+        flush=True,
+    )
     return True
