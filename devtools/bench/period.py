@@ -258,7 +258,7 @@ def _scheduler_period(
     )
     load_before = _load()
     measured = run_under_scheduler(
-        args.work_dir / "scheduler",
+        args.work_dir / ("scheduler" if preload else "scheduler-no-preload"),
         admin,
         extra,
         args.date,
