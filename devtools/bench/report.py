@@ -124,6 +124,10 @@ def _print_scheduler(scheduler: dict[str, Any], floor_seconds: float) -> None:
         f"{scheduler['task_seconds']}; queued -> start {waits['total']} s over {waits['tasks']} tasks"
         f" (max {waits['max']}); stack start-up (not timed) {scheduler['stack_startup_seconds']} s"
     )
+    print(
+        "  handoffs (last task of a step ends -> first of the next starts, s): "
+        + ", ".join(f"{name} {seconds}" for name, seconds in scheduler["handoff_seconds"].items())
+    )
     print(f"  {'stage':<22}{'tasks':>6}{'task s':>10}{'span s':>10}{'longest':>10}")
     for name, stage in scheduler["stages"].items():
         print(

@@ -136,6 +136,30 @@ def max_concurrent(windows: list[TaskTiming]) -> int:
     return peak
 
 
+#: The run's sequential steps: (name, stages that must end, stages that then start).
+HANDOFFS = (
+    (
+        "plan -> extract",
+        ("plan",),
+        ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND"),
+    ),
+    ("validate -> reconcile", ("validate",), ("reconcile",)),
+    ("reconcile -> load", ("reconcile",), ("load",)),
+    ("load -> report", ("load",), ("report",)),
+)
+
+
+def handoffs(stages: dict[str, list[TaskTiming]]) -> dict[str, float | None]:
+    """Seconds between a step's last task ending and the next step's first task starting: the
+    scheduler's own latency on the run's sequential path (task start-up included)."""
+    gaps: dict[str, float | None] = {}
+    for name, before, after in HANDOFFS:
+        ends = [t.end for stage in before for t in stages.get(stage, [])]
+        starts = [t.start for stage in after for t in stages.get(stage, [])]
+        gaps[name] = round(min(starts) - max(ends), 3) if ends and starts else None
+    return gaps
+
+
 def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]], floor_seconds: float):
     """The scheduler run's figures: creation to the report's end, latencies, per-stage seconds and spans."""
     run, sampler = measured["run"], measured["sampler"]
@@ -172,6 +196,7 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
             }
             for name, windows in stages.items()
         },
+        "handoff_seconds": handoffs(stages),
         "failed_tasks": sorted({t.task_id for t in measured["timings"] if t.state != "success"}),
         "peak_rss_mib_all_stack_processes": round(sampler.peak() / (1 << 20), 1),
         "vs_floor": round(wall / floor_seconds, 2) if wall and floor_seconds else None,

@@ -72,3 +72,21 @@ def test_max_concurrent_counts_overlapping_task_windows():
     windows = [TaskTiming("a", -1, "success", 0, 10), TaskTiming("b", 0, "success", 2, 5)]
     windows += [TaskTiming("c", 1, "success", 4, 6), TaskTiming("d", -1, "success", 10, 12)]
     assert max_concurrent(windows) == 3  # a, b, c at 4-5; d starts as a ends
+
+
+def test_handoffs_are_the_gaps_on_the_sequential_path():
+    from devtools.bench.measure import TaskTiming
+    from devtools.bench.scheduler import handoffs
+
+    stages = {
+        "plan": [TaskTiming("plan_period", -1, "success", 0, 5)],
+        "extract PPP": [TaskTiming("ppp.extract_entries", -1, "success", 7, 9)],
+        "extract ALLIANCE_CORE": [TaskTiming("alliance_core.extract_batch", 0, "success", 6.5, 12)],
+        "validate": [TaskTiming("ppp.validate", -1, "success", 10, 13), TaskTiming("x.validate", -1, "success", 12, 20)],
+        "reconcile": [TaskTiming("reconcile", -1, "success", 23, 30)],
+        "load": [],
+    }
+    gaps = handoffs(stages)
+    assert gaps["plan -> extract"] == 1.5
+    assert gaps["validate -> reconcile"] == 3.0  # from the last validate's end
+    assert gaps["reconcile -> load"] is None  # not measured: no load task ran
