@@ -26,8 +26,9 @@ from pathlib import Path
 
 import psycopg
 
+from ccms_attendance.artifact_store import data_docs_root, reports_root
 from ccms_attendance.intake.tasks import LOCATION_ENV
-from ccms_attendance.paths import PROJECT_ROOT, data_docs_root, reports_root
+from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.periods import load_calendar
 from ccms_attendance.rules.absence_limits import NEAR_LIMIT_MARGIN, limit_parameters
 from ccms_attendance.warehouse.bulk import read_frame

@@ -19,10 +19,10 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from devtools.vendor_sandboxes.admin import add_admin_routes
 from devtools.vendor_sandboxes.common import (
     BearerTokens,
     SandboxState,
-    add_admin_routes,
     error,
     memoized,
     page_slice,

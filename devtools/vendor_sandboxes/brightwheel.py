@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from devtools.vendor_sandboxes.admin import add_admin_routes
 from devtools.vendor_sandboxes.common import (
     SandboxState,
-    add_admin_routes,
     error,
     memoized,
     page_slice,

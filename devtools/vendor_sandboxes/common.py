@@ -1,19 +1,17 @@
-"""What every vendor sandbox shares: state, fault injection, admin endpoints, response helper.
+"""What every vendor sandbox shares: state, bearer tokens, renderings and paging, the response helper.
 
 Each vendor module builds its own FastAPI routes; they all answer through :func:`respond`, which
-applies the active faults (see ``docs/vendors.md``) in one place and records the exchange for the
-admin ``/__sandbox__/stats`` endpoint (tests validate recorded responses against the contracts).
+applies the active faults (:mod:`devtools.vendor_sandboxes.faults`, ``docs/vendors.md``) in one
+place and records the exchange for the admin ``/__sandbox__/stats`` endpoint
+(:mod:`devtools.vendor_sandboxes.admin`; tests validate recorded responses against the contracts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import copy
-import fnmatch
 import hmac
 import json
-import math
 import os
 import secrets
 import time
@@ -22,109 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from devtools.vendor_sandboxes.scenario import Scenario, ScenarioError, Site, load_scenario
+from devtools.vendor_sandboxes.faults import Applied, FaultBook, error_fault, mutate_records, payload_body
+from devtools.vendor_sandboxes.scenario import Scenario, Site, load_scenario
 
 ADMIN_PREFIX = "/__sandbox__"
 ADMIN_HEADER = "X-Sandbox-Admin-Token"
 CREDENTIALS_ENV = "CCMS_SANDBOX_CREDENTIALS"
 
-FAULT_KINDS = frozenset(
-    {
-        "http_429",
-        "http_5xx",
-        "slow",
-        "truncated_json",
-        "malformed_json",
-        "duplicate_records",
-        "extra_fields",
-        "missing_required_field",
-        "connection_drop",
-        "export_failed",  # Playground only: the next export job ends in status "failed"
-        "raw_body",  # the response is exactly `body` (text) with `status`: hostile bodies, e.g. 5,000 "["
-        "page_fields",  # `fields` (an object) are set on the response's top-level object, e.g. a bad next_cursor
-        "cursor_after_last_page",  # Alliance CORE: the last page still carries a next_cursor (has_more false)
-    }
-)
-# At most one of these per request (the first matching fault in list order wins).
-TERMINAL_KINDS = ("connection_drop", "http_429", "http_5xx", "raw_body", "truncated_json", "malformed_json")
-# Every matching fault of these kinds applies.
-MODIFIER_KINDS = (
-    "slow",
-    "duplicate_records",
-    "extra_fields",
-    "missing_required_field",
-    "export_failed",
-    "page_fields",
-    "cursor_after_last_page",
-)
 LOG_LIMIT = 5000
-
-
-class FaultError(ValueError):
-    pass
-
-
-def normalize_fault(raw: Any) -> dict:
-    if not isinstance(raw, dict) or raw.get("kind") not in FAULT_KINDS:
-        raise FaultError(f"a fault is an object whose 'kind' is one of {sorted(FAULT_KINDS)}: {raw!r}")
-    fault = dict(raw)
-    times = fault.get("times", 1)
-    if times is not None and (not isinstance(times, int) or times < 1):
-        raise FaultError(f"'times' must be a positive integer or null (unlimited): {raw!r}")
-    fault["times"] = times
-    fault["remaining"] = times
-    return fault
-
-
-class FaultBook:
-    """The active faults; each matching request uses one of a fault's ``times``."""
-
-    def __init__(self) -> None:
-        self.faults: list[dict] = []
-
-    def replace(self, faults: list) -> None:
-        self.faults = [normalize_fault(f) for f in faults]
-
-    def add(self, faults: list) -> None:
-        self.faults.extend(normalize_fault(f) for f in faults)
-
-    def clear(self) -> None:
-        self.faults = []
-
-    @staticmethod
-    def _matches(fault: dict, method: str, path: str, route: str, license_number: str | None) -> bool:
-        if fault["remaining"] is not None and fault["remaining"] <= 0:
-            return False
-        if fault.get("license_number") and fault["license_number"] != license_number:
-            return False
-        if fault.get("method") and str(fault["method"]).upper() != method:
-            return False
-        pattern = fault.get("path")
-        return not pattern or pattern in (path, route) or fnmatch.fnmatchcase(path, pattern)
-
-    def take(self, method: str, path: str, route: str, license_number: str | None) -> list[dict]:
-        taken: list[dict] = []
-        terminal_taken = False
-        for fault in self.faults:
-            if not self._matches(fault, method, path, route, license_number):
-                continue
-            if fault["kind"] in TERMINAL_KINDS:
-                if terminal_taken:
-                    continue
-                terminal_taken = True
-            if fault["kind"] == "export_failed" and route != "/api/v2/exports":
-                continue
-            if fault["remaining"] is not None:
-                fault["remaining"] -= 1
-            taken.append(fault)
-        return taken
-
-    def describe(self) -> list[dict]:
-        return copy.deepcopy(self.faults)
 
 
 @dataclass
@@ -200,16 +106,6 @@ class BearerTokens:
         return True
 
 
-@dataclass
-class Applied:
-    """The faults in force for one request, as the vendor renderers see them."""
-
-    kinds: list[dict]
-
-    def has(self, kind: str) -> dict | None:
-        return next((f for f in self.kinds if f["kind"] == kind), None)
-
-
 RENDER_CACHE_SIZE = 16  # sites: a client pages through one site before the next
 
 
@@ -265,34 +161,6 @@ def page_slice(items: list, start: int, size: int, duplicate: bool) -> list:
     return page
 
 
-def _drop_path(record: dict, dotted: str) -> None:
-    *parents, leaf = dotted.split(".")
-    node: Any = record
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(leaf, None)
-
-
-def _mutate_records(payload: Any, records_key: str | None, applied: Applied, default_missing: str) -> None:
-    if not isinstance(payload, dict) or not records_key or not isinstance(payload.get(records_key), list):
-        return
-    if not (applied.has("extra_fields") or applied.has("missing_required_field")):
-        return
-    records = payload[records_key] = copy.deepcopy(payload[records_key])  # never edit a memoized rendering
-    if fault := applied.has("extra_fields"):
-        payload["x_vendor_build"] = "sandbox-2026.11"
-        for record in records:
-            if isinstance(record, dict):
-                record["x_unexpected_field"] = {"nested": [1, 2, 3], "note": "clients must ignore this"}
-                record["ext_" + str(fault.get("name", "loyalty_tier"))] = "gold"
-    if fault := applied.has("missing_required_field"):
-        every = int(fault.get("every", 2))
-        for position, record in enumerate(records):
-            if isinstance(record, dict) and position % every == 0:
-                _drop_path(record, str(fault.get("field") or default_missing))
-
-
 async def respond(
     request: Request,
     state: SandboxState,
@@ -328,7 +196,7 @@ async def respond(
             transport.abort()
             return Response(status_code=500)
         raise ConnectionAbortedError("connection_drop fault")  # uvicorn then closes the connection
-    if (response := _error_fault(applied, entry)) is not None:
+    if (response := error_fault(applied, entry)) is not None:
         return response
 
     result = build(applied)
@@ -340,61 +208,14 @@ async def respond(
         entry["body"] = bytes(result.body).decode() if isinstance(result, JSONResponse) else None
         entry["headers"] = {}
         return result
-    _mutate_records(result, records_key, applied, default_missing_field)
+    mutate_records(result, records_key, applied, default_missing_field)
     if (fault := applied.has("page_fields")) and isinstance(result, dict):
         result = {**result, **dict(fault.get("fields") or {})}
         entry["page_fields"] = True  # a deliberately off-contract body
-    body = _payload_body(result, applied, entry)
+    body = payload_body(result, applied, entry)
     entry["status"] = status_code
     entry["headers"] = headers
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
-
-
-def _error_fault(applied: Applied, entry: dict[str, Any]) -> Response | None:
-    """The response an error fault (429, 5xx, a raw body) sends instead of the payload, if any."""
-    if fault := applied.has("http_429"):
-        retry_after = math.ceil(float(fault.get("retry_after", 1)))
-        entry["status"] = 429
-        response = JSONResponse(
-            {"error": "rate_limited", "message": "Too many requests"},
-            status_code=429,
-            headers={"Retry-After": str(retry_after)},
-        )
-        entry["body"] = bytes(response.body).decode()
-        return response
-    if fault := applied.has("http_5xx"):
-        status = int(fault.get("status", 503))
-        headers = {"Retry-After": str(math.ceil(float(fault["retry_after"])))} if "retry_after" in fault else {}
-        entry["status"] = status
-        response = JSONResponse(
-            {"error": "server_error", "message": "Sandbox fault"}, status_code=status, headers=headers
-        )
-        entry["body"] = bytes(response.body).decode()
-        return response
-
-    if fault := applied.has("raw_body"):
-        status = int(fault.get("status", 200))
-        entry["status"] = status
-        entry["body"] = None  # not JSON a contract test could read
-        body = str(fault.get("body", "")).encode("utf-8", "surrogatepass")
-        return Response(body, status_code=status, media_type=str(fault.get("content_type", "application/json")))
-    return None
-
-
-def _payload_body(result: Any, applied: Applied, entry: dict[str, Any]) -> bytes:
-    """``result`` as JSON bytes, truncated or malformed when a fault says so (recorded in ``entry``)."""
-    try:
-        body = json.dumps(result, ensure_ascii=False).encode()
-    except UnicodeEncodeError:  # an unpaired surrogate: send it as JSON allows, as a \\u escape
-        body = json.dumps(result).encode()
-    entry["body"] = body.decode()
-    if applied.has("truncated_json"):
-        body = body[: max(1, len(body) // 2)]
-        entry["body"] = None
-    elif applied.has("malformed_json"):
-        body = body[:-1] + b',,"oops": }'
-        entry["body"] = None
-    return body
 
 
 def error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -411,97 +232,3 @@ class TransportMiddleware:
         if scope.get("type") == "http":
             scope["sandbox.transport"] = getattr(getattr(receive, "__self__", None), "transport", None)
         await self.app(scope, receive, send)
-
-
-def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
-    """Health, faults, scenario reload and stats under ``/__sandbox__`` (not part of the contract).
-
-    Also renders every HTTP error as the contracts' ``{"error", "message"}`` object.
-    """
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, problem: StarletteHTTPException) -> JSONResponse:
-        if request.scope.get("route") is None and not request.url.path.startswith(ADMIN_PREFIX):
-            # A request outside the contract: record it so contract tests can see it.
-            state.log.append(
-                {"method": request.method, "route": None, "path": request.url.path, "status": problem.status_code}
-            )
-        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
-        return error(problem.status_code, codes.get(problem.status_code, "error"), str(problem.detail))
-
-    def check_admin(request: Request) -> None:
-        if not secret_equal(request.headers.get(ADMIN_HEADER), state.admin_token):
-            raise HTTPException(403, "admin token required")
-
-    _add_fault_routes(app, state, check_admin)
-    _add_scenario_and_stats_routes(app, state, check_admin)
-
-    @app.get(f"{ADMIN_PREFIX}/health", include_in_schema=False)
-    async def health() -> dict:
-        return {"status": "ok", "vendor": state.vendor, "pid": os.getpid()}
-
-
-def _add_fault_routes(app: FastAPI, state: SandboxState, check_admin: Callable[[Request], None]) -> None:
-
-    @app.get(f"{ADMIN_PREFIX}/faults", include_in_schema=False)
-    async def list_faults(request: Request) -> dict:
-        check_admin(request)
-        return {"faults": state.faults.describe()}
-
-    @app.post(f"{ADMIN_PREFIX}/faults", include_in_schema=False)
-    async def set_faults(request: Request) -> dict:
-        check_admin(request)
-        body = await request.json()
-        faults = body.get("faults") if isinstance(body, dict) else body
-        try:
-            if isinstance(body, dict) and body.get("append"):
-                state.faults.add(list(faults or []))
-            else:
-                state.faults.replace(list(faults or []))
-        except FaultError as problem:
-            raise HTTPException(400, str(problem)) from None
-        return {"faults": state.faults.describe()}
-
-    @app.delete(f"{ADMIN_PREFIX}/faults", include_in_schema=False)
-    async def clear_faults(request: Request) -> dict:
-        check_admin(request)
-        state.faults.clear()
-        return {"faults": []}
-
-
-def _add_scenario_and_stats_routes(app: FastAPI, state: SandboxState, check_admin: Callable[[Request], None]) -> None:
-    @app.post(f"{ADMIN_PREFIX}/scenario", include_in_schema=False)
-    async def reload_scenario(request: Request) -> dict:
-        check_admin(request)
-        body = await request.json()
-        path = Path(body.get("path") or state.scenario_path)
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as problem:
-            raise HTTPException(400, str(problem)) from None
-        state.scenario, state.scenario_path = scenario, path
-        state.faults.replace(list(scenario.faults))
-        if "renderer" in state.extra:
-            serve_renderings(state, state.extra["renderer"])
-        return {"sites": len(scenario.sites_for(state.vendor)), "path": str(path)}
-
-    @app.get(f"{ADMIN_PREFIX}/stats", include_in_schema=False)
-    async def stats(request: Request, log: bool = False) -> dict:
-        check_admin(request)
-        result: dict[str, Any] = {"vendor": state.vendor, "counters": dict(state.counters)}
-        if log:
-            result["log"] = list(state.log)
-        return result
-
-    @app.get(f"{ADMIN_PREFIX}/tokens", include_in_schema=False)
-    async def issued_tokens(request: Request) -> dict:
-        """Every bearer token this sandbox issued: tests scan logs and reports for them."""
-        check_admin(request)
-        return {"tokens": sorted(state.extra.get("tokens", {}))}
-
-    @app.post(f"{ADMIN_PREFIX}/stats/reset", include_in_schema=False)
-    async def reset_stats(request: Request) -> dict:
-        check_admin(request)
-        state.counters.clear()
-        state.log.clear()
-        return {"ok": True}

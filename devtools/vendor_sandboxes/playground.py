@@ -18,10 +18,10 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from devtools.vendor_sandboxes.admin import add_admin_routes
 from devtools.vendor_sandboxes.common import (
     BearerTokens,
     SandboxState,
-    add_admin_routes,
     error,
     page_slice,
     respond,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,16 +14,6 @@ EXPECTATIONS_DIR = PACKAGE_DIR / "validation" / "expectations"
 CONTRACTS_DIR = PACKAGE_DIR / "hooks" / "contracts"
 DAGS_DIR = PROJECT_ROOT / "dags"
 PLUGINS_DIR = PROJECT_ROOT / "plugins"
-
-
-def reports_root() -> Path:
-    """Where period reports go (``CCMS_REPORTS_DIR`` overrides ``build/reports``)."""
-    return Path(os.environ.get("CCMS_REPORTS_DIR") or PROJECT_ROOT / "build" / "reports")
-
-
-def data_docs_root() -> Path:
-    """Where GX data docs go (``CCMS_DATA_DOCS_DIR`` overrides ``build/data_docs``)."""
-    return Path(os.environ.get("CCMS_DATA_DOCS_DIR") or PROJECT_ROOT / "build" / "data_docs")
 
 
 def run_folder(run_id: str) -> str:

@@ -3,6 +3,11 @@
 The same state is run twice: first in-process with `airflow dags test` (the reference), then by a
 real stack whose tasks are executed by a Celery worker (Redis broker at 127.0.0.1:6379, results in
 the PostgreSQL metadata database). The reconciled tables must be identical: same content checksums.
+
+As on several hosts, the worker shares no folder with the api-server but the configured object store
+(``CCMS_REPORTS_URL`` / ``CCMS_DATA_DOCS_URL``, here ``file://`` roots in the test's folder): it runs
+in another working directory, and the UI plugin on the api-server serves the report and the data docs
+the worker wrote there.
 Needs ``apache-airflow-providers-celery`` and a Redis server; skipped when either is missing.
 """
 
@@ -14,12 +19,15 @@ import secrets
 import socket
 
 import pytest
+import requests
 from support.airflow_runs import DAG_ID
 from support.airflow_stack import airflow_stack
 from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
+from ccms_attendance.paths import PROJECT_ROOT, run_folder
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.ui.links import report_url
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +107,12 @@ def test_celery_executor_loads_the_same_period_as_dags_test(
     assert tuple(counts) == (60, 6)  # 6 children x 10 days; 2 PPP + 2 x (1 absent + 1 no check-in)
 
     queue = f"ccms_{secrets.token_hex(4)}"  # a queue of its own: nothing else on this Redis takes our tasks
+    store = tmp_path / "object_store"  # the only storage the worker and the api-server share
+    worker_dir = tmp_path / "worker_host"
+    worker_dir.mkdir()
     env = {
+        "CCMS_REPORTS_URL": f"file://{store}/reports",
+        "CCMS_DATA_DOCS_URL": f"file://{store}/data_docs",
         WAREHOUSE_CONN_ENV: warehouse.as_role(LOADER_ROLE).airflow_uri,
         "CCMS_TASK_RETRIES": "0",
         **sandbox_fleet.airflow_conn_env({"max_attempts": 2, "backoff_base_seconds": 0.1}),
@@ -110,7 +123,8 @@ def test_celery_executor_loads_the_same_period_as_dags_test(
     # The Celery result backend is the stack's own metadata database (airflow_stack sets it).
     with airflow_stack(tmp_path / "airflow_home", pg_admin, env, executor="CeleryExecutor") as stack:
         worker = ["celery", "worker", "--queues", queue, "--concurrency", "8", "--celery-hostname", f"{queue}@%h"]
-        stack.start_process("celery-worker", [*worker, "--skip-serve-logs", "--without-gossip", "--without-mingle"])
+        options = ["--skip-serve-logs", "--without-gossip", "--without-mingle"]
+        stack.start_process("celery-worker", [*worker, *options], cwd=worker_dir)  # the api-server's: the checkout
         stack.wait_for_dag(DAG_ID)
         stack.unpause(DAG_ID)
         stack.backfill(DAG_ID, PERIOD.start.isoformat(), PERIOD.end.isoformat())  # logical dates: 04:00 UTC
@@ -122,7 +136,28 @@ def test_celery_executor_loads_the_same_period_as_dags_test(
         assert queues == [{"queue": queue}]
         worker_log = (stack.log_dir / "celery-worker.log").read_text(errors="replace")
         assert run["run_id"] in worker_log, "the Celery worker ran none of the run's tasks"
+        _ui_serves_what_the_worker_stored(stack.api_url, run["run_id"], store, worker_dir)
 
     celery_run, checksums = current_version(conn)
     assert celery_run == run["run_id"]
     assert checksums == reference
+
+
+def _ui_serves_what_the_worker_stored(api_url: str, run_id: str, store, worker_dir) -> None:
+    """The run's report (through the run's "Period report" link) and its reconciled data docs, read
+    by the api-server's plugin from the object store the worker wrote; nothing in a local build/."""
+    folder = f"{PERIOD.start.isoformat()}/{run_folder(run_id)}"
+    assert (store / "reports" / folder / "report.html").is_file()
+    for kind in ("reports", "data_docs"):
+        assert not (PROJECT_ROOT / "build" / kind / folder).exists()
+    assert list(worker_dir.iterdir()) == []  # nothing written relative to the worker's directory
+
+    report = requests.get(report_url(DAG_ID, run_id, base_url=api_url), timeout=30)
+    assert report.status_code == 200, report.text[:500]
+    assert report.url == f"{api_url}/ccms/reports/{folder}/report.html"
+    assert f"<code id='run-id'>{run_id}</code>" in report.text
+    assert f"href='../../../data_docs/{folder}/reconciled/index.html'" in report.text
+    docs = requests.get(f"{api_url}/ccms/data_docs/{folder}/reconciled/index.html", timeout=30)
+    assert docs.status_code == 200, docs.text[:500]
+    assert docs.headers["content-type"] == "text/html; charset=utf-8"
+    assert "CCMS attendance - data quality" in docs.text

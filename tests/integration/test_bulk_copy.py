@@ -322,3 +322,34 @@ def test_a_row_failing_late_aborts_the_whole_copy_with_its_own_error(conn, monke
         copy(conn, "pg_temp.chunk_fail", data, ["seq", "note"])
     assert conn.execute("SELECT count(*) FROM chunk_fail").fetchone()[0] == 0
     assert conn.execute("SELECT 1").fetchone() == (1,)  # the connection is still usable
+
+
+@pytest.mark.parametrize("write", ["rows", "frame"])
+def test_domain_columns_take_their_values_and_refuse_others_in_one_copy(conn, write):
+    """Columns of a value domain (V017: status, basis, day code, source, program) are sent as their base
+    type, and the domain's CHECK still refuses a value outside its list: the whole COPY fails."""
+    columns = ["period_start", "site_id", "child_id", "attendance_date", "voucher_id", "program", "status", "basis",
+               "day_code", "source", "source_record_id", "run_id"]  # fmt: skip
+    period, day = dt.date(2026, 11, 8), dt.date(2026, 11, 9)
+    good = [
+        (period, "S-1", "C1", day, "V1", "CCDF", "present", "recorded", "PR", "PPP", "r1", "r"),
+        (period, "S-1", "C2", day, "V2", "OMW", "pending", "not_submitted", None, "PPP", None, "r"),
+    ]
+    bad = (period, "S-1", "C3", day, "V3", "CCDF", "late", "recorded", "PR", "PPP", "r3", "r")
+
+    def copy(rows: list[tuple]) -> int:
+        if write == "rows":
+            return copy_rows(conn, "staging.daily_attendance", rows, columns)
+        return copy_frame(conn, "staging.daily_attendance", pd.DataFrame.from_records(rows, columns=columns), columns)
+
+    with pytest.raises(psycopg.errors.CheckViolation, match="attendance_status_valid"), conn.transaction():
+        copy([*good, bad])
+    assert conn.execute("SELECT count(*) FROM staging.daily_attendance").fetchone()[0] == 0
+    assert copy(good) == 2
+    stored = conn.execute(
+        "SELECT child_id, program, status, basis, day_code, source FROM staging.daily_attendance ORDER BY child_id"
+    ).fetchall()
+    assert stored == [
+        ("C1", "CCDF", "present", "recorded", "PR", "PPP"),
+        ("C2", "OMW", "pending", "not_submitted", None, "PPP"),
+    ]

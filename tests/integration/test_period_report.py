@@ -12,6 +12,7 @@ from markupsafe import escape
 from support.period_steps import run_ppp_period
 from support.portal_state import PortalState, at
 
+from ccms_attendance.artifact_store import local_path
 from ccms_attendance.paths import run_folder
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
@@ -88,7 +89,7 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
 
     path = build_period_report(conn, PERIOD.start, RUN_ID, target_dir=root)
 
-    assert path == root / "2026-11-08" / "manual__2026-11-22T09_00_00_00_00" / "report.html"
+    assert local_path(path) == root / "2026-11-08" / "manual__2026-11-22T09_00_00_00_00" / "report.html"
     page = path.read_text(encoding="utf-8")
     # The headline figures: 9 + 4 + 10 open complete-site rows, S-A's closure on the 11th for both of
     # its children (PC) and S-B's 10 pending days (its typed absence was never submitted: not final).
@@ -179,8 +180,34 @@ def test_report_root_follows_ccms_reports_dir_and_defaults_to_the_loading_run(co
 
     path = build_period_report(conn, "2026-11-08", None)
 
-    assert path == tmp_path / "elsewhere" / "2026-11-08" / run_folder(RUN_ID) / "report.html"
+    assert local_path(path) == tmp_path / "elsewhere" / "2026-11-08" / run_folder(RUN_ID) / "report.html"
     assert "<td id='fig-absences'>3</td>" in path.read_text(encoding="utf-8")
+
+
+def test_report_goes_to_an_object_store_root_and_links_the_stored_data_docs(conn, loaded, tmp_path, monkeypatch):
+    """A bucket as fsspec's memory:// file system: the report is written there, and its data docs
+    links are found in the data docs root, wherever that is (here: another bucket)."""
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    attach("memory", fs=MemoryFileSystem())
+    bucket = f"memory://ccms-report-{tmp_path.name}"
+    monkeypatch.setenv("CCMS_REPORTS_URL", f"{bucket}/reports")
+    monkeypatch.setenv("CCMS_DATA_DOCS_URL", f"{bucket}/data_docs")
+    docs = ObjectStoragePath(f"{bucket}/data_docs/2026-11-08/{run_folder(RUN_ID)}/reconciled/index.html")
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text("<html>docs</html>")
+    monkeypatch.chdir(tmp_path)
+
+    path = build_period_report(conn, PERIOD.start, RUN_ID)
+
+    assert str(path) == f"{bucket}/reports/2026-11-08/{run_folder(RUN_ID)}/report.html"
+    latest = ObjectStoragePath(f"{bucket}/reports/2026-11-08/latest.html").read_text(encoding="utf-8")
+    assert "<td id='fig-absences'>3</td>" in latest
+    assert f"href='../../data_docs/2026-11-08/{run_folder(RUN_ID)}/reconciled/index.html'" in latest
+    assert "ppp_entries/index.html" not in latest  # only in the local folder, not in the configured root
+    assert not (tmp_path / "build" / "reports").exists()
 
 
 def test_report_of_an_unknown_period_says_so(conn, tmp_path):

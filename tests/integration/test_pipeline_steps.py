@@ -1,111 +1,47 @@
-"""Pipeline steps against a real warehouse: voucher filtering, quarantine, failures, atomic loads."""
+"""Pipeline steps against a real warehouse: voucher filtering, quarantine, failed vendors, atomic loads,
+the period lifecycle (the validation gates: test_pipeline_gates.py).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
 
-import pandas as pd
 import psycopg
 import pytest
-from psycopg import sql
+from support.ccms_steps import (
+    MONDAY,
+    PERIOD,
+    VendorDown,
+    ccms_state,
+    extract_batch,
+    mentions,
+    period_rows,
+    plan_run,
+    site_extractor,
+    stage_and_reconcile,
+)
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
 from support.portal_state import PortalState, at
 from support.roles import acting_as
 
-from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, RejectedRecord, SiteSubmission, Source
-from ccms_attendance.periods import ServicePeriod, load_calendar
-from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import load_calendar
+from ccms_attendance.pipeline.extract import extract_ccms_batch
 from ccms_attendance.pipeline.load import NothingToLoadError, load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import (
-    ReconciledValidationError,
-    UnfinishedInputsError,
-    ensure_valid,
-    reconcile_run,
-    stage_reconciled,
-    validate_reconciled,
-)
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.rules.lifecycle import PeriodNotEndedError
-
-PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
-MONDAY = dt.date(2026, 11, 9)
-WEDNESDAY = dt.date(2026, 11, 11)
-
-
-class VendorDown(Exception):
-    pass
-
-
-def _ccms_state() -> PortalState:
-    state = PortalState(PERIOD)
-    for site_id, license_number in (("S-1", "CC-1"), ("S-2", "CC-2")):
-        state.site(site_id, license_number).submission(site_id, dt.date(2026, 10, 11))
-        state.selection(site_id, "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
-    state.voucher("111", "S-1").voucher("112", "S-1").voucher("222", "S-2")
-    state.absence("S-1", "111", MONDAY)  # typed into a read-only portal
-    return state
-
-
-def _record(license_number: str, child_id: str, day: dt.date, record_id: str) -> AttendanceRecord:
-    return AttendanceRecord(
-        source=Source.BRIGHTWHEEL,
-        license_number=license_number,
-        child_id=child_id,
-        attendance_date=day,
-        status=AttendanceStatus.PRESENT,
-        source_record_id=record_id,
-        check_in=at(day, 7, 45),
-        check_out=at(day, 16, 30),
-    )
-
-
-def _site_extractor(license_number: str):
-    if license_number == "CC-2":
-        raise VendorDown("BRIGHTWHEEL site CC-2 period 2026-11-08..2026-11-21: HTTP 503 after 5 attempts")
-    yield _record("CC-1", "111", MONDAY, "bw-1")
-    yield _record("CC-1", "PRIVATE-PAY-7", MONDAY, "bw-2")  # no state voucher
-    yield _record("CC-9", "111", MONDAY + dt.timedelta(days=1), "bw-3")  # another site's license
-    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-4", "111", WEDNESDAY, "check-out before check-in")
-    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-5", "PRIVATE-PAY-7", None, "missing attendance date")
-    yield RejectedRecord(Source.BRIGHTWHEEL, "CC-1", "bw-6", "112", None, "missing attendance date")
-    yield SiteSubmission(Source.BRIGHTWHEEL, "CC-1", submitted=True, submitted_at=at(PERIOD.end, 18))
 
 
 @pytest.fixture
 def run(conn) -> RunContext:
-    _ccms_state().write(conn)
-    context = RunContext(run_id="test-run-1", dag_id="ccms_attendance_period", period=PERIOD)
-    with acting_as(conn):  # the steps of the helpers below run with the loader's privileges
-        plan = plan_period(conn, context, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
-    assert plan.batches[str(Source.BRIGHTWHEEL)] == [0]
-    return context
-
-
-def _extract(conn, run):
-    with acting_as(conn):
-        return extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,))
-
-
-def _stage_and_reconcile(conn, run, validate=True):
-    """Extract, validate and reconcile, as the DAG's tasks do."""
-    _extract(conn, run)
-    with acting_as(conn):
-        extract_ppp(conn, run)
-        if validate:
-            for source in (Source.PPP, Source.BRIGHTWHEEL):
-                assert validate_source(conn, run, source).success
-        result = reconcile_run(conn, run)
-        ensure_valid(run, validate_reconciled(conn, run, result))
-        stage_reconciled(conn, run, result)
+    return plan_run(conn)
 
 
 def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures(conn, run):
-    summary = _extract(conn, run)
+    summary = extract_batch(conn, run)
 
     assert (summary.sites, summary.sites_failed, summary.records, summary.dropped_non_voucher) == (2, 1, 1, 2)
     assert summary.quarantined == 3
@@ -129,12 +65,12 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
         "SELECT site_id, outcome, records, dropped_non_voucher, rejected, error IS NOT NULL FROM staging.site_extract"
     ).fetchall()
     assert sorted(outcomes) == [("S-1", "retrieved", 1, 2, 3, False), ("S-2", "failed", 0, 0, 0, True)]
-    assert _mentions(conn, "PRIVATE-PAY-7") == 0
+    assert mentions(conn, "PRIVATE-PAY-7") == 0
 
 
 def test_a_batch_logs_structured_progress_every_n_sites_and_counts_failures_by_kind(conn, run, caplog):
     with caplog.at_level(logging.INFO, logger="ccms_attendance.pipeline.extract"):
-        summary = extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _site_extractor, (VendorDown,), progress_every=1)
+        summary = extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, site_extractor, (VendorDown,), progress_every=1)
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Batch progress: ")]
     assert [json.loads(m.removeprefix("Batch progress: ")) for m in progress] == [
         {"batch_no": 0, "records": 1, "sites": 2, "sites_done": 1, "sites_failed": 0, "source": "BRIGHTWHEEL"}
@@ -143,8 +79,8 @@ def test_a_batch_logs_structured_progress_every_n_sites_and_counts_failures_by_k
 
 
 def test_retried_extract_replaces_its_own_rows(conn, run):
-    _extract(conn, run)
-    _extract(conn, run)
+    extract_batch(conn, run)
+    extract_batch(conn, run)
     assert conn.execute("SELECT count(*) FROM staging.source_record").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM staging.quarantine").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM staging.exception").fetchone()[0] == 1
@@ -152,7 +88,7 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
 
 
 def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
-    _stage_and_reconcile(conn, run)
+    stage_and_reconcile(conn, run)
     with acting_as(conn):
         load_period(conn, run)
 
@@ -198,7 +134,7 @@ def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
 
 
 def test_the_load_records_where_its_time_went(conn, run):
-    _stage_and_reconcile(conn, run)
+    stage_and_reconcile(conn, run)
     with acting_as(conn):
         loaded = load_period(conn, run)
     steps = {"lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit"}
@@ -209,27 +145,27 @@ def test_the_load_records_where_its_time_went(conn, run):
 
 
 def test_load_without_reconcile_is_refused_and_keeps_the_previous_version(conn, run):
-    _stage_and_reconcile(conn, run)
+    stage_and_reconcile(conn, run)
     with acting_as(conn):
         load_period(conn, run)
-    before = _period_rows(conn)
+    before = period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
     plan_period(conn, rerun, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     with pytest.raises(NothingToLoadError, match="rerun the reconcile task"):
         load_period(conn, rerun)
-    assert _period_rows(conn) == before
+    assert period_rows(conn) == before
 
 
 def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
-    _stage_and_reconcile(conn, run)
+    stage_and_reconcile(conn, run)
     with acting_as(conn):
         load_period(conn, run)
-    before = _period_rows(conn)
+    before = period_rows(conn)
 
     rerun = RunContext(run_id="test-run-2", dag_id="ccms_attendance_period", period=PERIOD)
     plan_period(conn, rerun, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
-    _stage_and_reconcile(conn, rerun)
+    stage_and_reconcile(conn, rerun)
     # Corrupt the staged output: the same child-day twice makes the swap's INSERT fail halfway.
     conn.execute(
         "INSERT INTO staging.daily_attendance SELECT * FROM staging.daily_attendance"
@@ -237,122 +173,12 @@ def test_a_load_failing_midway_leaves_the_previous_version_intact(conn, run):
     )
     with pytest.raises(psycopg.errors.UniqueViolation):
         load_period(conn, rerun)
-    assert _period_rows(conn) == before
+    assert period_rows(conn) == before
     assert conn.execute("SELECT run_id FROM reconciled.period_load").fetchone()[0] == "test-run-1"
 
 
-def _period_rows(conn):
-    return conn.execute(
-        "SELECT site_id, child_id, attendance_date, status, run_id FROM reconciled.daily_attendance ORDER BY 1, 2, 3"
-    ).fetchall()
-
-
-def _mentions(conn, value: str) -> int:
-    """How many rows of any pipeline-written table hold ``value`` in any text column."""
-    tables = conn.execute(
-        "SELECT table_schema, table_name, column_name FROM information_schema.columns"
-        " WHERE table_schema IN ('staging', 'reconciled') AND data_type = 'text'"
-    ).fetchall()
-    total = 0
-    for schema, table, column in tables:
-        total += conn.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE {} LIKE %s").format(
-                sql.Identifier(schema, table), sql.Identifier(column)
-            ),
-            (f"%{value}%",),
-        ).fetchone()[0]
-    return total
-
-
-def test_records_whose_validation_never_completed_stop_the_run_before_anything_is_staged(conn, run):
-    # An infrastructure failure (the validate task never completed) is no verdict on the data: the
-    # run refuses to reconcile, so its sites are not made incomplete and nothing can load.
-    _extract(conn, run)
-    extract_ppp(conn, run)
-    assert validate_source(conn, run, Source.PPP).success  # BRIGHTWHEEL's validate "crashed"
-    with pytest.raises(UnfinishedInputsError, match="BRIGHTWHEEL: records were never validated") as refused:
-        reconcile_run(conn, run)
-    assert "PPP" not in str(refused.value)
-    assert "nothing will load" in str(refused.value)
-    assert conn.execute("SELECT count(*) FROM staging.site_period").fetchone()[0] == 0
-    with pytest.raises(NothingToLoadError):
-        load_period(conn, run)
-
-
-def test_sites_without_an_extraction_result_stop_the_run(conn, run):
-    # The brightwheel extract task never completed (e.g. its session was killed, retries used up):
-    # only PPP's rows are staged. That is no verdict on S-1 and S-2's data either.
-    extract_ppp(conn, run)
-    assert validate_source(conn, run, Source.PPP).success
-    with pytest.raises(UnfinishedInputsError, match=r"BRIGHTWHEEL: no extraction result for 2 site\(s\) \(S-1, S-2\)"):
-        reconcile_run(conn, run)
-
-
-def test_reconciled_output_breaking_a_critical_expectation_stops_the_run(conn, run):
-    _stage_and_reconcile(conn, run)
-    result = reconcile_run(conn, run)
-    broken = dataclasses.replace(result, daily=pd.concat([result.daily, result.daily.head(1)], ignore_index=True))
-    with pytest.raises(ReconciledValidationError, match="reconciled_daily_attendance"):
-        ensure_valid(run, validate_reconciled(conn, run, broken))
-    persisted = conn.execute(
-        "SELECT suite_name, success FROM reconciled.validation_result WHERE run_id = %s ORDER BY 1", (run.run_id,)
-    ).fetchall()
-    assert ("reconciled_daily_attendance", False) in persisted
-
-
-def _bad_rows_extractor(license_number: str):
-    if license_number != "CC-1":
-        return
-    yield _record("CC-1", "111", MONDAY, "bw-ok")
-    backwards = _record("CC-1", "111", WEDNESDAY, "bw-backwards")
-    yield dataclasses.replace(backwards, check_in=at(WEDNESDAY, 17, 0), check_out=at(WEDNESDAY, 8, 0))
-
-
-def test_rows_failing_row_level_expectations_are_quarantined_with_suite_and_expectation(conn, run):
-    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _bad_rows_extractor, (VendorDown,))
-    summary = validate_source(conn, run, Source.BRIGHTWHEEL)
-
-    assert summary.rows == 2
-    assert summary.quarantined == 1
-    assert conn.execute("SELECT source_record_id FROM staging.source_record").fetchall() == [("bw-ok",)]
-    moved = conn.execute(
-        "SELECT source_record_id, child_id, attendance_date, reason FROM staging.quarantine"
-    ).fetchall()
-    assert len(moved) == 1
-    assert moved[0][:3] == ("bw-backwards", "111", WEDNESDAY)
-    assert "brightwheel_extract" in moved[0][3]
-    assert "check_out" in moved[0][3]
-    stored = conn.execute(
-        "SELECT suite_name, evaluated, quarantined_rows FROM reconciled.validation_result WHERE run_id = %s",
-        (run.run_id,),
-    ).fetchall()
-    assert stored == [("brightwheel_extract", 2, 1)]
-
-
-def _duplicating_extractor(license_number: str):
-    if license_number == "CC-1":
-        yield _record("CC-1", "111", MONDAY, "bw-same")
-        yield _record("CC-1", "111", MONDAY, "bw-same")
-
-
-def test_a_critical_table_level_failure_makes_the_vendor_unusable_not_absent(conn, run):
-    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _duplicating_extractor, (VendorDown,))
-    extract_ppp(conn, run)
-    summary = validate_source(conn, run, Source.BRIGHTWHEEL)
-
-    assert not summary.success
-    assert "brightwheel_extract" in summary.error
-    assert "bw-same" in summary.error  # sample bad rows are named
-    validate_source(conn, run, Source.PPP)
-    result = reconcile_run(conn, run)
-    states = result.site_period.set_index("site_id")
-    assert not states.loc["S-1", "complete"]
-    assert "failed validation" in states.loc["S-1", "incomplete_reason"]
-    assert (result.daily["basis"] == "no_check_in").sum() == 0
-
-
 def test_reloading_the_same_run_keeps_the_replaced_version(conn, run):
-    _stage_and_reconcile(conn, run)
+    stage_and_reconcile(conn, run)
     load_period(conn, run)
     load_period(conn, run)  # e.g. the load task cleared and run again
 
@@ -368,7 +194,7 @@ def test_reloading_the_same_run_keeps_the_replaced_version(conn, run):
 
 
 def test_an_open_period_is_refused_at_plan_and_nothing_is_written(conn):
-    _ccms_state().write(conn)
+    ccms_state().write(conn)
     context = RunContext(run_id="test-open", dag_id="ccms_attendance_period", period=PERIOD)
     on_the_last_day = at(PERIOD.end, 15)
     with pytest.raises(PeriodNotEndedError, match=r"Service period 2026-11-08\.\.2026-11-21 has not ended"):

@@ -71,14 +71,15 @@ class AirflowStack:
 
     # --- processes -------------------------------------------------------------------------------
 
-    def start_process(self, name: str, args: Sequence[str]) -> subprocess.Popen:
-        """Start ``airflow <args>`` in its own process group, output to ``log_dir/<name>.log``."""
+    def start_process(self, name: str, args: Sequence[str], cwd: Path | None = None) -> subprocess.Popen:
+        """Start ``airflow <args>`` in its own process group, output to ``log_dir/<name>.log``; in
+        ``cwd`` (default the checkout, e.g. a worker "on another host" elsewhere)."""
         log = (self.log_dir / f"{name}.log").open("ab")
         try:
             process = subprocess.Popen(
                 [str(AIRFLOW_BIN), *args],
                 env=self.env,
-                cwd=PROJECT_ROOT,
+                cwd=cwd or PROJECT_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -1,25 +1,49 @@
 """The /ccms/ app's file routes (no Airflow server: the access check is replaced, it is tested in
-tests/e2e/test_ui_browser.py): GX assets from the installed packages, the CSP of each kind of page."""
+tests/e2e/test_ui_browser.py): GX assets from the installed packages, the CSP of each kind of page,
+files read through ObjectStoragePath from a local folder (not the current directory) or from
+fsspec's ``memory://`` file system as from a bucket."""
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+from airflow.sdk import ObjectStoragePath
 from fastapi.testclient import TestClient
 
+from ccms_attendance.artifact_store import write_text
 from ccms_attendance.ui.app import create_app, require_run_access
 
 SITE = "2026-11-08/manual__r1/ppp_entries/gx"
+RUN = "2026-11-08/manual__2026-11-22T09_00_00_00_00"
+
+
+@pytest.fixture(params=["file", "memory"])
+def roots(request, tmp_path, monkeypatch) -> tuple[ObjectStoragePath, ObjectStoragePath]:
+    """(reports root, data docs root), configured by URL; the current directory is elsewhere."""
+    if request.param == "memory":
+        from airflow.sdk.io import attach
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        attach("memory", fs=MemoryFileSystem())
+        base = f"memory://ccms-{uuid.uuid4().hex[:8]}"
+    else:
+        base = f"file://{tmp_path}/store"
+        (tmp_path / "cwd").mkdir()
+        monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setenv("CCMS_REPORTS_URL", f"{base}/reports")
+    monkeypatch.setenv("CCMS_DATA_DOCS_URL", f"{base}/data_docs")
+    return ObjectStoragePath(f"{base}/reports"), ObjectStoragePath(f"{base}/data_docs")
 
 
 @pytest.fixture
-def client(tmp_path, monkeypatch):
-    docs, reports = tmp_path / "data_docs", tmp_path / "reports"
-    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(docs))
-    monkeypatch.setenv("CCMS_REPORTS_DIR", str(reports))
-    (docs / SITE).mkdir(parents=True)
-    (docs / SITE / "index.html").write_text("<html>gx</html>")
-    (reports / "2026-11-08").mkdir(parents=True)
-    (reports / "2026-11-08" / "latest.html").write_text("<html>report</html>")
+def client(roots):
+    reports, docs = roots
+    write_text(docs / SITE / "index.html", "<html>gx</html>")
+    write_text(docs / SITE / "validations" / "v.json", '{"success": true}')
+    write_text(reports / "2026-11-08" / "latest.html", "<html>report é</html>")
+    write_text(reports / RUN / "report.html", "<html>run report</html>")
     app = create_app()
     app.dependency_overrides[require_run_access] = lambda: None
     return TestClient(app)
@@ -62,3 +86,52 @@ def test_data_docs_may_run_scripts_of_this_server_only_reports_none(client):
     report = client.get("/reports/2026-11-08/latest.html").headers["content-security-policy"]
     assert "script-src" not in report  # default-src 'none': no script at all
     assert report.startswith("default-src 'none'")
+
+
+def test_stored_files_are_served_with_their_content_type(client):
+    latest = client.get("/reports/2026-11-08/latest.html")
+    assert latest.status_code == 200
+    assert latest.headers["content-type"] == "text/html; charset=utf-8"
+    assert latest.text == "<html>report é</html>"
+    assert latest.headers["x-content-type-options"] == "nosniff"
+    data = client.get(f"/data_docs/{SITE}/validations/v.json")
+    assert data.headers["content-type"].startswith("application/json")
+    assert data.json() == {"success": True}
+    assert client.get(f"/data_docs/{SITE}/nothing.html").status_code == 404
+
+
+def test_folders_redirect_list_and_open_their_index(client):
+    folder = client.get(f"/data_docs/{SITE}", follow_redirects=False)
+    assert folder.status_code == 307
+    assert folder.headers["location"] == "gx/"
+    assert client.get(f"/data_docs/{SITE}/").text == "<html>gx</html>"
+    listing = client.get("/reports/2026-11-08/")
+    assert "href='latest.html'" in listing.text
+    assert "href='manual__2026-11-22T09_00_00_00_00/'" in listing.text
+
+
+def test_a_run_and_a_period_lead_to_their_stored_reports(client):
+    run = client.get("/dags/ccms_attendance_period/runs/manual__2026-11-22T09:00:00+00:00", follow_redirects=False)
+    assert run.status_code == 307
+    assert run.headers["location"] == f"../../../reports/{RUN}/report.html"
+    assert client.get("/periods/2026-11-08", follow_redirects=False).status_code == 307
+    assert client.get("/periods/2026-11-22").status_code == 404
+    assert "has no report" in client.get("/dags/ccms_attendance_period/runs/manual__other").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/reports/%2e%2e/%2e%2e/pyproject.toml", "/reports/2026-11-08/..%2F..%2Fdata_docs/" + SITE + "/index.html"],
+)
+def test_nothing_outside_a_root(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_no_link_out_of_a_local_root(tmp_path, monkeypatch):
+    (tmp_path / "reports" / "2026-11-08").mkdir(parents=True)
+    (tmp_path / "secret.html").write_text("secret")
+    os.symlink(tmp_path / "secret.html", tmp_path / "reports" / "2026-11-08" / "latest.html")
+    monkeypatch.setenv("CCMS_REPORTS_URL", str(tmp_path / "reports"))
+    app = create_app()
+    app.dependency_overrides[require_run_access] = lambda: None
+    assert TestClient(app).get("/reports/2026-11-08/latest.html").status_code == 404

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from ccms_attendance.artifact_store import data_docs_root
 from ccms_attendance.canonical import Source
-from ccms_attendance.paths import data_docs_root, run_folder
+from ccms_attendance.paths import run_folder
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +112,9 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
     return summary
 
 
-def publish_data_docs(run: RunContext, outcomes: list[Any], name: str) -> Path:
-    """Render the outcomes as HTML under ``<data docs dir>/<period start>/<run>/<name>/index.html``."""
-    from ccms_attendance.validation import build_data_docs
+def publish_data_docs(run: RunContext, outcomes: list[Any], name: str) -> ObjectStoragePath:
+    """Render the outcomes as HTML under ``<data docs root>/<period start>/<run>/<name>/index.html``."""
+    from ccms_attendance.validation.data_docs import publish_data_docs as publish
 
     folder = data_docs_root() / run.period.start.isoformat() / run_folder(run.run_id) / name
-    return build_data_docs(outcomes, folder)
+    return publish(outcomes, folder)

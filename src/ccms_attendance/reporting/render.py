@@ -3,7 +3,8 @@
 The page needs nothing from the network: no JavaScript, the style and the plots (SVG, :mod:`.charts`)
 are inline, and every value is HTML-escaped by the autoescaping environment (:mod:`.jinja_env`).
 Links to the run's GX data docs are relative and follow the layout ``reports/`` and ``data_docs/``
-share under ``build/`` and under the UI plugin (``/ccms/reports/...``, ``/ccms/data_docs/...``).
+share under ``build/`` (or the configured object store) and under the UI plugin (``/ccms/reports/...``,
+``/ccms/data_docs/...``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ccms_attendance.paths import data_docs_root, run_folder
+from ccms_attendance.artifact_store import data_docs_root
+from ccms_attendance.paths import run_folder
 from ccms_attendance.reporting.charts import absence_rate_text, charts
 from ccms_attendance.reporting.jinja_env import TEMPLATES
 from ccms_attendance.reporting.period_data import PeriodFigures
@@ -36,8 +38,8 @@ def _data_docs(figures: PeriodFigures, up: str) -> dict[str, Any]:
     period = figures.period_start.isoformat()
     folder = run_folder(figures.run_id) if figures.run_id else ""
     href_base = f"{up}data_docs/{period}/{folder}/"
-    on_disk = data_docs_root() / period / folder if folder else None
-    suites = sorted(p.parent.name for p in on_disk.glob("*/index.html")) if on_disk and on_disk.is_dir() else []
+    stored = data_docs_root() / period / folder if folder else None
+    suites = sorted(p.parent.name for p in stored.glob("*/index.html")) if stored and stored.is_dir() else []
     return {"href": href_base, "suites": [(name, f"{href_base}{name}/index.html") for name in suites]}
 
 

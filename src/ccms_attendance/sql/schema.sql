@@ -14,6 +14,30 @@ CREATE SCHEMA ref;
 
 CREATE SCHEMA staging;
 
+CREATE DOMAIN meta.attendance_basis AS text
+	CONSTRAINT attendance_basis_valid CHECK ((VALUE = ANY (ARRAY['recorded'::text, 'no_absence_entry'::text, 'no_check_in'::text, 'unscheduled_day'::text, 'site_closure'::text, 'not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text])));
+
+CREATE DOMAIN meta.attendance_source AS text
+	CONSTRAINT attendance_source_valid CHECK ((VALUE = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text])));
+
+CREATE DOMAIN meta.attendance_status AS text
+	CONSTRAINT attendance_status_valid CHECK ((VALUE = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])));
+
+CREATE DOMAIN meta.day_code AS text
+	CONSTRAINT day_code_valid CHECK ((VALUE = ANY (ARRAY['PR'::text, 'AB'::text, 'OD'::text, 'PC'::text, 'NP'::text])));
+
+CREATE DOMAIN meta.pending_basis AS text
+	CONSTRAINT pending_basis_valid CHECK ((VALUE = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text])));
+
+CREATE DOMAIN meta.period_lifecycle AS text
+	CONSTRAINT period_lifecycle_valid CHECK ((VALUE = ANY (ARRAY['provisional'::text, 'final'::text])));
+
+CREATE DOMAIN meta.reported_program AS text
+	CONSTRAINT reported_program_valid CHECK ((VALUE = ANY (ARRAY['CCDF'::text, 'OMW'::text])));
+
+CREATE DOMAIN meta.severity AS text
+	CONSTRAINT severity_valid CHECK ((VALUE = ANY (ARRAY['critical'::text, 'warning'::text, 'info'::text])));
+
 CREATE FUNCTION meta.ccms_grant(privileges text, objects text, kind text) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -50,14 +74,13 @@ COMMENT ON FUNCTION meta.ccms_role(kind text, dbname text) IS 'This database''s 
 CREATE TABLE portal.data_entry_selection (
     selection_id bigint NOT NULL,
     site_id text NOT NULL,
-    method text NOT NULL,
+    method meta.attendance_source NOT NULL,
     effective_start date NOT NULL,
     chosen_at timestamp with time zone NOT NULL,
     chosen_by text NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     superseded_at timestamp with time zone,
-    CONSTRAINT data_entry_selection_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at))),
-    CONSTRAINT selection_method_valid CHECK ((method = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text])))
+    CONSTRAINT data_entry_selection_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
 );
 
 CREATE FUNCTION portal.data_entry_selection_known(at timestamp with time zone) RETURNS SETOF portal.data_entry_selection
@@ -69,12 +92,12 @@ CREATE TABLE portal.manual_entry (
     site_id text NOT NULL,
     child_id text NOT NULL,
     attendance_date date NOT NULL,
-    day_code text DEFAULT 'AB'::text NOT NULL,
+    day_code meta.day_code DEFAULT 'AB'::text NOT NULL,
     entered_at timestamp with time zone NOT NULL,
     entered_by text NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     superseded_at timestamp with time zone,
-    CONSTRAINT manual_entry_code_valid CHECK ((day_code = ANY (ARRAY['AB'::text, 'OD'::text, 'PC'::text, 'NP'::text]))),
+    CONSTRAINT manual_entry_code_valid CHECK (((day_code)::text <> 'PR'::text)),
     CONSTRAINT manual_entry_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
 );
 
@@ -149,13 +172,12 @@ CREATE FUNCTION ref.provider_known(at timestamp with time zone) RETURNS SETOF re
 CREATE TABLE ref.site_closure (
     site_id text NOT NULL,
     closure_date date NOT NULL,
-    closure_kind text DEFAULT 'NP'::text NOT NULL,
+    closure_kind meta.day_code DEFAULT 'NP'::text NOT NULL,
     reason text,
-    reported_via text DEFAULT 'PPP'::text NOT NULL,
+    reported_via meta.attendance_source DEFAULT 'PPP'::text NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     superseded_at timestamp with time zone,
-    CONSTRAINT site_closure_kind_valid CHECK ((closure_kind = ANY (ARRAY['PC'::text, 'NP'::text]))),
-    CONSTRAINT site_closure_reported_via_valid CHECK ((reported_via = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
+    CONSTRAINT site_closure_kind_valid CHECK (((closure_kind)::text = ANY (ARRAY['PC'::text, 'NP'::text]))),
     CONSTRAINT site_closure_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at)))
 );
 
@@ -207,7 +229,7 @@ CREATE TABLE ref.voucher (
     voucher_id text NOT NULL,
     child_id text NOT NULL,
     site_id text NOT NULL,
-    program text NOT NULL,
+    program meta.reported_program NOT NULL,
     schedule text DEFAULT 'full_time'::text NOT NULL,
     authorized_start date NOT NULL,
     authorized_end date,
@@ -218,7 +240,6 @@ CREATE TABLE ref.voucher (
     valid_until date,
     CONSTRAINT voucher_dates_ordered CHECK (((authorized_end IS NULL) OR (authorized_end >= authorized_start))),
     CONSTRAINT voucher_part_time_has_schedule CHECK (((schedule = 'full_time'::text) OR (scheduled_weekdays IS NOT NULL))),
-    CONSTRAINT voucher_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
     CONSTRAINT voucher_schedule_valid CHECK ((schedule = ANY (ARRAY['full_time'::text, 'part_time'::text]))),
     CONSTRAINT voucher_scheduled_weekdays_valid CHECK (((scheduled_weekdays IS NULL) OR (scheduled_weekdays <@ '{1,2,3,4,5,6,7}'::smallint[]))),
     CONSTRAINT voucher_superseded_after_recorded CHECK (((superseded_at IS NULL) OR (superseded_at > recorded_at))),
@@ -246,7 +267,7 @@ CREATE TABLE history.absence_summary (
     paid_closure_days integer DEFAULT 0 NOT NULL,
     unpaid_closure_days integer DEFAULT 0 NOT NULL,
     pending_days integer DEFAULT 0 NOT NULL,
-    lifecycle text,
+    lifecycle meta.period_lifecycle,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
 );
 
@@ -256,30 +277,26 @@ CREATE TABLE history.daily_attendance (
     child_id text NOT NULL,
     attendance_date date NOT NULL,
     voucher_id text NOT NULL,
-    program text NOT NULL,
-    status text NOT NULL,
-    basis text NOT NULL,
-    day_code text,
-    source text NOT NULL,
+    program meta.reported_program NOT NULL,
+    status meta.attendance_status NOT NULL,
+    basis meta.attendance_basis NOT NULL,
+    day_code meta.day_code,
+    source meta.attendance_source NOT NULL,
     source_record_id text,
     check_in timestamp with time zone,
     check_out timestamp with time zone,
     run_id text NOT NULL,
     superseded_by_run text NOT NULL,
     superseded_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT daily_basis_valid CHECK ((basis = ANY (ARRAY['recorded'::text, 'no_absence_entry'::text, 'no_check_in'::text, 'unscheduled_day'::text, 'site_closure'::text, 'not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))),
     CONSTRAINT daily_date_in_period CHECK ((attendance_date >= period_start)),
-    CONSTRAINT daily_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
-    CONSTRAINT daily_recorded_has_reference CHECK (((basis <> 'recorded'::text) OR (source_record_id IS NOT NULL))),
-    CONSTRAINT daily_source_valid CHECK ((source = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
-    CONSTRAINT daily_status_valid CHECK ((status = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])))
+    CONSTRAINT daily_recorded_has_reference CHECK ((((basis)::text <> 'recorded'::text) OR (source_record_id IS NOT NULL)))
 );
 
 CREATE TABLE history.exception (
     period_start date NOT NULL,
     run_id text NOT NULL,
     kind text NOT NULL,
-    severity text NOT NULL,
+    severity meta.severity NOT NULL,
     site_id text,
     child_id text,
     attendance_date date,
@@ -299,7 +316,7 @@ CREATE TABLE history.period_version (
     checksum text NOT NULL,
     superseded_at timestamp with time zone,
     superseded_by_run text,
-    lifecycle text,
+    lifecycle meta.period_lifecycle,
     kept_sites jsonb DEFAULT '[]'::jsonb NOT NULL,
     CONSTRAINT period_version_superseded_together CHECK (((superseded_at IS NULL) = (superseded_by_run IS NULL)))
 );
@@ -417,9 +434,8 @@ CREATE TABLE reconciled.absence_summary (
     paid_closure_days integer DEFAULT 0 NOT NULL,
     unpaid_closure_days integer DEFAULT 0 NOT NULL,
     pending_days integer DEFAULT 0 NOT NULL,
-    lifecycle text NOT NULL,
-    CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days))),
-    CONSTRAINT summary_lifecycle_valid CHECK ((lifecycle = ANY (ARRAY['provisional'::text, 'final'::text])))
+    lifecycle meta.period_lifecycle NOT NULL,
+    CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
 );
 
 CREATE TABLE reconciled.absence_tally (
@@ -439,22 +455,18 @@ CREATE TABLE reconciled.daily_attendance (
     child_id text NOT NULL,
     attendance_date date NOT NULL,
     voucher_id text NOT NULL,
-    program text NOT NULL,
-    status text NOT NULL,
-    basis text NOT NULL,
-    day_code text,
-    source text NOT NULL,
+    program meta.reported_program NOT NULL,
+    status meta.attendance_status NOT NULL,
+    basis meta.attendance_basis NOT NULL,
+    day_code meta.day_code,
+    source meta.attendance_source NOT NULL,
     source_record_id text,
     check_in timestamp with time zone,
     check_out timestamp with time zone,
     run_id text NOT NULL,
-    CONSTRAINT daily_basis_valid CHECK ((basis = ANY (ARRAY['recorded'::text, 'no_absence_entry'::text, 'no_check_in'::text, 'unscheduled_day'::text, 'site_closure'::text, 'not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))),
     CONSTRAINT daily_date_in_period CHECK ((attendance_date >= period_start)),
-    CONSTRAINT daily_day_code_matches_status CHECK ((((status = 'present'::text) AND (day_code = 'PR'::text)) OR ((status = 'absent'::text) AND (day_code = 'AB'::text)) OR ((status = 'off_day'::text) AND (day_code = 'OD'::text)) OR ((status = 'closed'::text) AND (day_code = ANY (ARRAY['PC'::text, 'NP'::text]))) OR ((status = 'pending'::text) AND (day_code IS NULL) AND (basis = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))))),
-    CONSTRAINT daily_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
-    CONSTRAINT daily_recorded_has_reference CHECK (((basis <> 'recorded'::text) OR (source_record_id IS NOT NULL))),
-    CONSTRAINT daily_source_valid CHECK ((source = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
-    CONSTRAINT daily_status_valid CHECK ((status = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])))
+    CONSTRAINT daily_day_code_matches_status CHECK (((((status)::text = 'present'::text) AND ((day_code)::text = 'PR'::text)) OR (((status)::text = 'absent'::text) AND ((day_code)::text = 'AB'::text)) OR (((status)::text = 'off_day'::text) AND ((day_code)::text = 'OD'::text)) OR (((status)::text = 'closed'::text) AND ((day_code)::text = ANY (ARRAY['PC'::text, 'NP'::text]))) OR (((status)::text = 'pending'::text) AND (day_code IS NULL) AND ((basis)::text = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))))),
+    CONSTRAINT daily_recorded_has_reference CHECK ((((basis)::text <> 'recorded'::text) OR (source_record_id IS NOT NULL)))
 );
 
 CREATE TABLE reconciled.exception (
@@ -462,12 +474,11 @@ CREATE TABLE reconciled.exception (
     period_start date NOT NULL,
     run_id text NOT NULL,
     kind text NOT NULL,
-    severity text NOT NULL,
+    severity meta.severity NOT NULL,
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL,
-    CONSTRAINT exception_severity_valid CHECK ((severity = ANY (ARRAY['critical'::text, 'warning'::text, 'info'::text])))
+    detail text NOT NULL
 );
 
 ALTER TABLE reconciled.exception ALTER COLUMN exception_id ADD GENERATED ALWAYS AS IDENTITY (
@@ -513,8 +524,7 @@ CREATE TABLE reconciled.period_load (
     run_id text NOT NULL,
     loaded_at timestamp with time zone NOT NULL,
     checksum text NOT NULL,
-    lifecycle text NOT NULL,
-    CONSTRAINT period_load_lifecycle_valid CHECK ((lifecycle = ANY (ARRAY['provisional'::text, 'final'::text])))
+    lifecycle meta.period_lifecycle NOT NULL
 );
 
 CREATE TABLE reconciled.quarantine (
@@ -565,16 +575,14 @@ CREATE TABLE reconciled.site_period (
     complete boolean NOT NULL,
     incomplete_reason text,
     run_id text NOT NULL,
-    lifecycle text NOT NULL,
-    incomplete_kind text,
+    lifecycle meta.period_lifecycle NOT NULL,
+    incomplete_kind meta.pending_basis,
     submitted_at timestamp with time zone,
     final_through date,
     pending_days integer DEFAULT 0 NOT NULL,
     unavailable_cause text,
-    CONSTRAINT site_period_cause_when_unavailable CHECK (((NOT (incomplete_kind IS DISTINCT FROM 'data_unavailable'::text)) = (unavailable_cause IS NOT NULL))),
-    CONSTRAINT site_period_incomplete_kind_valid CHECK ((incomplete_kind = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))),
+    CONSTRAINT site_period_cause_when_unavailable CHECK (((NOT ((incomplete_kind)::text IS DISTINCT FROM 'data_unavailable'::text)) = (unavailable_cause IS NOT NULL))),
     CONSTRAINT site_period_kind_when_incomplete CHECK ((complete = (incomplete_kind IS NULL))),
-    CONSTRAINT site_period_lifecycle_valid CHECK ((lifecycle = ANY (ARRAY['provisional'::text, 'final'::text]))),
     CONSTRAINT site_period_reason_when_incomplete CHECK ((complete OR (incomplete_reason IS NOT NULL)))
 );
 
@@ -707,7 +715,7 @@ CREATE TABLE staging.absence_summary (
     paid_closure_days integer DEFAULT 0 NOT NULL,
     unpaid_closure_days integer DEFAULT 0 NOT NULL,
     pending_days integer DEFAULT 0 NOT NULL,
-    lifecycle text NOT NULL,
+    lifecycle meta.period_lifecycle NOT NULL,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
 );
 
@@ -717,22 +725,18 @@ CREATE TABLE staging.daily_attendance (
     child_id text NOT NULL,
     attendance_date date NOT NULL,
     voucher_id text NOT NULL,
-    program text NOT NULL,
-    status text NOT NULL,
-    basis text NOT NULL,
-    day_code text,
-    source text NOT NULL,
+    program meta.reported_program NOT NULL,
+    status meta.attendance_status NOT NULL,
+    basis meta.attendance_basis NOT NULL,
+    day_code meta.day_code,
+    source meta.attendance_source NOT NULL,
     source_record_id text,
     check_in timestamp with time zone,
     check_out timestamp with time zone,
     run_id text NOT NULL,
-    CONSTRAINT daily_basis_valid CHECK ((basis = ANY (ARRAY['recorded'::text, 'no_absence_entry'::text, 'no_check_in'::text, 'unscheduled_day'::text, 'site_closure'::text, 'not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))),
     CONSTRAINT daily_date_in_period CHECK ((attendance_date >= period_start)),
-    CONSTRAINT daily_day_code_matches_status CHECK ((((status = 'present'::text) AND (day_code = 'PR'::text)) OR ((status = 'absent'::text) AND (day_code = 'AB'::text)) OR ((status = 'off_day'::text) AND (day_code = 'OD'::text)) OR ((status = 'closed'::text) AND (day_code = ANY (ARRAY['PC'::text, 'NP'::text]))) OR ((status = 'pending'::text) AND (day_code IS NULL) AND (basis = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))))),
-    CONSTRAINT daily_program_valid CHECK ((program = ANY (ARRAY['CCDF'::text, 'OMW'::text]))),
-    CONSTRAINT daily_recorded_has_reference CHECK (((basis <> 'recorded'::text) OR (source_record_id IS NOT NULL))),
-    CONSTRAINT daily_source_valid CHECK ((source = ANY (ARRAY['PPP'::text, 'ALLIANCE_CORE'::text, 'BRIGHTWHEEL'::text, 'PLAYGROUND'::text]))),
-    CONSTRAINT daily_status_valid CHECK ((status = ANY (ARRAY['present'::text, 'absent'::text, 'off_day'::text, 'closed'::text, 'pending'::text])))
+    CONSTRAINT daily_day_code_matches_status CHECK (((((status)::text = 'present'::text) AND ((day_code)::text = 'PR'::text)) OR (((status)::text = 'absent'::text) AND ((day_code)::text = 'AB'::text)) OR (((status)::text = 'off_day'::text) AND ((day_code)::text = 'OD'::text)) OR (((status)::text = 'closed'::text) AND ((day_code)::text = ANY (ARRAY['PC'::text, 'NP'::text]))) OR (((status)::text = 'pending'::text) AND (day_code IS NULL) AND ((basis)::text = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))))),
+    CONSTRAINT daily_recorded_has_reference CHECK ((((basis)::text <> 'recorded'::text) OR (source_record_id IS NOT NULL)))
 );
 
 CREATE TABLE staging.exception (
@@ -740,7 +744,7 @@ CREATE TABLE staging.exception (
     run_id text NOT NULL,
     stage text NOT NULL,
     kind text NOT NULL,
-    severity text NOT NULL,
+    severity meta.severity NOT NULL,
     site_id text,
     child_id text,
     attendance_date date,
@@ -785,8 +789,8 @@ CREATE TABLE staging.site_period (
     complete boolean NOT NULL,
     incomplete_reason text,
     run_id text NOT NULL,
-    lifecycle text NOT NULL,
-    incomplete_kind text,
+    lifecycle meta.period_lifecycle NOT NULL,
+    incomplete_kind meta.pending_basis,
     submitted_at timestamp with time zone,
     final_through date,
     pending_days integer DEFAULT 0 NOT NULL,

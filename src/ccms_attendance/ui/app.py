@@ -1,8 +1,9 @@
 """The period reports and GX data docs in the Airflow UI.
 
-- A FastAPI app mounted on the API server at ``/ccms`` serves ``build/reports`` (``CCMS_REPORTS_DIR``)
-  and ``build/data_docs`` (``CCMS_DATA_DOCS_DIR``) read-only, to users allowed to read the period
-  DAG's runs:
+- A FastAPI app mounted on the API server at ``/ccms`` serves the reports root and the data docs root
+  (:mod:`ccms_attendance.artifact_store`: ``build/reports`` and ``build/data_docs`` by default, or a
+  bucket the workers write to) read-only, through ``ObjectStoragePath``, to users allowed to read the
+  period DAG's runs:
 
   ``/ccms/``                                    the periods this instance ran: lifecycle, run state, counts, links
   ``/ccms/reports/<period>/latest.html``        the period's latest report
@@ -21,15 +22,20 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from html import escape
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from ccms_attendance.paths import data_docs_root, reports_root, run_folder
+from ccms_attendance.artifact_store import child, data_docs_root, reports_root
+from ccms_attendance.paths import run_folder
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +85,10 @@ async def require_run_access(request: Request) -> None:
 # Files
 
 
-def _inside(root: Path, relative: str) -> Path:
-    """``root/relative`` if it stays inside ``root`` (after resolving ``..`` and links); 404 otherwise."""
-    if "\x00" in relative or relative.startswith(("/", "\\")):
-        raise HTTPException(status_code=404)
-    base = root.resolve()
-    target = (base / relative).resolve()
-    if not target.is_relative_to(base):
+def _inside(root: ObjectStoragePath, relative: str) -> ObjectStoragePath:
+    """``root/relative`` if it stays inside ``root`` (no ``..``, no link out); 404 otherwise."""
+    target = child(root, relative)
+    if target is None:
         raise HTTPException(status_code=404)
     return target
 
@@ -99,7 +102,9 @@ def _page(title: str, body: str, style: str = "body{font-family:system-ui,sans-s
     return HTMLResponse(html, headers={"Content-Security-Policy": _CSP})
 
 
-def _serve(root: Path, relative: str, request: Request, csp: str = _CSP) -> Response:
+def _serve(root: ObjectStoragePath, relative: str, request: Request, csp: str = _CSP) -> Response:
+    """A stored file (read through ObjectStoragePath, so a bucket works like a folder), a folder's
+    ``index.html``, or a folder listing."""
     target = _inside(root, relative)
     if target.is_dir():
         if not request.url.path.endswith("/"):
@@ -112,12 +117,20 @@ def _serve(root: Path, relative: str, request: Request, csp: str = _CSP) -> Resp
                 f"<li><a href='{quote(p.name)}{'/' if p.is_dir() else ''}'>{escape(p.name)}</a></li>" for p in entries
             )
             return _page(f"CCMS - {relative or '/'}", f"<p><a href='../'>up</a></p><ul>{items}</ul>")
-    if not target.is_file():
-        raise HTTPException(status_code=404, detail="no such page (data docs of older runs are removed by retention)")
-    return FileResponse(target, headers={"Content-Security-Policy": csp, "Cache-Control": "no-cache"})
+    try:
+        content = target.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise HTTPException(
+            status_code=404, detail="no such page (data docs of older runs are removed by retention)"
+        ) from None
+    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type in ("application/javascript", "application/json"):
+        media_type += "; charset=utf-8"  # the reports and GX's pages are written as UTF-8
+    headers = {"Content-Security-Policy": csp, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    return Response(content, media_type=media_type, headers=headers)
 
 
-def _serve_gx_asset(root: Path, site: str, asset: str) -> Response:
+def _serve_gx_asset(root: ObjectStoragePath, site: str, asset: str) -> Response:
     """An asset of a GX site's ``static/`` folder, from the installed packages (the site must exist)."""
     from ccms_attendance.validation.gx_offline import asset_file  # not at import: the plugin loads everywhere
 
@@ -187,7 +200,8 @@ def create_app() -> FastAPI:
             return _page("No period report", f"<p>{escape(dag_id)} does not write period reports.</p>")
         folder = run_folder(run_id)
         root = reports_root()
-        candidates = sorted(root.glob(f"*/{folder}/{REPORT_FILE}")) if root.is_dir() else []
+        found = root.glob(f"*/{folder}/{REPORT_FILE}") if folder not in (".", "..") and root.is_dir() else []
+        candidates = sorted(found, key=lambda p: p.parent.parent.name)
         if not candidates:
             return _page(
                 "No period report yet",

@@ -4,7 +4,8 @@ The runs come from this instance's metadata database (the DAG runs of the projec
 of other Airflow instances that share the warehouse or the ``build/`` folder never appear); the
 period of a run is its data interval's start in the state's time zone. Per period the warehouse
 gives the current version's lifecycle and counts; the run's own audit row gives its status.
-Links go to the period's latest report, each run's report and data docs when they exist on disk.
+Links go to the period's latest report, each run's report and data docs when they exist in the
+reports and data docs roots (local folders or a bucket, :mod:`ccms_attendance.artifact_store`).
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import psycopg
 from psycopg.rows import dict_row
 
+from ccms_attendance.artifact_store import as_store_path
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.paths import run_folder
 from ccms_attendance.warehouse.sql_files import query
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 #: The project's DAGs whose runs the index lists.
 DAG_IDS = ("ccms_attendance_period", "ccms_attendance_period_final")
@@ -97,9 +102,13 @@ def airflow_runs(dag_ids: Sequence[str] = DAG_IDS) -> list[AirflowRun]:
 
 
 def period_lines(
-    conn: psycopg.Connection, runs: Iterable[AirflowRun], reports: Path, data_docs: Path
+    conn: psycopg.Connection,
+    runs: Iterable[AirflowRun],
+    reports: ObjectStoragePath | Path | str,
+    data_docs: ObjectStoragePath | Path | str,
 ) -> list[PeriodLine]:
     """The index's rows, newest period first; within a period its runs newest first."""
+    reports, data_docs = as_store_path(reports), as_store_path(data_docs)
     runs = list(runs)
     if not runs:
         return []
@@ -147,7 +156,7 @@ def _newest_first(run: AirflowRun) -> tuple:
     return (-moment.timestamp(), run.run_id)
 
 
-def _href(root: Path, relative: str, route: str) -> str | None:
+def _href(root: ObjectStoragePath, relative: str, route: str) -> str | None:
     """``<route>/<relative>`` (quoted) when that file or folder exists under ``root``; else None."""
     return f"{route}/{quote(relative)}" if (root / relative).exists() else None
 

@@ -11,6 +11,10 @@ Two sites are written into ``target_dir``:
   is written to disk. Outcomes without a GX result (e.g. built by hand) get no validation page.
   The site is then made to work offline (:mod:`.gx_offline`): local assets served by the UI
   plugin, no inline script, no per-site copy of GX's static files.
+
+GX writes its site with local file operations, so :func:`publish_data_docs` builds both sites in a
+private temporary folder and then copies that folder's files, and only them, to the configured data
+docs root (:mod:`ccms_attendance.artifact_store`: a local folder or a bucket the UI plugin reads).
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ import copy
 import datetime as dt
 import json
 import logging
+import tempfile
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ccms_attendance.paths import data_docs_root
+from ccms_attendance.artifact_store import upload_folder
 from ccms_attendance.validation.engine import describe, expectations_dir
 from ccms_attendance.validation.gx_offline import make_offline
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +51,6 @@ th { background: #f3f3f3; }
 .ok { color: #070; font-weight: bold; } .failed { color: #a00; font-weight: bold; }
 code, pre { font-size: 0.85rem; }
 """
-
-
-def default_target_dir() -> Path:
-    return data_docs_root()
 
 
 def _load_suites() -> dict[str, dict]:
@@ -119,12 +123,23 @@ def _suite_section(name: str, suite: dict | None, outcome: ValidationOutcome | N
     return "".join(parts)
 
 
-def build_data_docs(outcomes: list[ValidationOutcome] | None = None, target_dir: Path | None = None) -> Path:
-    """Write ``index.html`` (every suite and the given outcomes) and GX's Data Docs (``gx/``) into ``target_dir``.
+def publish_data_docs(outcomes: list[ValidationOutcome] | None, target: ObjectStoragePath) -> ObjectStoragePath:
+    """Build the data docs in a temporary folder and copy them into ``target`` (files of an earlier
+    build there that this one has not are removed); returns ``target``'s ``index.html``."""
+    with tempfile.TemporaryDirectory(prefix="ccms-data-docs-") as tmp:
+        index = build_data_docs(outcomes, Path(tmp))
+        copied = upload_folder(index.parent, target)
+    log.info("Data docs: %d file(s) published to %s", copied, target)
+    return target / index.name
+
+
+def build_data_docs(outcomes: list[ValidationOutcome] | None, target_dir: Path) -> Path:
+    """Write ``index.html`` (every suite and the given outcomes) and GX's Data Docs (``gx/``) into
+    the local folder ``target_dir``.
 
     Returns the project page. If GX's site cannot be built, that is logged and noted on the page.
     """
-    target = Path(target_dir) if target_dir is not None else default_target_dir()
+    target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
     suites = _load_suites()
     try:

@@ -303,7 +303,8 @@ REFUSED[LOADER_ROLE] += [
     "CREATE TABLE staging.sneaky (x int)",
     "CREATE TABLE public.sneaky (x int)",
     "DROP TABLE reconciled.quarantine",
-    "ALTER TABLE reconciled.daily_attendance DROP CONSTRAINT daily_status_valid",
+    "ALTER TABLE reconciled.daily_attendance DROP CONSTRAINT daily_day_code_matches_status",
+    "ALTER DOMAIN meta.attendance_status DROP CONSTRAINT attendance_status_valid",
     "SELECT * FROM meta.schema_migration",
     "SELECT meta.ccms_role('loader')",
 ]

@@ -23,7 +23,7 @@ def _run(conn, root, run_id: str, period: dt.date, days_ago: float) -> None:
         (run_id, period, NOW - dt.timedelta(days=days_ago)),
     )
     suite = root / period.isoformat() / run_folder(run_id) / "reconciled" / "gx"
-    suite.mkdir(parents=True)
+    suite.mkdir(parents=True, exist_ok=True)
     (suite / "index.html").write_text("x" * 1000)
 
 
@@ -63,3 +63,21 @@ def test_an_emptied_period_folder_goes_too(conn, tmp_path):
     prune_data_docs(conn, root, Retention(keep_runs=1, keep_days=30), now=NOW)
 
     assert sorted(p.name for p in root.iterdir()) == [P2.isoformat()]
+
+
+def test_retention_on_an_object_store_root(conn, tmp_path):
+    """The same policy on a bucket (fsspec's memory:// file system through ObjectStoragePath)."""
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    attach("memory", fs=MemoryFileSystem())
+    root = ObjectStoragePath(f"memory://ccms-retention-{tmp_path.name}/data_docs")
+    _run(conn, root, "manual__old", P1, 100)
+    _run(conn, root, "manual__new", P2, 1)
+
+    pruned = prune_data_docs(conn, root, Retention(keep_runs=1, keep_days=30), now=NOW)
+
+    assert [p.name for p in pruned.removed] == ["manual__old"]
+    assert (pruned.bytes_removed, pruned.bytes_kept) == (1000, 1000)
+    assert [p.name for p in root.glob("*/*")] == ["manual__new"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 
@@ -14,7 +15,7 @@ from ccms_attendance.validation.suite_definitions import SUITE_NAMES
 
 
 def test_index_lists_every_suite_without_outcomes(tmp_path):
-    index = build_data_docs(target_dir=tmp_path / "docs")
+    index = build_data_docs(None, target_dir=tmp_path / "docs")
     assert index == tmp_path / "docs" / "index.html"
     html = index.read_text()
     for name in SUITE_NAMES:
@@ -35,11 +36,33 @@ def test_index_shows_outcomes(tmp_path, validate, frames):
     assert html.count("<h2") == len(SUITE_NAMES)
 
 
-def test_default_target_dir_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "env_docs"))
-    index = build_data_docs()
-    assert index == tmp_path / "env_docs" / "index.html"
-    assert index.is_file()
+def test_published_to_the_configured_root_only_this_runs_files(tmp_path, monkeypatch, validate, frames):
+    from ccms_attendance.artifact_store import data_docs_root
+    from ccms_attendance.periods import ServicePeriod
+    from ccms_attendance.pipeline.run_context import RunContext
+    from ccms_attendance.pipeline.validate import publish_data_docs
+
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # the root is a URL, not a folder of the current directory
+    monkeypatch.setenv("CCMS_DATA_DOCS_URL", f"file://{tmp_path}/store/data_docs")
+    period = ServicePeriod(dt.date(2025, 1, 5), dt.date(2025, 1, 18))
+    run = RunContext(run_id="manual__r1", dag_id="ccms_attendance_period", period=period, triggered_by="test")
+    other = tmp_path / "store" / "data_docs" / "2025-01-05" / "manual__r0" / "reconciled"
+    other.mkdir(parents=True)
+    (other / "index.html").write_text("another run")
+
+    index = publish_data_docs(run, [_warned_playground(validate, frames)], "playground_extract")
+
+    folder = tmp_path / "store" / "data_docs" / "2025-01-05" / "manual__r1" / "playground_extract"
+    assert index == data_docs_root() / "2025-01-05" / "manual__r1" / "playground_extract" / "index.html"
+    assert "href='gx/index.html'" in (folder / "index.html").read_text()
+    assert len(_validation_pages(folder)) == 1
+    assert (other / "index.html").read_text() == "another run"
+    assert not list((tmp_path / "cwd").iterdir())
+    # Published again (a retried task) without the outcome: its validation page goes, as GX's rebuild does.
+    publish_data_docs(run, [], "playground_extract")
+    assert _validation_pages(folder) == []
+    assert (folder / "gx" / "index.html").is_file()
 
 
 def _warned_playground(validate, frames):
@@ -90,7 +113,7 @@ def test_gx_data_docs_with_several_outcomes_and_a_rebuild(tmp_path, validate, fr
 
 
 def test_gx_data_docs_without_outcomes(tmp_path):
-    index = build_data_docs(target_dir=tmp_path)
+    index = build_data_docs(None, target_dir=tmp_path)
     assert "href='gx/index.html'" in index.read_text()
     html = _with_scripts(tmp_path / "gx" / "index.html")
     for name in SUITE_NAMES:
@@ -103,7 +126,7 @@ def test_gx_data_docs_failure_still_writes_the_project_page(tmp_path, monkeypatc
         raise RuntimeError("boom")
 
     monkeypatch.setattr(data_docs, "build_gx_data_docs", broken)
-    html = build_data_docs(target_dir=tmp_path).read_text()
+    html = build_data_docs(None, target_dir=tmp_path).read_text()
     assert "GX Data Docs could not be built" in html
     assert "gx/index.html" not in html
 
