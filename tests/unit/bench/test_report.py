@@ -82,7 +82,10 @@ def test_handoffs_are_the_gaps_on_the_sequential_path():
         "plan": [TaskTiming("plan_period", -1, "success", 0, 5)],
         "extract PPP": [TaskTiming("ppp.extract_entries", -1, "success", 7, 9)],
         "extract ALLIANCE_CORE": [TaskTiming("alliance_core.extract_batch", 0, "success", 6.5, 12)],
-        "validate": [TaskTiming("ppp.validate", -1, "success", 10, 13), TaskTiming("x.validate", -1, "success", 12, 20)],
+        "validate": [
+            TaskTiming("ppp.validate", -1, "success", 10, 13),
+            TaskTiming("brightwheel.validate", -1, "success", 12, 20),
+        ],
         "reconcile": [TaskTiming("reconcile", -1, "success", 23, 30)],
         "load": [],
     }
