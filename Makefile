@@ -37,7 +37,7 @@ bench: $(STAMP)
 
 ## The whole test suite against a real PostgreSQL (see README: which server it uses), after the lint.
 test: $(STAMP)
-	bash devtools/ensure-chromium.sh
+	bash devtools/ensure-system-packages.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

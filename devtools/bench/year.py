@@ -54,6 +54,17 @@ CORRECTIONS_PER_RERUN = 5
 # still the previous period in the state's time zone).
 IN_PERIOD = dt.timedelta(days=2)  # portal absences withdrawn before each rerun
 
+# The tables whose size and dead rows the year prints per period: the current version a load swaps
+# (DELETE + INSERT: dead rows until a VACUUM) and the history it appends to (one partition per period).
+BLOAT_TABLES = (
+    "reconciled.daily_attendance",
+    "reconciled.absence_summary",
+    "reconciled.exception",
+    "history.daily_attendance",
+    "history.absence_summary",
+    "history.exception",
+)
+
 # Stage of a task id (first match wins); extract includes each vendor's fetch tasks.
 STAGES = (
     ("plan", lambda t: t == "plan_period"),
@@ -135,6 +146,7 @@ def _sizes(conninfo: str) -> dict[str, Any]:
         schemas = dict(read_frame(conn, query("bench_schema_sizes")).itertuples(index=False))
         history = dict(read_frame(conn, query("bench_history_rows")).itertuples(index=False))
         dead = read_frame(conn, query("bench_dead_rows")).set_index("schema_name")
+        tables = read_frame(conn, query("bench_table_bloat"))
     return {
         "dead_rows": {k: int(v) for k, v in dead["dead_rows"].items()},
         "autovacuums": {k: int(v) for k, v in dead["autovacuums"].items()},
@@ -142,6 +154,17 @@ def _sizes(conninfo: str) -> dict[str, Any]:
         "schema_mib": {k: round(int(v) / MIB, 2) for k, v in schemas.items()},
         "warehouse_mib": round(sum(int(v) for v in schemas.values()) / MIB, 2),
         "history_rows": {k: int(v) for k, v in history.items()},
+        "tables": {
+            row.table_name: {
+                "table_mib": round(int(row.table_bytes) / MIB, 2),
+                "index_mib": round(int(row.index_bytes) / MIB, 2),
+                "live_rows": int(row.live_rows),
+                "dead_rows": int(row.dead_rows),
+                "partitions": int(row.partitions),
+            }
+            for row in tables.itertuples(index=False)
+            if row.table_name in BLOAT_TABLES
+        },
     }
 
 
@@ -283,8 +306,30 @@ def print_year(year: dict[str, Any]) -> None:
                 + f"{period['warehouse_mib']:>9.1f}{period['schema_mib'].get('history', 0):>9.1f}"
                 + f"{sum(period['history_rows'].values()):>11,}"
             )
+    print_bloat(year)
     target = year["target"]
     print(
         f"\n  {'MET ' if target['met'] else 'MISS'} {target['name']}: {target['value']} (limit {target['limit']});"
         f" per stage: {year['last_vs_first']['stages']}; recount: {year['last_vs_first']['recount']}"
     )
+
+
+def print_bloat(year: dict[str, Any]) -> None:
+    """Per period: the warehouse, history, and each swapped or appended table's size and dead rows."""
+    print("\n== bloat after each period (table+index MiB / dead rows; history: partitions)")
+    short = [name.replace("reconciled.", "rec.").replace("history.", "hist.") for name in BLOAT_TABLES]
+    print(f"{'period':<8}{'MiB':>8}{'hist MiB':>9}" + "".join(f"{name:>24}" for name in short))
+    for period in year["periods"]:
+        cells = []
+        for name in BLOAT_TABLES:
+            table = period["tables"].get(name)
+            if table is None:
+                cells.append(f"{'-':>24}")
+                continue
+            parts = f" p{table['partitions']}" if table["partitions"] else ""
+            text = f"{table['table_mib'] + table['index_mib']:.2f} / {table['dead_rows']:,}{parts}"
+            cells.append(f"{text:>24}")
+        print(
+            f"{period['label']:<8}{period['warehouse_mib']:>8.1f}{period['schema_mib'].get('history', 0):>9.1f}"
+            + "".join(cells)
+        )

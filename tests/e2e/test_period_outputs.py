@@ -1,11 +1,15 @@
-"""What the state sends onward, end to end: real `airflow dags test` runs of the period DAG and of
-`ccms_period_outputs`, a real PostgreSQL, a real local SMTP server, and Chromium reading the letters.
+"""What the state sends onward, end to end from an intake drop: real `airflow dags test` runs of
+`ccms_reference_sync`, of the period DAG and of `ccms_period_outputs`, a real PostgreSQL, a real local
+SMTP server, and Chromium reading the letters.
 
-Dates are relative to today: the two latest periods whose submission deadline has passed are final
-(and well inside the 60-day correction window); the period after them is still provisional. One
-portal child is absent every weekday of both final periods: 10 absences in the first (a notice),
-20 in the year and 20 in a row in the second (a notice and an eligibility referral). A correction
-of one absence in the second period withdraws both of its notices: one withdrawal letter each.
+The state's reference and portal data (provider with an e-mail address, site, vouchers, the portal
+absences) arrive as a snapshot drop that the sync DAG applies. Dates are relative to today: the two
+latest periods whose submission deadline has passed are final (and well inside the 60-day correction
+window); the period after them is still provisional. One portal child is absent every weekday of
+both final periods: 10 absences in the first (a notice), 20 in the year and 20 in a row in the second
+(a notice and an eligibility referral). The provider's correction of one absence of the second
+period arrives as a second drop (a change set withdrawing the portal entry); after the sync and a
+rerun of the period, both of its notices are withdrawn: one withdrawal letter each.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import sqlite3
 
 import pytest
 from support.browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright
+from support.intake_drops import change_set, run_sync
 from support.outputs_state import P1, P2, PROVISIONAL, portal, weekdays
 
 from ccms_attendance.periods import ServicePeriod
+from devtools.demo.drop import drop_name, write_drop
 from devtools.local_airflow import dags_test
 from devtools.smtp_sink import SmtpSink
 
@@ -51,16 +57,20 @@ def summary(log: str, period: ServicePeriod) -> dict:
     return json.JSONDecoder().raw_decode(line.split(marker, 1)[1])[0]
 
 
-def test_two_final_periods_to_delivered_letters_no_repeat_and_a_withdrawal(conn, period_runner, tmp_path):
-    portal().write(conn)
-    conn.execute("UPDATE ref.provider SET email = 'director@oak.example' WHERE provider_id = 'P-OUT'")
+def test_an_intake_drop_through_two_final_periods_to_delivered_letters_no_repeat_and_a_withdrawal(
+    conn, period_runner, tmp_path
+):
+    drops = tmp_path / "drops"
+    snapshot = write_drop(portal().generated(), drops)  # the provider's address: office@p-out.example.org
+    run_sync(period_runner, drops, "2026-01-06T00:01:00+00:00")
+    assert conn.execute("SELECT drop_name FROM ref.intake_drop").fetchall() == [(snapshot.name,)]
     with SmtpSink() as sink:
         outputs = Outputs(period_runner, tmp_path / "outputs", sink)
 
         period_runner.run(P1.start + dt.timedelta(days=3))
         outputs.run(P1)
         (first,) = sink.received()
-        assert first.recipients == ("director@oak.example",)
+        assert first.recipients == ("office@p-out.example.org",)
         assert f"service period starting {P1.start}: 1 notice(s), 0 withdrawal(s)" in first.message["Subject"]
 
         period_runner.run(P2.start + dt.timedelta(days=3))
@@ -75,10 +85,21 @@ def test_two_final_periods_to_delivered_letters_no_repeat_and_a_withdrawal(conn,
         assert summary(outputs.run(P2), P2)["letters"] == {}
         assert len(sink.received()) == 2
 
-        # The provider corrects one absence of P2; the period is rerun: both P2 notices are withdrawn.
-        conn.execute(
-            "DELETE FROM portal.manual_entry WHERE child_id = '1001' AND attendance_date = %s", (weekdays(P2)[4],)
-        )
+        # The provider corrects one absence of P2 in the portal: the next export is a change set that
+        # withdraws that entry. The sync applies it, the period is rerun: both P2 notices are withdrawn.
+        exported_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        correction = change_set(
+            drops,
+            drop_name(exported_at, "changes"),
+            {"manual_entries": [{"action": "delete", "site_id": "S-A", "child_id": "1001",
+                                 "attendance_date": weekdays(P2)[4].isoformat()}]},
+            exported_at.isoformat(),
+        )  # fmt: skip
+        run_sync(period_runner, drops, "2026-01-06T00:02:00+00:00")
+        assert conn.execute("SELECT drop_name FROM ref.intake_drop ORDER BY applied_at").fetchall() == [
+            (snapshot.name,),
+            (correction.name,),
+        ]
         period_runner.run(P2.start + dt.timedelta(days=4))
         outputs.run(P2)
         withdrawal = sink.received()[-1]
@@ -102,6 +123,10 @@ def test_two_final_periods_to_delivered_letters_no_repeat_and_a_withdrawal(conn,
     letters = tmp_path / "outputs" / "P-OUT" / P2.start.isoformat()
     folders = sorted(letters.glob("letters-*"))
     assert len(folders) == 2  # the notices, then the withdrawals
+    assert {p.name for p in folders[0].iterdir()} == {
+        "notices.csv", "letters.en.html", "letters.es.html", "letters.en.pdf", "letters.es.pdf"
+    }  # fmt: skip
+    assert (folders[0] / "letters.es.pdf").read_bytes().startswith(b"%PDF-")
     _screenshot_letters(folders[0], tmp_path / "screenshots")
 
 

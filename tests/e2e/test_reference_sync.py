@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import pytest
-from support.intake_drops import change_set, read_rows
+from support.intake_drops import change_set, read_rows, run_sync
 from support.portal_state import PortalState
 
-from ccms_attendance.intake.tasks import LOCATION_ENV
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.drop import write_drop
-from devtools.demo.state import REFERENCE_TABLES, GeneratedState
-from devtools.local_airflow import dags_test
+from devtools.demo.state import GeneratedState
 
 pytestmark = pytest.mark.e2e
 
@@ -35,19 +31,7 @@ def _state() -> GeneratedState:
     state.submission("S-A", PERIOD.start)
     state.voucher("1001", "S-A", voucher_id="V-1001").voucher("1002", "S-A", voucher_id="V-1002", program="OMW")
     state.absence("S-A", "1001", D[13]).absence("S-A", "1002", D[20])
-    tables = {table: pd.DataFrame(state.rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
-    return GeneratedState(period=PERIOD, tables=tables)
-
-
-def _sync(period_runner, drops, day: str) -> str:
-    env = period_runner.env(
-        {
-            LOCATION_ENV: str(drops),
-            # The sync writes ref/portal as this database's <db>_sync role (docs/intake.md, "Connection").
-            "AIRFLOW_CONN_CCMS_REFERENCE_SYNC": period_runner.warehouse.as_role(SYNC_ROLE).airflow_uri,
-        }
-    )
-    return dags_test(env, "ccms_reference_sync", day, log_file=period_runner.airflow_home / f"sync-{day}.log")
+    return state.generated()
 
 
 def _daily(conn, child_id: str) -> dict[dt.date, str]:
@@ -61,7 +45,7 @@ def _daily(conn, child_id: str) -> dict[dt.date, str]:
 def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_runner, tmp_path):
     drops = tmp_path / "drops"
     first = write_drop(_state(), drops)
-    _sync(period_runner, drops, "2026-12-01")
+    run_sync(period_runner, drops, "2026-12-01")
     recorded = conn.execute("SELECT drop_name, mode FROM ref.intake_drop").fetchall()
     assert recorded == [(first.name, "snapshot")]
     assert conn.execute("SELECT count(*) FROM ref.voucher").fetchone()[0] == 2
@@ -76,7 +60,7 @@ def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_
     voucher = next(v for v in read_rows(first, "vouchers") if v["voucher_id"] == "V-1001")
     change_set(drops, "20261202T120000Z-changes", {"vouchers": [{**voucher, "authorized_end": "2026-10-16"}]},
                "2026-12-02T07:00:00-05:00")  # fmt: skip
-    _sync(period_runner, drops, "2026-12-02")
+    run_sync(period_runner, drops, "2026-12-02")
     assert conn.execute("SELECT count(*) FROM ref.intake_drop").fetchone()[0] == 2
     period_runner.run(D[14])  # a day inside the period (its first day is UTC midnight, the day before locally)
     assert sorted(_daily(conn, "1001")) == [d for d in WEEKDAYS if d <= D[16]]
@@ -84,5 +68,5 @@ def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_
 
     # Nothing new: the DAG finds no pending drop, skips validate/apply, changes nothing.
     before = conn.execute("SELECT count(*), max(applied_at) FROM ref.intake_drop").fetchone()
-    _sync(period_runner, drops, "2026-12-03")
+    run_sync(period_runner, drops, "2026-12-03")
     assert conn.execute("SELECT count(*), max(applied_at) FROM ref.intake_drop").fetchone() == before

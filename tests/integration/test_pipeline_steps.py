@@ -57,10 +57,11 @@ def test_extract_keeps_voucher_children_quarantines_rejects_and_records_failures
         ("bw-6", "112", "missing attendance date"),
     ]
     # The non-voucher child's rejected record (bw-5) is only counted, in a site-level exception.
-    unattributed = conn.execute("SELECT site_id, child_id, detail FROM staging.exception").fetchall()
+    unattributed = conn.execute("SELECT site_id, child_id, detail, record_count FROM staging.exception").fetchall()
     assert len(unattributed) == 1
     assert unattributed[0][:2] == ("S-1", None)
     assert "1 x missing attendance date" in unattributed[0][2]
+    assert unattributed[0][3] == 1  # the count as a number too (the provider feedback reads it)
     outcomes = conn.execute(
         "SELECT site_id, outcome, records, dropped_non_voucher, rejected, error IS NOT NULL FROM staging.site_extract"
     ).fetchall()
@@ -137,7 +138,7 @@ def test_the_load_records_where_its_time_went(conn, run):
     stage_and_reconcile(conn, run)
     with acting_as(conn):
         loaded = load_period(conn, run)
-    steps = {"lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit"}
+    steps = {"partitions", "lock", "swap_rows", "changed_children", "absence_limits", "checksums", "audit", "analyze"}
     assert set(loaded["timings"]) == steps
     assert all(seconds >= 0 for seconds in loaded["timings"].values())
     audited = conn.execute("SELECT timings FROM reconciled.run_audit WHERE run_id = %s", (run.run_id,)).fetchone()[0]

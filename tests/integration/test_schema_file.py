@@ -21,7 +21,10 @@ def test_schema_sql_matches_a_freshly_migrated_database(pg_admin) -> None:
 def test_the_schema_shows_every_table_of_every_data_schema(pg_admin, warehouse, conn) -> None:
     tables = conn.execute(
         "SELECT schemaname || '.' || tablename FROM pg_tables"
-        " WHERE schemaname IN ('ref', 'portal', 'staging', 'reconciled', 'history', 'meta') ORDER BY 1"
+        " WHERE schemaname IN ('ref', 'portal', 'staging', 'reconciled', 'history', 'meta')"
+        # a period's partition of a history table is created by the load that needs it (V016)
+        " AND NOT (SELECT relispartition FROM pg_class WHERE oid = format('%I.%I', schemaname, tablename)::regclass)"
+        " ORDER BY 1"
     ).fetchall()
     text = SCHEMA_FILE.read_text()
     missing = [name for (name,) in tables if f"CREATE TABLE {name} (" not in text]

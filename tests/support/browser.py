@@ -8,7 +8,9 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-INSTALL_HINT = "Install Debian's chromium (`bash devtools/ensure-chromium.sh` as root) and the venv's playwright."
+INSTALL_HINT = (
+    "Install Debian's chromium (`bash devtools/ensure-system-packages.sh` as root) and the venv's playwright."
+)
 
 
 def sync_playwright():

@@ -12,7 +12,10 @@ import psycopg
 
 from ccms_attendance.intake.contract import ENTITIES
 from ccms_attendance.intake.read import open_drop, storage_path
+from ccms_attendance.intake.tasks import LOCATION_ENV
+from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.drop import SAMPLE_DROP_ROOT
+from devtools.local_airflow import dags_test
 
 SAMPLE_DROP = next(p for p in sorted(SAMPLE_DROP_ROOT.iterdir()) if p.is_dir())
 
@@ -59,3 +62,20 @@ def table_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:
         rows = conn.execute(f"SELECT * FROM {table}").fetchall()  # table names come from the contract
         state[table] = sorted(map(repr, rows))
     return state
+
+
+def run_sync(period_runner, drops: Path, logical_date: str) -> str:
+    """One real ``airflow dags test ccms_reference_sync`` over the drops under ``drops``; its output.
+
+    ``logical_date`` names the run: each call of a session needs its own (the Airflow home is shared),
+    after the DAG's start date (2026-01-04 05:00 UTC; before it the run "succeeds" without running a task).
+    """
+    env = period_runner.env(
+        {
+            LOCATION_ENV: str(drops),
+            # The sync writes ref/portal as this database's <db>_sync role (docs/intake.md, "Connection").
+            "AIRFLOW_CONN_CCMS_REFERENCE_SYNC": period_runner.warehouse.as_role(SYNC_ROLE).airflow_uri,
+        }
+    )
+    log_file = period_runner.airflow_home / f"sync-{logical_date.replace(':', '')}.log"
+    return dags_test(env, "ccms_reference_sync", logical_date, log_file=log_file)

@@ -9,7 +9,7 @@ import psycopg
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import ServicePeriod
-from ccms_attendance.warehouse.reference_history import ApplyResult, apply_entity_rows
+from ccms_attendance.warehouse.reference_history import ApplyResult, Entity, apply_entity_rows
 from ccms_attendance.warehouse.target import SYNC_ROLE
 from devtools.demo.state import REFERENCE_TABLES, GeneratedState, write_state
 from support.roles import acting_as
@@ -130,15 +130,19 @@ class PortalState:
         """This state's rows of ``table`` (e.g. ``"ref.voucher"``) whose columns equal ``match``."""
         return [dict(r) for r in self.rows[table] if all(r.get(k) == v for k, v in match.items())]
 
+    def generated(self) -> GeneratedState:
+        """This state as the demo's generator shapes it (what ``devtools.demo.drop.write_drop`` exports)."""
+        tables = {table: pd.DataFrame(self.rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
+        return GeneratedState(period=self.period, tables=tables)
+
     def write(self, conn: psycopg.Connection) -> None:
         """Replace ref/portal with this state (every row recorded now: the first version of each fact)."""
-        tables = {table: pd.DataFrame(self.rows[table], columns=columns) for table, columns in REFERENCE_TABLES}
-        write_state(conn, GeneratedState(period=self.period, tables=tables))
+        write_state(conn, self.generated())
 
 
 def record_change(
     conn: psycopg.Connection,
-    entity: str,
+    entity: str | Entity,
     rows: list[dict],
     *,
     withdraw: tuple[dict, ...] = (),

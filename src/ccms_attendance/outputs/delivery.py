@@ -43,6 +43,14 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
+def _write(path, content: str | bytes) -> None:
+    """Write text as UTF-8 and bytes as they are, to a local ``Path`` or an ``ObjectStoragePath``."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+
 class Folder:
     """The outputs folder: ``<root>/<provider or "state">/<period start>/...``."""
 
@@ -51,12 +59,12 @@ class Folder:
 
         self.root = ObjectStoragePath(config.folder_url, conn_id=config.folder_conn_id)
 
-    def write(self, parts: tuple[str, ...], files: Mapping[str, str]) -> str:
-        """Write text files into ``root/parts...``; return the folder's URL."""
+    def write(self, parts: tuple[str, ...], files: Mapping[str, str | bytes]) -> str:
+        """Write files (text as UTF-8, PDFs as bytes) into ``root/parts...``; return the folder's URL."""
         folder = self.root.joinpath(*(safe_name(p) for p in parts))
         folder.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            _write(folder / name, content)
         return str(folder)
 
 
@@ -66,15 +74,15 @@ class Mailer:
     def __init__(self, config: OutputsConfig) -> None:
         self.conn_id = config.smtp_conn_id
 
-    def send(self, to: str, subject: str, body_html: str, attachments: Mapping[str, str]) -> None:
+    def send(self, to: str, subject: str, body_html: str, attachments: Mapping[str, str | bytes]) -> None:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
         # The hook attaches files from paths: the attachments are written to a private temp folder.
         with tempfile.TemporaryDirectory(prefix="ccms-outputs-") as tmp:
             paths = []
-            for name, text in attachments.items():
+            for name, content in attachments.items():
                 path = Path(tmp) / name
-                path.write_text(text, encoding="utf-8")
+                _write(path, content)
                 paths.append(str(path))
             with SmtpHook(smtp_conn_id=self.conn_id) as hook:
                 hook.send_email_smtp(to=to, subject=subject, html_content=body_html, files=paths)

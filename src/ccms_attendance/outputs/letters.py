@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +41,14 @@ def render_letters(provider_name: str, letters: Sequence[PlannedLetter], languag
         voucher_end=VOUCHER_END_ABSENCES,
         consecutive_limit=CONSECUTIVE_LIMIT,
     )
+
+
+def letters_pdf(html: str) -> bytes:
+    """The printable letters as a PDF, one letter per page as the HTML prints (WeasyPrint, which
+    needs the system's Pango). Imported here: it is heavy and only a delivering task needs it."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html).write_pdf()
 
 
 def _letter_fields(planned: PlannedLetter) -> dict:
@@ -92,10 +99,8 @@ FEEDBACK_KINDS = (
 
 
 def feedback_item(row: dict) -> FeedbackItem:
-    """One feedback line from ``outputs_provider_feedback.sql``; dropped records become a count."""
-    count = None
-    if row["kind"] == "unattributed_records_dropped":
-        count = sum(int(n) for n in re.findall(r"(\d+) x ", row["detail"] or "")) or None
+    """One feedback line from ``outputs_provider_feedback.sql``; dropped records are a count only
+    (the exception's ``record_count``, V014: never parsed out of the detail text)."""
     return FeedbackItem(
         kind=row["kind"],
         site_id=row["site_id"],
@@ -103,7 +108,7 @@ def feedback_item(row: dict) -> FeedbackItem:
         license_number=row["license_number"],
         child_id=row["child_id"],
         attendance_date=row["attendance_date"],
-        count=count,
+        count=row["record_count"],
     )
 
 
@@ -120,13 +125,17 @@ def feedback_csv(items: Sequence[FeedbackItem]) -> str:
     return _csv(columns, rows)
 
 
-def render_feedback(provider_name: str, period_start: dt.date, items: Sequence[FeedbackItem]) -> str:
-    return TEMPLATES.get_template("feedback.en.html.j2").render(
-        lang="en",
+def render_feedback(provider_name: str, period_start: dt.date, items: Sequence[FeedbackItem], language: str) -> str:
+    """The provider's roster and data feedback as a printable page, in English or Spanish; what to
+    do comes from the catalogue of exception kinds in that language."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no feedback template for language {language!r}")
+    return TEMPLATES.get_template(f"feedback.{language}.html.j2").render(
+        lang=language,
         provider_name=provider_name,
         period_start=period_start,
         items=items,
-        advice={str(k): k.advice for k in FEEDBACK_KINDS},
+        advice={str(k): k.advice_in(language) for k in FEEDBACK_KINDS},
     )
 
 

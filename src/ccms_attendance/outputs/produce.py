@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,11 +35,11 @@ log = logging.getLogger(__name__)
 
 
 class FolderLike(Protocol):
-    def write(self, parts: tuple[str, ...], files: dict[str, str]) -> str: ...
+    def write(self, parts: tuple[str, ...], files: dict[str, str | bytes]) -> str: ...
 
 
 class MailerLike(Protocol):
-    def send(self, to: str, subject: str, body_html: str, attachments: dict[str, str]) -> None: ...
+    def send(self, to: str, subject: str, body_html: str, attachments: Mapping[str, str | bytes]) -> None: ...
 
 
 @dataclass
@@ -133,9 +134,11 @@ def produce_outputs(
     # has not recorded the letter either (see selection._follow_first_channel).
     for (provider_id, channel), batch in sorted(by_provider.items(), key=lambda kv: (kv[0][0], kv[0][1] != "email")):
         name = contacts[provider_id]["provider_name"]
-        files = {
+        html = {lang: text.render_letters(name, batch, lang, today) for lang in text.LANGUAGES}
+        files: dict[str, str | bytes] = {
             "notices.csv": text.notices_csv(batch),
-            **{f"letters.{lang}.html": text.render_letters(name, batch, lang, today) for lang in text.LANGUAGES},
+            **{f"letters.{lang}.html": page for lang, page in html.items()},
+            **{f"letters.{lang}.pdf": text.letters_pdf(page) for lang, page in html.items()},
         }
         if channel == "folder":
             location = folder.write((provider_id, period_start.isoformat(), f"letters-{run_id}"), files)
@@ -145,7 +148,7 @@ def produce_outputs(
             mailer.send(
                 contacts[provider_id]["email"],
                 text.subject(name, period_start, batch),
-                files["letters.en.html"],
+                html["en"],
                 files,
             )
             location = "email"
@@ -211,7 +214,10 @@ def _write_feedback(conn, contacts: dict, period_start: dt.date, folder: FolderL
             (provider_id, period_start.isoformat()),
             {
                 "feedback.csv": text.feedback_csv(found),
-                "feedback.html": text.render_feedback(name, period_start, found),
+                **{
+                    f"feedback.{lang}.html": text.render_feedback(name, period_start, found, lang)
+                    for lang in text.LANGUAGES
+                },
             },
         )
     return sum(len(found) for found in items.values())

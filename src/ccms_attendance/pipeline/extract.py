@@ -36,6 +36,8 @@ SITE_EXTRACT_COLUMNS = [
     "site_id", "outcome", "records", "dropped_non_voucher", "rejected", "error", "submitted", "submitted_at",
     "data_through", "duplicates_dropped", "duplicate_conflicts",
 ]  # fmt: skip
+#: The extract's exceptions also say how many records each stands for (V014, ``record_count``).
+EXTRACT_EXCEPTION_COLUMNS = [*EXCEPTION_COLUMNS, "record_count"]
 PPP_BATCH = 0
 
 
@@ -175,8 +177,8 @@ def extract_ccms_batch(
         copy_frame(
             conn,
             "staging.exception",
-            pd.DataFrame(exceptions, columns=EXCEPTION_COLUMNS),
-            EXCEPTION_COLUMNS,
+            pd.DataFrame(exceptions, columns=EXTRACT_EXCEPTION_COLUMNS),
+            EXTRACT_EXCEPTION_COLUMNS,
             {"run_id": run.run_id, "period_start": run.period.start, "stage": extract_stage(source, batch_no)},
         )
     return summary
@@ -197,6 +199,7 @@ def _unattributed_exception(site_id: str, source: Source, reasons: Counter[str])
         "attendance_date": None,
         "detail": f"{source} records not matching any voucher child were not kept ({detail}); "
         "if a voucher child is among them, check its Child ID in the CCMS",
+        "record_count": sum(reasons.values()),  # what the provider feedback reports (docs/outputs.md)
     }
 
 

@@ -14,6 +14,13 @@ data verdict (``rules.lifecycle.UnavailableCause``): when this run could not rea
 (not moved to history, not recounted), and the load records why: a ``site_period_kept`` exception
 per site, ``kept_sites`` in its ``history.period_version`` row, ``kept_previous_version`` in the
 run summary and a warning in the log.
+
+**Partitions and statistics** (migration V016, docs/operations.md). ``history.*``'s big tables hold
+one partition per period: the load adds the period's partitions if missing, in a short transaction
+before its own (attaching one locks the parent SHARE UPDATE EXCLUSIVE, which should not last the
+whole load). After its transaction commits it ANALYZEs the reconciled tables it swapped rows in and
+the period's history partitions, so the next period's plans see their rows; that is best effort (the
+period is loaded either way) and timed as ``analyze``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
 log = logging.getLogger(__name__)
 
 _PERIOD_LOCK_NAMESPACE = 0x4C4F4144  # "LOAD"
+# How long adding a partition or ANALYZE waits for a lock (a long reader, a running autovacuum).
+_DDL_LOCK_TIMEOUT = "1min"
 
 
 class NothingToLoadError(RuntimeError):
@@ -57,6 +66,9 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
     as_of, deadline = run_clock(conn, run)
     timings: dict[str, float] = {}
     step = _Stopwatch(timings)
+    with step("partitions"), conn.transaction():
+        conn.execute(f"SET LOCAL lock_timeout = '{_DDL_LOCK_TIMEOUT}'")
+        run_file(conn, "add_history_partitions", params)
     with conn.transaction():
         conn.execute("SET LOCAL TimeZone = 'UTC'")
         # A statewide period's sorts and hashes (changed children, the recount) fit in memory
@@ -121,7 +133,28 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
                 "timings": Jsonb(timings),
             },
         )
+        # This transaction's row counts reach pg_stat_user_tables as it commits, not a second later
+        # after ANALYZE has set them (they would be counted twice, dead rows too).
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    analyze_after_load(conn, run, step)
     return {**checksums, "summary": summary, "timings": timings}
+
+
+def analyze_after_load(conn: psycopg.Connection, run: RunContext, step: _Stopwatch) -> None:
+    """ANALYZE what the committed load swapped; record its seconds in the run's audit timings.
+
+    Best effort: the period is loaded and its audit written, so a failure here (a lock not granted
+    in time, a lost connection) is a warning, never a failed load; autovacuum analyzes later.
+    """
+    try:
+        with step("analyze"), conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{_DDL_LOCK_TIMEOUT}'")
+            run_file(conn, "analyze_after_load", run.period_params)
+        run_file(conn, "record_load_timings", {"run_id": run.run_id, "timings": Jsonb(step.timings)})
+    except psycopg.Error as error:
+        log.warning(
+            "%s: loaded, but ANALYZE after the load failed (autovacuum will analyze): %s", run.describe(), error
+        )
 
 
 #: Why a site's data may be unavailable without any verdict on it: a load keeps its usable version.
@@ -155,6 +188,10 @@ class _Stopwatch:
 
     def __init__(self, timings: dict[str, float]) -> None:
         self._timings = timings
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self._timings
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:

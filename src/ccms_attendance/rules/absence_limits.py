@@ -18,8 +18,10 @@ a gap between periods (a period not loaded yet, or not enrolled). Counts are the
 than the truth; when the missing data arrives, the recount adds what it shows.
 
 Recounting happens inside every load, for the children whose days the load changed (the
-computation is ``src/ccms_attendance/sql/queries/refresh_absence_limits.sql``). A crossing that a correction
-undoes is withdrawn, not deleted: ``reconciled.absence_limit_notice`` keeps what was reported.
+computation is ``src/ccms_attendance/sql/queries/refresh_absence_limits.sql``), continuing from each
+child's state at the end of its previous period where one fits (same results as recounting the
+year). A crossing that a correction undoes is withdrawn, not deleted:
+``reconciled.absence_limit_notice`` keeps what was reported.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ class KindInfo:
     severity: Severity
     actor: Actor
     advice: str
+    #: The advice in Spanish, for the kinds a provider receives in writing (the outputs' roster
+    #: feedback, docs/outputs.md); the wording follows the Spanish provider guide.
+    advice_es: str = ""
 
 
 class ExceptionKind(StrEnum):
@@ -83,6 +86,15 @@ class ExceptionKind(StrEnum):
     def advice(self) -> str:
         return CATALOG[self].advice
 
+    def advice_in(self, language: str) -> str:
+        """The advice in ``language`` (``en`` or ``es``); a kind without Spanish advice raises."""
+        info = CATALOG[self]
+        if language == "en":
+            return info.advice
+        if language == "es" and info.advice_es:
+            return info.advice_es
+        raise ValueError(f"no {language!r} advice for exception kind {self.value!r}")
+
 
 K, S, A = ExceptionKind, Severity, Actor
 
@@ -94,7 +106,10 @@ CATALOG: dict[ExceptionKind, KindInfo] = {
         S.WARNING, A.PROVIDER, "Submit a first attendance period in the portal; the CCMS governs from the period after."
     ),
     K.LICENSE_NOT_LINKED: KindInfo(
-        S.CRITICAL, A.PROVIDER, "Link the site's license number in the CCMS; the period is run again once it is linked."
+        S.CRITICAL,
+        A.PROVIDER,
+        "Link the site's license number in the CCMS; the period is run again once it is linked.",
+        "Conecte el número de licencia del centro en el CCMS; el período se procesa de nuevo una vez conectado.",
     ),
     K.RECORD_ON_NON_OPERATING_DAY: KindInfo(
         S.WARNING, A.PROVIDER, "Check the site's operating days and closures in the portal, or the record's date."
@@ -109,7 +124,11 @@ CATALOG: dict[ExceptionKind, KindInfo] = {
         S.INFO, A.PROVIDER, "Nothing to do: the records were merged (present wins); keep one record per child-day."
     ),
     K.PORTAL_ENTRY_WHILE_CCMS: KindInfo(
-        S.WARNING, A.PROVIDER, "Enter attendance in the CCMS: the portal is read-only while a CCMS is selected."
+        S.WARNING,
+        A.PROVIDER,
+        "Enter attendance in the CCMS: the portal is read-only while a CCMS is selected.",
+        "Introduzca la asistencia en el CCMS: el portal del proveedor es de sólo lectura mientras un CCMS está"
+        " seleccionado.",
     ),
     K.SOURCE_DISAGREEMENT: KindInfo(S.INFO, A.PROVIDER, "Nothing to do: the governing source was used."),
     K.SITE_PERIOD_INCOMPLETE: KindInfo(
@@ -146,10 +165,17 @@ CATALOG: dict[ExceptionKind, KindInfo] = {
         S.WARNING, A.PROVIDER, "Correct the quarantined record in the CCMS (see the quarantine reason)."
     ),
     K.CHILD_MISSING_FROM_CCMS: KindInfo(
-        S.WARNING, A.PROVIDER, "Enter the child in the CCMS with the Child ID on the voucher."
+        S.WARNING,
+        A.PROVIDER,
+        "Enter the child in the CCMS with the Child ID on the voucher.",
+        "Registre al niño en el CCMS con el ID de niño que figura en el certificado (voucher).",
     ),
     K.UNATTRIBUTED_RECORDS_DROPPED: KindInfo(
-        S.WARNING, A.PROVIDER, "Check the Child IDs in the CCMS roster against the voucher roster (counts only)."
+        S.WARNING,
+        A.PROVIDER,
+        "Check the Child IDs in the CCMS roster against the voucher roster (counts only).",
+        "Compare los ID de niño de la lista del CCMS con la lista de certificados (vouchers); solo se indica el número"
+        " de registros.",
     ),
     K.PORTAL_ENTRY_AFTER_CCMS_CONNECTION: KindInfo(
         S.WARNING,

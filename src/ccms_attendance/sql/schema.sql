@@ -38,6 +38,41 @@ CREATE DOMAIN meta.reported_program AS text
 CREATE DOMAIN meta.severity AS text
 	CONSTRAINT severity_valid CHECK ((VALUE = ANY (ARRAY['critical'::text, 'warning'::text, 'info'::text])));
 
+CREATE FUNCTION history.add_period_partitions(for_period date) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    parent text;
+    part   text;
+    added  integer := 0;
+BEGIN
+    IF for_period IS NULL THEN
+        RAISE EXCEPTION 'history.add_period_partitions needs a period start';
+    END IF;
+    -- One caller at a time, so that two loads of one period do not both create its partitions.
+    PERFORM pg_advisory_xact_lock(hashtext('ccms-attendance history partitions'));
+    FOREACH parent IN ARRAY ARRAY['daily_attendance', 'absence_summary', 'exception'] LOOP
+        part := history.partition_name(parent, for_period);
+        CONTINUE WHEN to_regclass(format('history.%I', part)) IS NOT NULL;
+        EXECUTE format('CREATE TABLE history.%I (LIKE history.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                       part, parent);
+        EXECUTE format('ALTER TABLE history.%I ATTACH PARTITION history.%I FOR VALUES IN (%L)',
+                       parent, part, for_period);
+        EXECUTE format('GRANT SELECT, INSERT ON history.%I TO %I', part, meta.ccms_role('writer'));
+        EXECUTE format('GRANT SELECT ON history.%I TO %I', part, meta.ccms_role('reader'));
+        added := added + 1;
+    END LOOP;
+    RETURN added;
+END
+$$;
+
+COMMENT ON FUNCTION history.add_period_partitions(for_period date) IS 'Create and attach a period''s partitions of history.daily_attendance, absence_summary and exception if missing; returns how many it added (V016)';
+
+CREATE FUNCTION history.partition_name(parent text, for_period date) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    RETURN ((parent || '_p'::text) || to_char((for_period)::timestamp without time zone, 'YYYYMMDD'::text));
+
 CREATE FUNCTION meta.ccms_grant(privileges text, objects text, kind text) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -118,6 +153,27 @@ CREATE TABLE portal.period_submission (
 CREATE FUNCTION portal.period_submission_known(at timestamp with time zone) RETURNS SETOF portal.period_submission
     LANGUAGE sql STABLE
     AS $$ SELECT * FROM portal.period_submission WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE FUNCTION reconciled.analyze_after_load(for_period date) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    parent text;
+    part   regclass;
+BEGIN
+    ANALYZE reconciled.daily_attendance, reconciled.absence_summary, reconciled.exception,
+            reconciled.site_period, reconciled.quarantine;
+    FOREACH parent IN ARRAY ARRAY['daily_attendance', 'absence_summary', 'exception'] LOOP
+        part := to_regclass(format('history.%I', history.partition_name(parent, for_period)));
+        IF part IS NOT NULL THEN
+            EXECUTE format('ANALYZE %s', part);
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION reconciled.analyze_after_load(for_period date) IS 'ANALYZE the reconciled tables a load swaps rows in and the period''s history partitions (V016)';
 
 CREATE TABLE ref.child (
     child_id text NOT NULL,
@@ -269,7 +325,8 @@ CREATE TABLE history.absence_summary (
     pending_days integer DEFAULT 0 NOT NULL,
     lifecycle meta.period_lifecycle,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
-);
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.daily_attendance (
     period_start date NOT NULL,
@@ -290,7 +347,8 @@ CREATE TABLE history.daily_attendance (
     superseded_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT daily_date_in_period CHECK ((attendance_date >= period_start)),
     CONSTRAINT daily_recorded_has_reference CHECK ((((basis)::text <> 'recorded'::text) OR (source_record_id IS NOT NULL)))
-);
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.exception (
     period_start date NOT NULL,
@@ -302,8 +360,10 @@ CREATE TABLE history.exception (
     attendance_date date,
     detail text NOT NULL,
     superseded_by_run text NOT NULL,
-    superseded_at timestamp with time zone DEFAULT now() NOT NULL
-);
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    record_count integer
+)
+PARTITION BY LIST (period_start);
 
 CREATE TABLE history.period_version (
     version_no bigint NOT NULL,
@@ -419,6 +479,24 @@ ALTER TABLE reconciled.absence_limit_notice ALTER COLUMN notice_id ADD GENERATED
     CACHE 1
 );
 
+CREATE TABLE reconciled.absence_limit_state (
+    child_id text NOT NULL,
+    period_start date NOT NULL,
+    anchor date NOT NULL,
+    recount_from date NOT NULL,
+    last_period_start date,
+    last_period_end date,
+    year_start date,
+    absences_in_year integer NOT NULL,
+    consecutive integer NOT NULL,
+    longest_in_year integer NOT NULL,
+    counted_through date,
+    consecutive_at_counted integer,
+    computed_by_run text NOT NULL,
+    CONSTRAINT state_counted_together CHECK (((counted_through IS NULL) = (consecutive_at_counted IS NULL))),
+    CONSTRAINT state_counts_valid CHECK (((absences_in_year >= 0) AND (0 <= consecutive) AND (consecutive <= longest_in_year)))
+);
+
 CREATE TABLE reconciled.absence_summary (
     period_start date NOT NULL,
     site_id text NOT NULL,
@@ -436,7 +514,8 @@ CREATE TABLE reconciled.absence_summary (
     pending_days integer DEFAULT 0 NOT NULL,
     lifecycle meta.period_lifecycle NOT NULL,
     CONSTRAINT summary_counts_consistent CHECK (((0 <= absent_days) AND (absent_days <= enrolled_days) AND (enrolled_days <= operating_days)))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 CREATE TABLE reconciled.absence_tally (
     child_id text NOT NULL,
@@ -467,7 +546,8 @@ CREATE TABLE reconciled.daily_attendance (
     CONSTRAINT daily_date_in_period CHECK ((attendance_date >= period_start)),
     CONSTRAINT daily_day_code_matches_status CHECK (((((status)::text = 'present'::text) AND ((day_code)::text = 'PR'::text)) OR (((status)::text = 'absent'::text) AND ((day_code)::text = 'AB'::text)) OR (((status)::text = 'off_day'::text) AND ((day_code)::text = 'OD'::text)) OR (((status)::text = 'closed'::text) AND ((day_code)::text = ANY (ARRAY['PC'::text, 'NP'::text]))) OR (((status)::text = 'pending'::text) AND (day_code IS NULL) AND ((basis)::text = ANY (ARRAY['not_submitted'::text, 'after_data_through'::text, 'data_unavailable'::text]))))),
     CONSTRAINT daily_recorded_has_reference CHECK ((((basis)::text <> 'recorded'::text) OR (source_record_id IS NOT NULL)))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 CREATE TABLE reconciled.exception (
     exception_id bigint NOT NULL,
@@ -478,8 +558,11 @@ CREATE TABLE reconciled.exception (
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL
-);
+    detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0))
+)
+WITH (autovacuum_vacuum_scale_factor='0.05');
 
 ALTER TABLE reconciled.exception ALTER COLUMN exception_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME reconciled.exception_exception_id_seq
@@ -634,7 +717,8 @@ CREATE VIEW ref.provider_current AS
  SELECT provider.provider_id,
     provider.provider_name,
     provider.recorded_at,
-    provider.superseded_at
+    provider.superseded_at,
+    provider.email
    FROM ref.provider
   WHERE (provider.superseded_at IS NULL);
 
@@ -748,7 +832,9 @@ CREATE TABLE staging.exception (
     site_id text,
     child_id text,
     attendance_date date,
-    detail text NOT NULL
+    detail text NOT NULL,
+    record_count integer,
+    CONSTRAINT exception_record_count_positive CHECK ((record_count > 0))
 );
 
 CREATE TABLE staging.quarantine (
@@ -860,6 +946,9 @@ ALTER TABLE ONLY portal.data_entry_selection
 ALTER TABLE ONLY reconciled.absence_limit_notice
     ADD CONSTRAINT absence_limit_notice_pkey PRIMARY KEY (notice_id);
 
+ALTER TABLE ONLY reconciled.absence_limit_state
+    ADD CONSTRAINT absence_limit_state_pkey PRIMARY KEY (period_start, child_id);
+
 ALTER TABLE ONLY reconciled.absence_summary
     ADD CONSTRAINT absence_summary_pkey PRIMARY KEY (period_start, site_id, child_id);
 
@@ -926,11 +1015,11 @@ ALTER TABLE ONLY staging.site_plan
 ALTER TABLE ONLY staging.source_record
     ADD CONSTRAINT source_record_pkey PRIMARY KEY (record_no);
 
-CREATE INDEX history_daily_version_idx ON history.daily_attendance USING btree (period_start, run_id);
+CREATE INDEX history_daily_version_idx ON ONLY history.daily_attendance USING btree (period_start, run_id);
 
-CREATE INDEX history_exception_version_idx ON history.exception USING btree (period_start, run_id);
+CREATE INDEX history_exception_version_idx ON ONLY history.exception USING btree (period_start, run_id);
 
-CREATE INDEX history_summary_version_idx ON history.absence_summary USING btree (period_start, run_id);
+CREATE INDEX history_summary_version_idx ON ONLY history.absence_summary USING btree (period_start, run_id);
 
 CREATE UNIQUE INDEX period_version_one_current ON history.period_version USING btree (period_start) WHERE (superseded_at IS NULL);
 

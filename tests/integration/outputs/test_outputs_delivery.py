@@ -14,8 +14,10 @@ import io
 import psycopg
 import pytest
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
-from support.portal_state import PortalState
+from support.portal_state import PortalState, record_change
 
+from ccms_attendance.intake.apply import history_entity
+from ccms_attendance.intake.contract import BY_NAME
 from ccms_attendance.outputs.delivery import Folder, Mailer, OutputsConfig
 from ccms_attendance.outputs.produce import produce_outputs
 from ccms_attendance.periods import ServicePeriod
@@ -101,8 +103,12 @@ def test_notices_are_delivered_once_and_a_correction_sends_one_withdrawal(conn, 
     (mail,) = sink.received()
     assert mail.recipients == ("director@oak.example",)
     assert mail.message["Subject"].startswith("Absence notices for Provider P-1, service period starting 2026-10-25")
-    attachments = {part.get_filename(): text(part) for part in mail.message.iter_attachments()}
-    assert set(attachments) == {"notices.csv", "letters.en.html", "letters.es.html"}
+    attachments = {part.get_filename(): part.get_payload(decode=True) for part in mail.message.iter_attachments()}
+    assert set(attachments) == {"notices.csv", "letters.en.html", "letters.es.html", "letters.en.pdf", "letters.es.pdf"}
+    assert attachments["letters.es.pdf"].startswith(b"%PDF-")
+    (folder,) = (outputs.folder_root / "P-1" / "2026-10-25").glob("letters-*")
+    assert (folder / "letters.en.pdf").read_bytes() == attachments["letters.en.pdf"]  # the folder's PDF, e-mailed
+    attachments = {name: data.decode("utf-8") for name, data in attachments.items() if not name.endswith(".pdf")}
     (row,) = csv.DictReader(io.StringIO(attachments["notices.csv"]))
     assert (row["child_id"], row["threshold"], row["crossed_on"], row["absences_so_far"], row["site_id"]) == (
         "1001", "10", weekdays(P0)[-1].isoformat(), "10", "S-A"
@@ -182,12 +188,14 @@ def test_a_provisional_period_produces_nothing(conn, outputs, sink):
 def test_roster_feedback_by_provider_with_counts_only_for_children_without_a_voucher(conn, outputs):
     absent_child(conn)
     outputs.run(P1)
+    # The dropped-record count is the record_count column (4), not the words of the detail (3).
     conn.execute(
-        "INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, detail) VALUES"
+        "INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, detail,"
+        " record_count) VALUES"
         " (%(p)s, 'r', 'unattributed_records_dropped', 'warning', 'S-A', NULL,"
-        "  'BRIGHTWHEEL records not matching any voucher child were not kept (4 x unknown child id)'),"
-        " (%(p)s, 'r', 'child_missing_from_ccms', 'warning', 'S-A', '1002', 'no record all period'),"
-        " (%(p)s, 'r', 'source_disagreement', 'info', 'S-A', '1001', 'not feedback')",
+        "  'BRIGHTWHEEL records not matching any voucher child were not kept (3 x unknown child id)', 4),"
+        " (%(p)s, 'r', 'child_missing_from_ccms', 'warning', 'S-A', '1002', 'no record all period', NULL),"
+        " (%(p)s, 'r', 'source_disagreement', 'info', 'S-A', '1001', 'not feedback', NULL)",
         {"p": P1.start},
     )
     assert outputs.deliver(P1).feedback_items == 2
@@ -197,3 +205,25 @@ def test_roster_feedback_by_provider_with_counts_only_for_children_without_a_vou
         ("unattributed_records_dropped", "", "4"),
     ]
     assert all(r["what_to_do"] for r in rows)
+
+
+def test_reference_history_gives_one_letter_per_notice_to_the_current_address(conn, outputs, sink):
+    """ref/portal keep every version (docs/history.md): a later sync that changed the provider's
+    address and gave the site a new name from a date must not repeat a notice per version."""
+    absent_child(conn)
+    outputs.run(P0)
+    providers = history_entity(BY_NAME["providers"])  # as the sync writes them: the address included
+    record_change(conn, providers, [{"provider_id": "P-1", "provider_name": "Oak Care", "email": "new@oak.example"}])
+    site = {"site_id": "S-A", "provider_id": "P-1", "license_number": "CC-1", "operating_weekdays": [1, 2, 3, 4, 5]}
+    record_change(conn, "site", [
+        {**site, "site_name": "Site S-A", "valid_from": dt.date(1970, 1, 1), "valid_until": dt.date(2026, 11, 1)},
+        {**site, "site_name": "Oak Hill", "valid_from": dt.date(2026, 11, 1), "valid_until": None},
+    ])  # fmt: skip
+    assert conn.execute("SELECT count(*) FROM ref.site WHERE site_id = 'S-A'").fetchone()[0] == 3
+    assert outputs.deliver(P0).letters == {"email_notice": 1, "email_withdrawal": 0, "folder_notice": 1,
+                                           "folder_withdrawal": 0}  # fmt: skip
+    (mail,) = sink.received()
+    assert mail.recipients == ("new@oak.example",)
+    (folder,) = (outputs.folder_root / "P-1" / "2026-10-25").glob("letters-*")
+    (row,) = csv.DictReader(io.StringIO((folder / "notices.csv").read_text()))
+    assert row["site_name"] == "Oak Hill"  # the site as it is now

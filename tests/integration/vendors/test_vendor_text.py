@@ -133,13 +133,15 @@ def test_an_unknown_enum_value_is_reported_without_the_value(conn, warehouse, us
     for fragment in ("Ottoline", "Vandermeer", "2021-03-12"):
         assert fragment not in stored
     # The non-voucher child's record is only counted, by its fixed reason.
-    details = [
-        d
-        for (d,) in conn.execute("SELECT detail FROM reconciled.exception WHERE kind = 'unattributed_records_dropped'")
-    ]
+    details = conn.execute(
+        "SELECT detail, record_count FROM reconciled.exception WHERE kind = 'unattributed_records_dropped'"
+    ).fetchall()
     assert details == [
-        f"{source} records not matching any voucher child were not kept (1 x {reason}); "
-        "if a voucher child is among them, check its Child ID in the CCMS"
+        (
+            f"{source} records not matching any voucher child were not kept (1 x {reason}); "
+            "if a voucher child is among them, check its Child ID in the CCMS",
+            1,
+        )
     ]
     # The voucher child's record is quarantined with the same fixed reason: never the value either.
     assert conn.execute("SELECT source_record_id, reason FROM reconciled.quarantine").fetchall() == [("r-own", reason)]

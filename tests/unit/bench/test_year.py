@@ -9,7 +9,7 @@ import pytest
 
 from ccms_attendance.periods import load_calendar
 from devtools.bench.statewide import StatewideSpec
-from devtools.bench.year import correct, period_state, summarize, year_periods
+from devtools.bench.year import BLOAT_TABLES, correct, period_state, print_bloat, summarize, year_periods
 
 SPEC = StatewideSpec(sites=40, children=600, seed=7)
 
@@ -74,3 +74,20 @@ def test_target_is_the_last_period_against_the_first():
     missed = summarize([_period(10.0, 2.0), _period(11.6, 2.0)])
     assert missed["target"]["met"] is False
     assert summarize([_period(10.0, 2.0)])["target"]["met"] is False  # one period proves nothing
+
+
+def test_the_bloat_table_shows_each_tables_size_dead_rows_and_partitions(capsys):
+    tables = {
+        "reconciled.daily_attendance": {"table_mib": 1.5, "index_mib": 0.5, "live_rows": 10, "dead_rows": 6000,
+                                        "partitions": 0},
+        "history.daily_attendance": {"table_mib": 3.0, "index_mib": 1.25, "live_rows": 9, "dead_rows": 0,
+                                     "partitions": 2},
+    }  # fmt: skip
+    year = {"periods": [{"label": "p02", "warehouse_mib": 21.0, "schema_mib": {"history": 4.5}, "tables": tables}]}
+    print_bloat(year)
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("p02"))
+    assert "2.00 / 6,000" in row  # table + index MiB / dead rows
+    assert "4.25 / 0 p2" in row  # a partitioned table: its partitions added up
+    assert row.split()[1:3] == ["21.0", "4.5"]
+    assert row.count(" -") == len(BLOAT_TABLES) - 2  # tables the period did not report

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from dataclasses import replace
 
 import pytest
@@ -93,6 +95,21 @@ def test_values_are_escaped():
     assert "A &amp; B &lt;Care&gt;" in html
 
 
+def _pdf_objects(pdf: bytes) -> bytes:
+    """The PDF's objects as bytes: WeasyPrint packs them in compressed object streams."""
+    return b"".join(zlib.decompress(s) for s in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S))
+
+
+def test_the_pdf_prints_one_letter_per_page_in_the_letters_language():
+    html = letters.render_letters("Oak Care", [letter(), letter(kind=LetterKind.WITHDRAWAL)], "es", TODAY)
+    pdf = letters.letters_pdf(html)
+    assert pdf.startswith(b"%PDF-")
+    objects = _pdf_objects(pdf)
+    assert len(re.findall(rb"/Type /Page\b", objects)) == 2
+    assert b"/Lang (es)" in objects
+    assert b"/Title (Retiro de un aviso)" in objects  # each letter's heading is a bookmark
+
+
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="no letter template"):
         letters.render_letters("Oak Care", [letter()], "fr", TODAY)
@@ -109,12 +126,11 @@ def test_the_notices_csv_has_one_row_per_letter():
 def test_feedback_counts_dropped_records_without_identities_and_says_what_to_do():
     dropped = letters.feedback_item(
         {"kind": "unattributed_records_dropped", "site_id": "S1", "site_name": "Little Oaks", "license_number": "L-1",
-         "child_id": None, "attendance_date": None,
-         "detail": "BRIGHTWHEEL records not matching any voucher child were not kept (3 x unknown child; 2 x blank id)"}
+         "child_id": None, "attendance_date": None, "record_count": 5}
     )  # fmt: skip
     missing = letters.feedback_item(
         {"kind": "child_missing_from_ccms", "site_id": "S1", "site_name": "Little Oaks", "license_number": "L-1",
-         "child_id": "C-9", "attendance_date": None, "detail": "x"}
+         "child_id": "C-9", "attendance_date": None, "record_count": None}
     )  # fmt: skip
     assert dropped.count == 5
     assert dropped.child_id is None
@@ -124,9 +140,32 @@ def test_feedback_counts_dropped_records_without_identities_and_says_what_to_do(
     assert rows[0]["what_to_do"] == advice_for("unattributed_records_dropped")
     assert rows[1]["child_id"] == "C-9"
     assert rows[1]["what_to_do"] == "Enter the child in the CCMS with the Child ID on the voucher."
-    html = " ".join(letters.render_feedback("Oak Care", dt.date(2026, 9, 6), [dropped, missing]).split())
+    html = " ".join(letters.render_feedback("Oak Care", dt.date(2026, 9, 6), [dropped, missing], "en").split())
     assert "5 record(s)" in html
     assert "C-9" in html
+    assert "Voucher child missing from the CCMS" in html
+    assert "Enter the child in the CCMS with the Child ID on the voucher." in html
+
+
+def test_the_feedback_reads_in_spanish_too():
+    missing = letters.FeedbackItem("child_missing_from_ccms", "S1", "Little Oaks", "L-1", "C-9", None, None)
+    dropped = letters.FeedbackItem("unattributed_records_dropped", "S1", "Little Oaks", "L-1", None, None, 5)
+    html = " ".join(letters.render_feedback("Oak Care", dt.date(2026, 9, 6), [dropped, missing], "es").split())
+    assert '<html lang="es">' in html
+    assert "Período de servicio que comienza el 2026-09-06" in html
+    assert "5 registro(s)" in html
+    assert "Registre al niño en el CCMS con el ID de niño que figura en el certificado (voucher)." in html
+    assert "Niño con certificado (voucher) que no figura en el CCMS" in html
+    assert "Enter the child" not in html  # no English advice left in the Spanish page
+    with pytest.raises(ValueError, match="no feedback template"):
+        letters.render_feedback("Oak Care", dt.date(2026, 9, 6), [missing], "fr")
+
+
+@pytest.mark.parametrize("kind", letters.FEEDBACK_KINDS)
+def test_every_feedback_kind_has_advice_in_both_languages(kind):
+    assert kind.advice_in("en") == kind.advice
+    assert kind.advice_in("es")
+    assert kind.advice_in("es") != kind.advice
 
 
 def test_the_referral_list_names_the_days_that_count():

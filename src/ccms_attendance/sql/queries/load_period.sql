@@ -20,8 +20,9 @@ SELECT d.period_start, d.site_id, d.child_id, d.operating_days, d.enrolled_days,
    AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s))
    AND d.site_id <> ALL(%(kept_sites)s::text[]);
 INSERT INTO history.exception
-       (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail, superseded_by_run)
-SELECT d.period_start, d.run_id, d.kind, d.severity, d.site_id, d.child_id, d.attendance_date, d.detail, %(run_id)s
+       (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail, record_count, superseded_by_run)
+SELECT d.period_start, d.run_id, d.kind, d.severity, d.site_id, d.child_id, d.attendance_date, d.detail, d.record_count,
+       %(run_id)s
   FROM reconciled.exception d
  WHERE d.period_start = %(period_start)s
    AND (%(full_period)s OR d.site_id IN (SELECT site_id FROM staging.site_plan WHERE run_id = %(run_id)s))
@@ -52,8 +53,9 @@ INSERT INTO reconciled.absence_summary
 SELECT * FROM staging.absence_summary WHERE run_id = %(run_id)s AND site_id <> ALL(%(kept_sites)s::text[]);
 INSERT INTO reconciled.site_period
 SELECT * FROM staging.site_period WHERE run_id = %(run_id)s AND site_id <> ALL(%(kept_sites)s::text[]);
-INSERT INTO reconciled.exception (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail)
-SELECT period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail
+INSERT INTO reconciled.exception
+       (period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail, record_count)
+SELECT period_start, run_id, kind, severity, site_id, child_id, attendance_date, detail, record_count
   FROM staging.exception
  WHERE run_id = %(run_id)s AND NOT coalesce(site_id = ANY(%(kept_sites)s::text[]), false)
  ORDER BY stage, kind, site_id, child_id, attendance_date, detail;
