@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 
 
 class SandboxCpu:
@@ -110,6 +111,7 @@ class TaskTiming:
     state: str | None
     start: float
     end: float
+    queued: float = 0.0  # when the scheduler queued it (0.0: not recorded, e.g. under dags test)
 
     @property
     def seconds(self) -> float:
@@ -141,6 +143,33 @@ def task_timings(airflow_home: Path, dag_id: str) -> tuple[str, list[TaskTiming]
             (dag_id, run_id),
         ).fetchall()
     return run_id, [TaskTiming(t, m, s, _epoch(a), _epoch(b)) for t, m, s, a, b in rows]
+
+
+def stack_run_timings(conninfo: str, dag_id: str, run_id: str) -> tuple[dict[str, Any], list[TaskTiming]]:
+    """One run of a deployed stack, from its PostgreSQL metadata DB: the run's instants (epoch
+    seconds: ``created_at``, ``queued_at``, ``start_date``, ``end_date``) and its task instances'
+    windows (with ``queued_dttm``)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        run = conn.execute(
+            "SELECT created_at, queued_at, start_date, end_date, state FROM dag_run WHERE dag_id = %s AND run_id = %s",
+            (dag_id, run_id),
+        ).fetchone()
+        if run is None:
+            raise RuntimeError(f"no run {run_id} of {dag_id} in the stack's metadata DB")
+        rows = conn.execute(
+            "SELECT task_id, map_index, state, start_date, end_date, queued_dttm FROM task_instance"
+            " WHERE dag_id = %s AND run_id = %s ORDER BY start_date",
+            (dag_id, run_id),
+        ).fetchall()
+    instants = {
+        name: _epoch_of(value) for name, value in zip(("created", "queued", "started", "ended"), run[:4], strict=True)
+    }
+    timings = [TaskTiming(t, m, s, _epoch_of(a), _epoch_of(b), _epoch_of(q)) for t, m, s, a, b, q in rows]
+    return {**instants, "state": run[4]}, timings
+
+
+def _epoch_of(value: dt.datetime | None) -> float:
+    return value.timestamp() if value is not None else 0.0
 
 
 _LOG_INSTANT = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z ")

@@ -1,4 +1,11 @@
-"""The benchmark's report: the table it prints and the targets it judges (MET/MISS)."""
+"""The benchmark's report: the table it prints and the targets it judges (MET/MISS).
+
+The targets are issue 20's: ratios measured in one run (the absolute 60 s for the statewide
+period under ``dags test`` is retired), plus the two earlier ones that still hold (load against a
+bare COPY, DAG parse time). Each is judged on the statewide run when there is one and printed
+MET/MISS in one table, which the JSON report stores as ``targets``; a target whose measurement did
+not run (``--scheduler``, ``--scaling``, ``--periods``) is left out, not guessed.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,18 @@ from devtools.bench.statewide import StatewideSpec
 GIB = 1 << 30
 MIB = 1 << 20
 
-TARGETS = {
-    "period_wall_seconds": 60.0,
-    "peak_rss_bytes": 2 * GIB,
-    "pipeline_floor_ratio": 3.0,
-    "load_vs_copy_throughput": 0.5,
-    "scaling_4x_time_ratio": 4.4,
-    "dag_parse_seconds": 1.0,
+#: name -> (limit, what is measured). Every limit is an upper bound except ``AT_LEAST``'s.
+TARGETS: dict[str, tuple[float, str]] = {
+    "scheduler_vs_floor": (1.5, "deployed scheduler: run creation to the report task's end / same-run floor"),
+    "dags_test_vs_floor": (2.0, "airflow dags test wall time / same-run floor"),
+    "validate_vs_pandas": (2.0, "validate tasks' seconds / the same checks in plain pandas on the same rows"),
+    "peak_rss_bytes": (2 * GIB, "peak RSS of the statewide period (dags test process tree)"),
+    "scaling_4x_time_ratio": (4.4, "4x the children: dags test wall time / 1x (--scaling)"),
+    "year_last_vs_first_period": (1.15, "year: the last period's task seconds / the first's (--periods)"),
+    "load_vs_copy_throughput": (0.5, "load rows/s / bare COPY rows/s of the same rows"),
+    "dag_parse_seconds": (1.0, "parsing the DAG file into a DagBag (median of 3 fresh processes)"),
 }
+AT_LEAST = frozenset({"load_vs_copy_throughput"})
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -65,6 +76,10 @@ def print_table(report: dict[str, Any]) -> None:
             f"pipeline/floor: {r['pipeline_wall_vs_floor']} (wall), {r['pipeline_tasks_vs_floor']} (task time); "
             f"load vs bare COPY throughput: {r['load_vs_copy_throughput']}"
         )
+        _print_validate("dags test", run["validate_vs_pandas"])
+        for key in ("scheduler", "scheduler_without_gx_preload"):
+            if run.get(key):
+                _print_scheduler(run[key], f["seconds"])
     if report.get("scaling"):
         print("\nscaling (children multiple -> dags test wall, ratio to 1x):")
         for point in report["scaling"]:
@@ -79,36 +94,107 @@ def print_table(report: dict[str, Any]) -> None:
     )
     gx_import = report["gx_import_seconds"]
     print(f"Great Expectations import (fresh process, median of 3): {gx_import} s")
-    print("\ntargets:")
-    for name, target in report["targets"].items():
-        print(f"  {'MET ' if target['met'] else 'MISS'} {name}: {target['value']} (limit {target['limit']})")
+    print_targets(report["targets"])
+
+
+def _print_validate(where: str, compared: dict[str, Any]) -> None:
+    print(
+        f"validate vs plain pandas ({where}): {compared['validate_task_seconds']:.2f} s of validate tasks / "
+        f"{compared['pandas_seconds']:.2f} s (read {compared['pandas_seconds'] - compared['pandas_check_seconds']:.2f}"
+        f" + checks {compared['pandas_check_seconds']:.2f}) = {compared['ratio']}"
+    )
+    for source in compared["sources"]:
+        print(
+            f"  {source['source']:<15}{source['rows']:>9,} rows {source['expectations']:>3} expectations"
+            f"  task {source['validate_task_seconds']:>7.2f} s  pandas {source['pandas_read_seconds']:>6.2f}"
+            f" + {source['pandas_check_seconds']:>6.2f} s  ({source['ratio']})"
+        )
+
+
+def _print_scheduler(scheduler: dict[str, Any], floor_seconds: float) -> None:
+    print(
+        f"\nscheduler (LocalExecutor, parallelism {scheduler['parallelism']}, GX preload "
+        f"{'on' if scheduler['gx_preload'] else 'off'}; run {scheduler['state']}):"
+        f" run creation -> report end {scheduler['created_to_report_end_seconds']} s"
+        f" = {scheduler['vs_floor']} x the floor ({floor_seconds:.2f} s)"
+    )
+    waits = scheduler["task_queue_wait_seconds"]
+    print(
+        f"  creation -> first task start {scheduler['created_to_first_task_seconds']} s; task seconds "
+        f"{scheduler['task_seconds']}; queued -> start {waits['total']} s over {waits['tasks']} tasks"
+        f" (max {waits['max']}); stack start-up (not timed) {scheduler['stack_startup_seconds']} s"
+    )
+    print(
+        "  handoffs (last task of a step ends -> first of the next starts, s): "
+        + ", ".join(f"{name} {seconds}" for name, seconds in scheduler["handoff_seconds"].items())
+    )
+    print(f"  {'stage':<22}{'tasks':>6}{'task s':>10}{'span s':>10}{'longest':>10}")
+    for name, stage in scheduler["stages"].items():
+        print(
+            f"  {name:<22}{stage['tasks']:>6}{stage['task_seconds']:>10.2f}{stage['span_seconds']:>10.2f}"
+            f"{stage['max_task_seconds']:>10.2f}"
+        )
+    _print_validate("scheduler", scheduler["validate_vs_pandas"])
+
+
+def _main_run(report: dict[str, Any]) -> dict[str, Any] | None:
+    statewide = StatewideSpec()
+    runs = report.get("runs") or []
+    return next(
+        (r for r in runs if (r["spec"]["sites"], r["spec"]["children"]) == (statewide.sites, statewide.children)),
+        runs[0] if runs else None,
+    )
+
+
+def measured_values(report: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The value of every target this report measured, and the label of the run they were judged on."""
+    values: dict[str, Any] = {}
+    if report.get("year"):
+        values["year_last_vs_first_period"] = report["year"]["target"]["value"]
+    main = _main_run(report)
+    if main is None:
+        return values, None
+    scheduler = main.get("scheduler")
+    if scheduler:
+        values["scheduler_vs_floor"] = scheduler["vs_floor"]
+    values["dags_test_vs_floor"] = main["ratios"]["pipeline_wall_vs_floor"]
+    # Validation is judged where it is deployed (the scheduler run) when that ran.
+    values["validate_vs_pandas"] = (scheduler or main)["validate_vs_pandas"]["ratio"]
+    values["peak_rss_bytes"] = int(main["pipeline"]["peak_rss_mib"] * MIB)
+    four = next((p for p in report.get("scaling") or [] if p["factor"] == 4), None)
+    if four:
+        values["scaling_4x_time_ratio"] = four["ratio"]
+    values["load_vs_copy_throughput"] = main["ratios"]["load_vs_copy_throughput"]
+    if report.get("dag_parse"):
+        values["dag_parse_seconds"] = report["dag_parse"]["seconds"]
+    return values, main["label"]
 
 
 def evaluate(report: dict[str, Any]) -> dict[str, Any]:
-    """The issue's targets, judged on the statewide run (3,000 sites, 60,000 children) when there is one."""
-    statewide = StatewideSpec()
-    main = next(
-        (
-            run
-            for run in report["runs"]
-            if (run["spec"]["sites"], run["spec"]["children"]) == (statewide.sites, statewide.children)
-        ),
-        report["runs"][0],
-    )
-    values = {
-        "period_wall_seconds": main["pipeline"]["wall_seconds"],
-        "peak_rss_bytes": int(main["pipeline"]["peak_rss_mib"] * MIB),
-        "pipeline_floor_ratio": main["ratios"]["pipeline_wall_vs_floor"],
-        "load_vs_copy_throughput": main["ratios"]["load_vs_copy_throughput"],
-        "dag_parse_seconds": report["dag_parse"]["seconds"],
-    }
-    if report.get("scaling"):
-        four = next((p for p in report["scaling"] if p["factor"] == 4), None)
-        if four:
-            values["scaling_4x_time_ratio"] = four["ratio"]
+    """The targets this report measured: value, limit, MET or not, the run judged and what it measures."""
+    values, label = measured_values(report)
     result = {}
-    for name, value in values.items():
-        limit = TARGETS[name]
-        met = value is not None and (value >= limit if name == "load_vs_copy_throughput" else value <= limit)
-        result[name] = {"value": value, "limit": limit, "met": bool(met), "run": main["label"]}
+    for name, (limit, measure) in TARGETS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        met = value is not None and (value >= limit if name in AT_LEAST else value <= limit)
+        result[name] = {"value": value, "limit": limit, "met": bool(met), "run": label, "measure": measure}
     return result
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "peak_rss_bytes" and isinstance(value, int | float):
+        return f"{value / GIB:.2f} GiB"
+    return str(value)
+
+
+def print_targets(targets: dict[str, Any]) -> None:
+    """One MET/MISS line per target (the same table for a single period, scaling and a year)."""
+    print("\ntargets:")
+    for name, target in targets.items():
+        sign = ">=" if name in AT_LEAST else "<="
+        print(
+            f"  {'MET ' if target['met'] else 'MISS'} {name:<27} {_shown(name, target['value']):>10}"
+            f"  (limit {sign} {_shown(name, target['limit'])}; {target['measure']})"
+        )

@@ -10,7 +10,9 @@
    (``devtools/stack/state.py``), served by the three vendor sandboxes (a background process).
 3. ``airflow api-server``, ``dag-processor`` and ``scheduler`` (LocalExecutor, parallelism 4) with
    ``AIRFLOW_HOME=folder/home``, logs in ``folder/logs/``, pid files in ``folder/pids/``, free ports
-   for the API and the scheduler's log server, a login (``admin`` and a generated password).
+   for the API and the scheduler's log server, a login (``admin`` and a generated password), and
+   the project's ``airflow_local_settings.py`` in ``folder/home/config/`` (the scheduler preloads
+   Great Expectations for the task processes it forks, ``validation/preload.py``).
 4. ``ccms_attendance_period`` unpaused: the scheduler runs the latest closed period at once.
 
 ``folder/airflow`` runs the Airflow CLI against the stack (``folder/env`` holds its environment).
@@ -49,7 +51,7 @@ from ccms_attendance.warehouse.target import (
 )
 from devtools.demo.state import write_state
 from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, run_airflow
-from devtools.stack.config import StackPaths, stack_env
+from devtools.stack.config import StackPaths, install_local_settings, stack_env
 from devtools.stack.processes import Recorded, free_port, recorded, start_detached, stop_recorded
 from devtools.stack.state import generate_periods
 
@@ -264,6 +266,7 @@ def start(
             all_admins=False,
         )
         password = _password(paths)
+        install_local_settings(paths.airflow_home)
         _write_cli(paths, env)
         run_airflow(["db", "migrate"], env, log_file=paths.logs / "db-migrate.log")
         run_airflow(["pools", "import", str(POOLS_FILE)], env, log_file=paths.logs / "pools-import.log")

@@ -1,4 +1,5 @@
-"""``make bench`` at a tiny scale: the report has its shape and the floor handled exactly the pipeline's rows.
+"""``make bench --scheduler`` at a tiny scale: the report has its shape, the floor handled exactly the
+pipeline's rows, the pandas baseline read the validate tasks' rows, the scheduler ran the same period.
 
 Timing figures come from the benchmark command, never from this test: it only checks that the
 harness measures the right things (same pages, same rows) and reports them completely.
@@ -23,7 +24,7 @@ def report(pg_admin, tmp_path_factory):
     database = f"ccms_bench_smoke_{secrets.token_hex(4)}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(WAREHOUSE_CONN_ENV, pg_admin.airflow_uri)
-        assert main(["--scale", "0.01", "--work-dir", str(work), "--database", database]) == 0
+        assert main(["--scale", "0.01", "--scheduler", "--work-dir", str(work), "--database", database]) == 0
     yield json.loads((work / "bench.json").read_text())
     drop_database(pg_admin.conninfo, database)  # and its roles (V010)
 
@@ -43,7 +44,10 @@ def test_report_structure(report):
     assert run["pipeline"]["failed_tasks"] == []
     assert run["pipeline"]["peak_rss_mib"] > 100  # an Airflow process: sampled, not zero
     assert run["ratios"]["pipeline_wall_vs_floor"] > 1
-    assert set(report["targets"]) >= {"period_wall_seconds", "peak_rss_bytes", "pipeline_floor_ratio"}
+    expected_targets = {"scheduler_vs_floor", "dags_test_vs_floor", "validate_vs_pandas", "peak_rss_bytes"}
+    assert set(report["targets"]) >= expected_targets
+    assert "period_wall_seconds" not in report["targets"]  # retired (issue 20)
+    assert all(target["met"] in (True, False) and target["limit"] > 0 for target in report["targets"].values())
     assert report["dag_parse"]["import_errors"] == {}
     assert report["dag_parse"]["max_task_instances_per_period"] == run["pipeline"]["task_instances"]
     # The sandboxes served the pages in both runs: their CPU is measured, not zero.
@@ -72,3 +76,32 @@ def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):
     # Alliance CORE sends two events per present day: the floor counts raw items, the pipeline records.
     assert floor["fetch"]["BRIGHTWHEEL"]["items"] == extract["extract BRIGHTWHEEL"]
     assert floor["fetch"]["PLAYGROUND"]["items"] == extract["extract PLAYGROUND"]
+
+
+def test_pandas_baseline_read_the_rows_each_validate_task_read(report):
+    run = report["runs"][0]
+    compared = run["validate_vs_pandas"]
+    staged = {k.split(":", 1)[1]: v for k, v in run["pipeline"]["rows"].items() if k.startswith("staged:")}
+    assert {s["source"]: s["rows"] for s in compared["sources"] if s["rows"]} == {
+        source: rows for source, rows in staged.items() if rows
+    }
+    assert all(s["validate_task_seconds"] > 0 for s in compared["sources"] if s["rows"])
+    assert all(s["expectations"] >= 11 for s in compared["sources"] if s["rows"])  # every expectation checked
+
+
+def test_scheduler_ran_the_same_period_in_parallel(report):
+    run = report["runs"][0]
+    scheduler = run["scheduler"]
+    assert scheduler["failed_tasks"] in ([], ["check_period"])  # the bench state holds unlinked licenses
+    assert scheduler["created_to_report_end_seconds"] > scheduler["created_to_first_task_seconds"] > 0
+    assert scheduler["vs_floor"] == report["targets"]["scheduler_vs_floor"]["value"]
+    assert scheduler["gx_preload"] is True
+    assert scheduler["gx_preloaded_seconds"] > 0  # the scheduler's log says it preloaded GX before forking
+    assert scheduler["max_concurrent_tasks"] >= 2  # the vendors' task groups ran side by side
+    dags_test = {s["stage"]: s["tasks"] for s in run["pipeline"]["stages"]}
+    assert {name: stage["tasks"] for name, stage in scheduler["stages"].items()} == dags_test
+    # Same rows as the dags test run: the warehouse was recreated and the same state loaded.
+    assert [s["rows"] for s in scheduler["validate_vs_pandas"]["sources"]] == [
+        s["rows"] for s in run["validate_vs_pandas"]["sources"]
+    ]
+    assert report["targets"]["validate_vs_pandas"]["value"] == scheduler["validate_vs_pandas"]["ratio"]

@@ -1,0 +1,183 @@
+"""One measured period as the JSON report holds it: stages, the floor, the ratios.
+
+The figures come from :mod:`devtools.bench.period` (what ran) and :mod:`devtools.bench.measure`
+(how it was measured); this module only groups and divides them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from ccms_attendance.canonical import Source
+from devtools.bench.measure import RssSampler, TaskTiming
+from devtools.bench.pandas_checks import PandasValidation
+from devtools.bench.report import MIB
+
+
+def _stage_predicates() -> list[tuple[str, Callable[[str], bool]]]:
+    stages: list[tuple[str, Callable[[str], bool]]] = [
+        ("plan", lambda t: t == "plan_period"),
+        ("extract PPP", lambda t: t == "ppp.extract_entries"),
+    ]
+    for source in Source.ccms():
+        prefix = f"{source.lower()}."
+        stages.append((f"extract {source}", lambda t, p=prefix: t.startswith(p) and not t.endswith(".validate")))
+    stages += [
+        ("validate", lambda t: t.endswith(".validate")),
+        ("reconcile", lambda t: t == "reconcile"),
+        ("load", lambda t: t == "load"),
+        ("report", lambda t: t == "report"),
+    ]
+    return stages
+
+
+def stage_windows(timings: list[TaskTiming]) -> dict[str, list[TaskTiming]]:
+    """The run's task windows per stage (``check_period``, the verdict, belongs to none)."""
+    return {name: [t for t in timings if matches(t.task_id)] for name, matches in _stage_predicates()}
+
+
+def _rate(rows: float, seconds: float) -> float | None:
+    return round(rows / seconds, 1) if seconds > 0 else None
+
+
+def _stage(name: str, windows: list[TaskTiming], rows: int, sampler: RssSampler) -> dict[str, Any]:
+    seconds = sum(t.seconds for t in windows)
+    peak = max((sampler.peak(t.start, t.end) for t in windows), default=0)
+    return {
+        "stage": name,
+        "tasks": len(windows),
+        "seconds": round(seconds, 3),
+        "rows": int(rows),
+        "rows_per_second": _rate(rows, seconds),
+        "peak_rss_mib": round(peak / MIB, 1),
+    }
+
+
+def _stage_rows(rows: dict[str, int], extracted: dict[str, dict]) -> dict[str, int]:
+    ppp = extracted.get("PPP", {})
+    out = {
+        "plan": int(rows.get("loaded:site_period", 0)),
+        "extract PPP": int(ppp.get("records", 0)) + int(ppp.get("dropped_non_voucher", 0)),
+        "validate": sum(v for k, v in rows.items() if k.startswith("staged:")),
+        "reconcile": int(rows.get("loaded:daily_attendance", 0)),
+        "load": sum(v for k, v in rows.items() if k.startswith("loaded:")),
+        "report": int(rows.get("loaded:site_period", 0)),
+    }
+    for source in Source.ccms():
+        counts = extracted.get(str(source), {})
+        out[f"extract {source}"] = sum(int(counts.get(k, 0)) for k in ("records", "dropped_non_voucher", "rejected"))
+    return out
+
+
+def validate_vs_pandas(windows: list[TaskTiming], pandas: list[PandasValidation]) -> dict[str, Any]:
+    """Each source's validate task against its rows read and checked in plain pandas."""
+    task_seconds = {t.task_id.split(".")[0]: t.seconds for t in windows}
+    sources = []
+    for checked in pandas:
+        seconds = task_seconds.get(checked.source.lower(), 0.0)
+        sources.append(
+            {
+                "source": checked.source,
+                "rows": checked.rows,
+                "expectations": checked.expectations,
+                "failed_expectations": checked.failed_expectations,
+                "validate_task_seconds": round(seconds, 3),
+                "pandas_read_seconds": round(checked.read_seconds, 3),
+                "pandas_check_seconds": round(checked.check_seconds, 3),
+                "ratio": round(seconds / checked.seconds, 2) if checked.seconds else None,
+            }
+        )
+    validate = sum(task_seconds.values())
+    floor = sum(c.seconds for c in pandas)
+    return {
+        "validate_task_seconds": round(validate, 3),
+        "pandas_seconds": round(floor, 3),
+        "pandas_check_seconds": round(sum(c.check_seconds for c in pandas), 3),
+        "ratio": round(validate / floor, 2) if floor else None,
+        "sources": sources,
+    }
+
+
+def period_report(**m: Any) -> dict[str, Any]:
+    """The report of one period under ``dags test`` (and under the scheduler, when it ran)."""
+    timings, rows, sampler = m["timings"], m["rows"], m["sampler"]
+    extracted = {r.source: r._asdict() for r in m["extracted"].itertuples(index=False)}
+    windows = stage_windows(timings)
+    counts = _stage_rows(rows, extracted)
+    stages = [_stage(name, found, counts[name], sampler) for name, found in windows.items()]
+
+    wall_start, wall_end = m["wall"]
+    wall = wall_end - wall_start
+    task_seconds = sum(t.seconds for t in timings)
+    fetches, copies = m["fetches"], m["copies"]
+    fetch_seconds = sum(f.seconds for f in fetches.values())
+    copy_seconds = sum(c.seconds for c in copies)
+    floor_seconds = fetch_seconds + copy_seconds
+    reconciled_copies = [c for c in copies if c.table.startswith("reconciled.")]
+    copy_rows = sum(c.rows for c in reconciled_copies)
+    copy_rate = copy_rows / sum(c.seconds for c in reconciled_copies) if reconciled_copies else 0.0
+    load_stage = next(s for s in stages if s["stage"] == "load")
+    peak = max(sampler.peak(), m["kernel_peak"])
+    report: dict[str, Any] = {
+        "label": m["label"],
+        "spec": asdict(m["spec"]),
+        "shape": m["shape"],
+        "period": m["period"],
+        "run_id": m["run_id"],
+        "setup_seconds": round(m["setup_seconds"], 1),
+        "load_average": m["loads"],
+        "pipeline": {
+            "wall_seconds": round(wall, 3),
+            "task_seconds": round(task_seconds, 3),
+            "airflow_overhead_seconds": round(wall - task_seconds, 3),
+            "peak_rss_mib": round(peak / MIB, 1),
+            "peak_rss_sampled_mib": round(sampler.peak() / MIB, 1),
+            "peak_rss_kernel_mib": round(m["kernel_peak"] / MIB, 1) if m["kernel_peak"] else None,
+            "task_instances": len(timings),
+            "failed_tasks": sorted({t.task_id for t in timings if t.state != "success"}),
+            "stages": stages,
+            "http_requests": m["pipeline_requests"],
+            "sandbox_cpu_seconds": m["sandbox_cpu"].get("pipeline"),
+            "load_step_seconds": m["load_steps"],
+            "airflow_phases_seconds": m["airflow_phases"],
+            "rows": {k: int(v) for k, v in rows.items()},
+        },
+        "floor": {
+            "seconds": round(floor_seconds, 3),
+            "fetch": {
+                s: {
+                    "sites": f.sites,
+                    "requests": f.requests,
+                    "items": f.items,
+                    "mib": round(f.bytes / MIB, 1),
+                    "seconds": round(f.seconds, 3),
+                    "requests_per_second": _rate(f.requests, f.seconds),
+                    "sandbox_cpu_seconds": m["sandbox_cpu"].get(f"floor {s}"),
+                }
+                for s, f in fetches.items()
+            },
+            "http_requests": m["floor_requests"],
+            "copy": [
+                {
+                    "table": c.table,
+                    "rows": c.rows,
+                    "mib": round(c.bytes / MIB, 1),
+                    "seconds": round(c.seconds, 3),
+                    "rows_per_second": _rate(c.rows, c.seconds),
+                }
+                for c in copies
+            ],
+            "copy_reconciled_rows": copy_rows,
+        },
+        "validate_vs_pandas": validate_vs_pandas(windows["validate"], m["pandas"]),
+        "ratios": {
+            "pipeline_wall_vs_floor": round(wall / floor_seconds, 2) if floor_seconds else None,
+            "pipeline_tasks_vs_floor": round(task_seconds / floor_seconds, 2) if floor_seconds else None,
+            "load_vs_copy_throughput": round(load_stage["rows_per_second"] / copy_rate, 3)
+            if copy_rate and load_stage["rows_per_second"]
+            else None,
+        },
+    }
+    return report

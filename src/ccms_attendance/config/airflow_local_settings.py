@@ -1,0 +1,13 @@
+"""Airflow local settings of a ccms-attendance deployment: copy to ``$AIRFLOW_HOME/config/``.
+
+Airflow imports this module in every one of its processes; in ``airflow scheduler`` (LocalExecutor)
+and ``airflow celery worker`` it preloads Great Expectations, so the task processes forked from
+them do not import it again (``ccms_attendance.validation.preload``; ``CCMS_GX_PRELOAD=0`` turns
+it off). It defines no policy: ``__all__`` is empty, so Airflow takes nothing else from it.
+"""
+
+from ccms_attendance.validation.preload import preload_validation
+
+__all__: list[str] = []
+
+preload_validation()
