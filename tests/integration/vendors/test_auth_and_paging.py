@@ -56,9 +56,11 @@ def test_wrong_credentials_are_a_clear_error(world, make_hook, source):
 
 
 def test_playground_logs_in_again_when_its_token_expires(world, fleet, make_hook, use_scenario):
-    use_scenario(world.base_scenario({"playground_token_ttl_seconds": 0.3, "playground_polls_before_complete": 3}))
+    # The token outlives any ordinary gap between two requests, even on a loaded machine (0.3 s did
+    # not: a fresh token expired again before the request after the login), but not the slow poll.
+    use_scenario(world.base_scenario({"playground_token_ttl_seconds": 1.5, "playground_polls_before_complete": 3}))
     fleet.set_faults(
-        [{"kind": "slow", "delay_seconds": 0.4, "times": 1, "path": "/api/v2/exports/*"}], Source.PLAYGROUND
+        [{"kind": "slow", "delay_seconds": 1.8, "times": 1, "path": "/api/v2/exports/*"}], Source.PLAYGROUND
     )
     hook = make_hook(Source.PLAYGROUND, page_size=10)
     records, _ = world.split(list(hook.iter_site_period(world.license(Source.PLAYGROUND, "main"), world.JANUARY)))
