@@ -110,9 +110,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.resolve().relative_to(tests_dir).parts[0] in _SLOW_FOLDERS:
             item.add_marker(pytest.mark.integration)
-    # The end-to-end files first (a stable sort keeps each file's own order): `make test` hands whole
-    # files to its processes, and the minutes-long ones started last would leave one process alone.
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
