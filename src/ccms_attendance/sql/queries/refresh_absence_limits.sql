@@ -49,12 +49,20 @@ WITH known AS MATERIALIZED (
            ref.enrollment_year_start(y.anchor, y.recount_from - 1) AS previous_year_from,
            ref.enrollment_year_start(y.anchor, y.recount_from + 366) AS next_year_from
       FROM recount_year y
+), earlier AS MATERIALIZED (
+    -- Whether any child has a period before `period_start` within reach (none: a warehouse's first
+    -- period), so that the look-up per child below is skipped when it could find nothing.
+    SELECT EXISTS (SELECT 1 FROM reconciled.absence_summary s
+                    WHERE s.period_start < %(period_start)s::date
+                      AND s.period_start >= (SELECT min(y.recount_from) FROM years y) - %(lookback_days)s::int)
+               AS any_earlier
 ), located AS (
     -- The child's last period before `period_start` that the full recount would read.
     SELECT a.child_id, a.anchor, y.recount_from, y.previous_year_from, y.next_year_from,
-           (SELECT max(s.period_start) FROM reconciled.absence_summary s
-             WHERE s.child_id = a.child_id AND s.period_start < %(period_start)s::date
-               AND s.period_start >= y.recount_from - %(lookback_days)s::int) AS carry_period
+           CASE WHEN (SELECT e.any_earlier FROM earlier e)
+                THEN (SELECT max(s.period_start) FROM reconciled.absence_summary s
+                       WHERE s.child_id = a.child_id AND s.period_start < %(period_start)s::date
+                         AND s.period_start >= y.recount_from - %(lookback_days)s::int) END AS carry_period
       FROM anchored a
       JOIN years y ON y.anchor = a.anchor
 )
@@ -73,6 +81,7 @@ SELECT l.child_id, l.anchor, l.recount_from, l.previous_year_from, l.next_year_f
   LEFT JOIN LATERAL (SELECT st.* FROM reconciled.absence_limit_state st
                       WHERE st.period_start = l.carry_period AND st.child_id = l.child_id
                         AND st.anchor = l.anchor AND st.recount_from = l.recount_from AND NOT %(from_scratch)s
+                        AND l.carry_period IS NOT NULL
                       LIMIT 1) st ON true;
 ANALYZE limit_child;
 
@@ -161,17 +170,28 @@ WITH counted_row AS (
            carry_period_start, carry_period_end, carry_year_start, carry_absences, carry_consecutive, carry_longest,
            carry_counted_through, carry_consecutive_at_counted
       FROM counted_row
-     GROUP BY child_id, attendance_date, period_start, period_end, recount_from, year_start, carry_period_start,
+     GROUP BY child_id, year_start, attendance_date, period_start, period_end, recount_from, carry_period_start,
               carry_period_end, carry_year_start, carry_absences, carry_consecutive, carry_longest,
               carry_counted_through, carry_consecutive_at_counted
+), run_end AS (
+    -- Of each run of days that are not absent within one period, year and counted-or-not, only the
+    -- last is needed below: the run breaks a run of absences, adds nothing to the counts and the
+    -- same to every window, and its last day is the one a period, a year or counted_through ends
+    -- on. The rest (most present days) are dropped before the windows.
+    SELECT c.*, lead(c.absent) OVER w IS DISTINCT FROM false
+                OR lead(c.period_start) OVER w <> c.period_start OR lead(c.year_start) OVER w <> c.year_start
+                OR lead(c.counted) OVER w <> c.counted AS kept
+      FROM counted_day c
+    WINDOW w AS (PARTITION BY c.child_id ORDER BY c.year_start, c.attendance_date)
 ), running AS (
     SELECT c.*,
            count(*) FILTER (WHERE c.absent) OVER w AS absences_so_far,
            lag(c.period_start, 1, c.carry_period_start) OVER w AS previous_period_start,
            lag(c.period_end, 1, c.carry_period_end) OVER w AS previous_period_end,
            lag(c.year_start, 1, c.carry_year_start) OVER w AS previous_day_year_start
-      FROM counted_day c
-    WINDOW w AS (PARTITION BY c.child_id ORDER BY c.attendance_date ROWS UNBOUNDED PRECEDING)
+      FROM run_end c
+     WHERE c.absent OR c.kept
+    WINDOW w AS (PARTITION BY c.child_id ORDER BY c.year_start, c.attendance_date ROWS UNBOUNDED PRECEDING)
 ), started AS (
     -- No break since the first day (only possible after a state): the state's count goes on.
     SELECT r.*,
@@ -186,7 +206,7 @@ WITH counted_row AS (
                                THEN r.absences_so_far - r.absent::int END) OVER w,
                     r.carry_consecutive + r.absences_so_far) AS consecutive
       FROM running r
-    WINDOW w AS (PARTITION BY r.child_id ORDER BY r.attendance_date ROWS UNBOUNDED PRECEDING)
+    WINDOW w AS (PARTITION BY r.child_id ORDER BY r.year_start, r.attendance_date ROWS UNBOUNDED PRECEDING)
 ), measured AS (
     -- Years only grow with the day: weighting each day's value by its year makes the running
     -- maximum that of the current year (and the state's, in the state's year). Weighting by the
@@ -201,7 +221,7 @@ WITH counted_row AS (
                FILTER (WHERE s.counted) OVER w AS last_counted,
            lead(s.period_start) OVER w IS DISTINCT FROM s.period_start AS last_of_period
       FROM started s
-    WINDOW w AS (PARTITION BY s.child_id ORDER BY s.attendance_date ROWS UNBOUNDED PRECEDING)
+    WINDOW w AS (PARTITION BY s.child_id ORDER BY s.year_start, s.attendance_date ROWS UNBOUNDED PRECEDING)
 ), kept AS (
     SELECT m.*, date '2000-01-01' + (m.last_counted / 1000000)::int AS last_counted_on
       FROM measured m
@@ -222,15 +242,26 @@ SELECT child_id COLLATE "default" AS child_id, attendance_date, period_start, pe
 -- The state at the end of each child-period counted: that of its last day, else (a period with no
 -- day counted or passed over) that of the period before, else the state counted from.
 CREATE TEMP TABLE limit_state ON COMMIT DROP AS
-WITH sequence AS (
-    SELECT child_id, period_start, false AS is_period, period_start AS last_period_start,
-           period_end AS last_period_end, year_start, absences_in_year, consecutive, longest_in_year,
-           counted_through, consecutive_at_counted
+WITH own AS (
+    SELECT child_id, period_start, period_start AS last_period_start, period_end AS last_period_end, year_start,
+           absences_in_year, consecutive, longest_in_year, counted_through, consecutive_at_counted
       FROM limit_count
      WHERE last_of_period
+), gap_child AS (
+    -- Children with a period counted and no day of its own in it (rare): their states are carried
+    -- over in order below. Every other child-period's state is its own last day's.
+    SELECT DISTINCT p.child_id
+      FROM limit_period p
+     WHERE NOT EXISTS (SELECT 1 FROM own o WHERE o.child_id = p.child_id AND o.period_start = p.period_start)
+), sequence AS (
+    SELECT o.child_id, o.period_start, false AS is_period, o.last_period_start, o.last_period_end, o.year_start,
+           o.absences_in_year, o.consecutive, o.longest_in_year, o.counted_through, o.consecutive_at_counted
+      FROM own o
+      JOIN gap_child g ON g.child_id = o.child_id
     UNION ALL
-    SELECT child_id, period_start, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-      FROM limit_period
+    SELECT p.child_id, p.period_start, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM limit_period p
+      JOIN gap_child g ON g.child_id = p.child_id
 ), grouped AS (
     SELECT s.*, count(s.last_period_start) OVER (PARTITION BY s.child_id ORDER BY s.period_start, s.is_period)
                     AS day_group
@@ -248,16 +279,21 @@ WITH sequence AS (
       FROM grouped g
     WINDOW d AS (PARTITION BY g.child_id, g.day_group ORDER BY g.period_start, g.is_period)
 )
+SELECT o.child_id, o.period_start, l.anchor, l.recount_from, o.last_period_start, o.last_period_end, o.year_start,
+       o.absences_in_year, o.consecutive, o.longest_in_year, o.counted_through, o.consecutive_at_counted
+  FROM own o
+  JOIN limit_child l ON l.child_id = o.child_id
+ WHERE NOT EXISTS (SELECT 1 FROM gap_child g WHERE g.child_id = o.child_id)
+UNION ALL
 SELECT c.child_id, c.period_start, l.anchor, l.recount_from,
-       CASE WHEN c.day_group > 0 THEN c.last_period_start ELSE l.carry_period_start END AS last_period_start,
-       CASE WHEN c.day_group > 0 THEN c.last_period_end ELSE l.carry_period_end END AS last_period_end,
-       CASE WHEN c.day_group > 0 THEN c.year_start ELSE l.carry_year_start END AS year_start,
-       CASE WHEN c.day_group > 0 THEN c.absences_in_year ELSE coalesce(l.carry_absences, 0) END AS absences_in_year,
-       CASE WHEN c.day_group > 0 THEN c.consecutive ELSE coalesce(l.carry_consecutive, 0) END AS consecutive,
-       CASE WHEN c.day_group > 0 THEN c.longest_in_year ELSE coalesce(l.carry_longest, 0) END AS longest_in_year,
-       CASE WHEN c.day_group > 0 THEN c.counted_through ELSE l.carry_counted_through END AS counted_through,
+       CASE WHEN c.day_group > 0 THEN c.last_period_start ELSE l.carry_period_start END,
+       CASE WHEN c.day_group > 0 THEN c.last_period_end ELSE l.carry_period_end END,
+       CASE WHEN c.day_group > 0 THEN c.year_start ELSE l.carry_year_start END,
+       CASE WHEN c.day_group > 0 THEN c.absences_in_year ELSE coalesce(l.carry_absences, 0) END,
+       CASE WHEN c.day_group > 0 THEN c.consecutive ELSE coalesce(l.carry_consecutive, 0) END,
+       CASE WHEN c.day_group > 0 THEN c.longest_in_year ELSE coalesce(l.carry_longest, 0) END,
+       CASE WHEN c.day_group > 0 THEN c.counted_through ELSE l.carry_counted_through END,
        CASE WHEN c.day_group > 0 THEN c.consecutive_at_counted ELSE l.carry_consecutive_at_counted END
-           AS consecutive_at_counted
   FROM carried c
   JOIN limit_child l ON l.child_id = c.child_id
  WHERE c.is_period;
