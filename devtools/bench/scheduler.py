@@ -2,7 +2,7 @@
 
 ``airflow dags test`` runs one task at a time in one process; the state would deploy a scheduler.
 This stage runs the period the deployed way, with the stack the end-to-end tests use
-(``tests/support/airflow_stack.py``, whose environment is ``make stack``'s, ``devtools/stack/config.py``):
+(``devtools/stack/airflow_stack.py``, whose environment is ``make stack``'s, ``devtools/stack/config.py``):
 
 * a PostgreSQL metadata database of its own, ``airflow db migrate``, the pools of
   ``config/pools.json`` (2 extract tasks per vendor);
@@ -85,7 +85,7 @@ def run_under_scheduler(
     timeout: float,
 ) -> dict[str, Any]:
     """Start the stack under ``home``, trigger the period's run, wait for it; return what was measured."""
-    from tests.support.airflow_stack import airflow_stack
+    from devtools.stack.airflow_stack import airflow_stack
 
     shutil.rmtree(home, ignore_errors=True)
     install_local_settings(home)

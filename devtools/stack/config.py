@@ -1,6 +1,6 @@
 """The environment every process of a real Airflow stack shares, and where a stack keeps its files.
 
-One place for both ``make stack`` and the end-to-end tests' stacks (``tests/support/airflow_stack.py``),
+One place for both ``make stack`` and the end-to-end tests' stacks (``devtools/stack/airflow_stack.py``),
 so the tests start Airflow the way the README tells a person to.
 """
 

@@ -21,7 +21,6 @@ import socket
 import pytest
 import requests
 from support.airflow_runs import DAG_ID
-from support.airflow_stack import airflow_stack
 from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
@@ -29,6 +28,7 @@ from ccms_attendance.paths import PROJECT_ROOT, run_folder
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.ui.links import report_url
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
+from devtools.stack.airflow_stack import airflow_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -30,13 +30,13 @@ import psycopg
 import pytest
 import requests
 from support.airflow_runs import DAG_ID
-from support.airflow_stack import AirflowStack, airflow_stack
 from support.portal_state import PortalState
 from support.warehouse_faults import holding, holds_write_locks, wait_backend_gone, wait_for_blocked
 
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.warehouse.sql_files import fetch_one
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
+from devtools.stack.airflow_stack import AirflowStack, airflow_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 import requests
 from psycopg.rows import dict_row
-from support.airflow_stack import _interrupt_on_sigterm
 
 from ccms_attendance.warehouse.target import LOADER_ROLE, role_name
 from devtools.stack import DAG_ID, StackInfo, start, stop
+from devtools.stack.airflow_stack import _interrupt_on_sigterm
 from devtools.stack.processes import recorded
 from devtools.stack.run import AIRFLOW_PROCESSES
 

@@ -13,13 +13,13 @@ import datetime as dt
 import time
 
 import pytest
-from support.airflow_stack import airflow_stack
 from support.outputs_state import weekdays
 from support.portal_state import PortalState
 
 from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
 from devtools.smtp_sink import SmtpSink
+from devtools.stack.airflow_stack import airflow_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -13,12 +13,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from support.airflow_stack import airflow_stack
 from support.portal_state import PortalState
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.periods import load_calendar
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
+from devtools.stack.airflow_stack import airflow_stack
 
 pytestmark = pytest.mark.e2e
 

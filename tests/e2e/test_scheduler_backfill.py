@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from support.airflow_runs import DAG_ID
-from support.airflow_stack import AirflowStack, airflow_stack
 from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
+from devtools.stack.airflow_stack import AirflowStack, airflow_stack
 
 pytestmark = pytest.mark.e2e
 

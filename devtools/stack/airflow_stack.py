@@ -1,4 +1,5 @@
-"""A real Airflow stack for end-to-end tests: api-server, dag-processor, scheduler (and workers).
+"""A real Airflow stack for the end-to-end tests and the scheduler bench: api-server, dag-processor,
+scheduler (and workers).
 
 Unlike ``airflow dags test`` (one run in-process), this runs the project the way a deployment does:
 the scheduler creates and queues runs (scheduled, backfill, cleared), the executor starts the tasks,
