@@ -30,6 +30,7 @@ from support.period_steps import run_ppp_period
 from support.portal_state import PortalState
 
 from ccms_attendance.periods import ServicePeriod
+from ccms_attendance.pipeline.absence_limits import children_changed_by_load
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.rules.absence_limits import (
     CONSECUTIVE_LIMIT,
@@ -388,6 +389,14 @@ def test_the_load_reports_a_crossing_and_a_corrected_reload_withdraws_it(conn, t
         ("run-1", "run-3")
     ]
     assert tallies(conn) == [("1001", dt.date(2026, 3, 1), 9, 6, 6), ("1002", dt.date(2026, 1, 1), 0, 0, 0)]
+    # The children a load changed, read from the summaries: those of the days it loaded and replaced.
+    day_children = conn.execute(
+        "SELECT child_id FROM reconciled.daily_attendance WHERE run_id = 'run-3'"
+        " UNION SELECT child_id FROM history.daily_attendance WHERE superseded_by_run = 'run-3' ORDER BY 1"
+    ).fetchall()
+    assert (
+        children_changed_by_load(conn, "run-3", LOAD_PERIOD.start) == [c for (c,) in day_children] == ["1001", "1002"]
+    )
 
 
 # --- against a plain model of the rules, on generated histories --------------------------------
