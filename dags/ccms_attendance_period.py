@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,8 @@ from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from ccms_attendance import airflow_tasks, assets
 from ccms_attendance.alerts.advice import step_doc
 from ccms_attendance.alerts.notifier import RunFailedNotifier
-from ccms_attendance.canonical import STATE_TIMEZONE, Source
+from ccms_attendance.canonical import Source
+from ccms_attendance.periods import first_period_start
 from ccms_attendance.timetables import Phase, ServicePeriodTimetable
 from ccms_attendance.ui.links import PeriodReportLink
 
@@ -158,7 +158,7 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         dag_id=dag_id,
         description=description,
         schedule=ServicePeriodTimetable.from_config(phase),
-        start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
+        start_date=first_period_start(),
         catchup=False,
         max_active_runs=1,
         doc_md=DOC_MD,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from ccms_attendance import airflow_tasks
 from ccms_attendance.assets import PERIOD_TABLES
-from ccms_attendance.canonical import STATE_TIMEZONE
+from ccms_attendance.periods import first_period_start
 
 DOC_MD = """
 ### CCMS attendance — what a final period sends onward
@@ -44,7 +43,7 @@ deliver_outputs = deliver_outputs.override(doc_md=inspect.cleandoc(deliver_outpu
     dag_id="ccms_period_outputs",
     description="Notices, referrals and provider feedback of each final service period",
     schedule=PERIOD_TABLES,
-    start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
+    start_date=first_period_start(),
     catchup=False,
     max_active_runs=1,
     doc_md=DOC_MD,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.intake import tasks as intake
+from ccms_attendance.periods import first_period_start
 
 DOC_MD = """
 ### CCMS reference sync — the state's drops into `ref.*` and `portal.*`
@@ -74,7 +73,7 @@ find_drops, validate_drops, apply_drops = (
     dag_id="ccms_reference_sync",
     description="Reference and portal data from the state's drops (docs/intake.md)",
     schedule=intake.intake_config()["schedule"] or None,
-    start_date=dt.datetime(2026, 1, 4, tzinfo=STATE_TIMEZONE),
+    start_date=first_period_start(),
     catchup=False,
     max_active_runs=1,
     doc_md=DOC_MD,

@@ -135,3 +135,10 @@ def test_report_task_links_to_the_period_report(dag):
     report = dag.get_task("report")
     assert [t.task_id for t in report.upstream_list] == ["load"]
     assert "Period report" in {link.name for link in report.operator_extra_links}
+
+
+def test_every_dag_starts_at_the_configured_first_period(dagbag):
+    # A run dated before a DAG's start_date gets no tasks and succeeds: the date is configuration.
+    from ccms_attendance.periods import first_period_start
+
+    assert {dag.start_date for dag in dagbag.dags.values()} == {first_period_start()}

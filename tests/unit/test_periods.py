@@ -13,8 +13,10 @@ from ccms_attendance.periods import (
     PeriodCalendar,
     PeriodCalendarError,
     ServicePeriod,
+    first_period_start,
     load_calendar,
     load_pipeline_config,
+    local_midnight,
 )
 
 D = dt.date.fromisoformat
@@ -340,3 +342,25 @@ def test_the_config_file_can_be_named_by_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CCMS_PIPELINE_CONFIG", str(config))
     assert load_pipeline_config()["service_periods"]["grace_hours"] == 6
     assert load_calendar().explicit == tuple(sp(*row) for row in EXPLICIT_ROWS)
+
+
+# --- the first period the DAGs run ---------------------------------------------------------------
+
+
+def test_first_period_defaults_to_the_anchor_at_local_midnight(tmp_path):
+    assert first_period_start(write_config(tmp_path, None)) == local_midnight(D("2026-01-04"))
+    assert first_period_start() == local_midnight(D("2026-01-04"))  # the package's pipeline.toml
+
+
+def test_an_earlier_first_period_lets_older_periods_run(tmp_path):
+    config = write_config(tmp_path, None)
+    config.write_text(config.read_text().replace("length_days", "first_period = 2025-08-03\nlength_days"))
+    assert first_period_start(config) == local_midnight(D("2025-08-03"))
+
+
+@pytest.mark.parametrize("value", ["2025-08-04", '"2025-08-03"'], ids=["not-a-period-start", "not-a-date"])
+def test_a_first_period_that_is_not_a_period_start_is_refused(tmp_path, value):
+    config = write_config(tmp_path, None)
+    config.write_text(config.read_text().replace("length_days", f"first_period = {value}\nlength_days"))
+    with pytest.raises(PeriodCalendarError, match="first_period"):
+        first_period_start(config)
