@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -35,7 +36,8 @@ import pandas as pd
 import psycopg
 
 from ccms_attendance.intake.tasks import LOCATION_ENV
-from ccms_attendance.periods import PeriodCalendar, ServicePeriod, load_calendar
+from ccms_attendance.paths import CONFIG_DIR
+from ccms_attendance.periods import CONFIG_ENV, PeriodCalendar, ServicePeriod, load_calendar
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query
 from ccms_attendance.warehouse.target import LOADER_ROLE, SYNC_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
@@ -186,6 +188,18 @@ def _run(env: dict[str, str], target: WarehouseTarget, airflow_home: Path, day: 
     }
 
 
+def year_pipeline_config(work: Path, first_period: dt.date) -> Path:
+    """The package's ``pipeline.toml`` with ``first_period`` (the DAGs' start_date) at the year's first
+    period, so that a year of periods that have all ended can start before the package's default."""
+    text = (CONFIG_DIR / "pipeline.toml").read_text()
+    text, replaced = re.subn(r"(?m)^first_period = .*$", f"first_period = {first_period.isoformat()}", text)
+    if replaced != 1:
+        raise RuntimeError("pipeline.toml has no first_period line to replace")
+    path = work / "pipeline.toml"
+    path.write_text(text)
+    return path
+
+
 def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTarget) -> dict[str, Any]:
     """Run the year into ``target`` (freshly migrated by the caller); return the report's ``year``."""
     from devtools.vendor_sandboxes import launch
@@ -196,8 +210,9 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
     work = args.work_dir
     airflow_home = work / "airflow"
     drops = work / "intake"
+    config = {CONFIG_ENV: str(year_pipeline_config(work, year_start))}
     sync_env = airflow_env(
-        airflow_home, {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
+        airflow_home, {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops), **config}
     )
     ensure_metadata_db(sync_env)
     kept: dict[str, pd.DataFrame] = {}
@@ -227,6 +242,7 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
                         {"page_size": args.page_size, "export_poll_interval_seconds": args.export_poll_interval}
                     ),
                     "CCMS_TASK_RETRIES": "0",
+                    **config,
                     "CCMS_DATA_DOCS_DIR": str(work / "data_docs"),
                     "CCMS_REPORTS_DIR": str(work / "reports"),
                 },

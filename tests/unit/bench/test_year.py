@@ -7,9 +7,17 @@ import itertools
 
 import pytest
 
-from ccms_attendance.periods import load_calendar
+from ccms_attendance.periods import first_period_start, load_calendar, local_midnight
 from devtools.bench.statewide import StatewideSpec
-from devtools.bench.year import BLOAT_TABLES, correct, period_state, print_bloat, summarize, year_periods
+from devtools.bench.year import (
+    BLOAT_TABLES,
+    correct,
+    period_state,
+    print_bloat,
+    summarize,
+    year_periods,
+    year_pipeline_config,
+)
 
 SPEC = StatewideSpec(sites=40, children=600, seed=7)
 
@@ -91,3 +99,10 @@ def test_the_bloat_table_shows_each_tables_size_dead_rows_and_partitions(capsys)
     assert "4.25 / 0 p2" in row  # a partitioned table: its partitions added up
     assert row.split()[1:3] == ["21.0", "4.5"]
     assert row.count(" -") == len(BLOAT_TABLES) - 2  # tables the period did not report
+
+
+def test_a_year_before_the_default_first_period_gets_its_own_start_date(tmp_path):
+    first = dt.date(2025, 11, 9)
+    config = year_pipeline_config(tmp_path, first)
+    assert first_period_start(config) == local_midnight(first)
+    assert load_calendar(config) == load_calendar()  # the same periods otherwise
