@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/python -m devtools.demo $(ARGS)
 
 ## Statewide benchmark: a seeded statewide period through the real DAG vs the bare floor (docs/performance.md).
-## Options via ARGS, e.g. ARGS="--scale 0.01", ARGS="--scaling 1,2,4", ARGS="--periods 26 --reruns 1" (a year).
+## Options via ARGS, e.g. ARGS="--scale 0.01", ARGS="--scaling 1,2,4", ARGS="--periods 26 --reruns 1 --date 2025-11-12" (a year).
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(ARGS)
 

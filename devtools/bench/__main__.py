@@ -8,9 +8,10 @@ pages, a bare COPY of the same rows) and the suites' checks in plain pandas on t
 LocalExecutor, the pools, dag-processor, api-server; :mod:`devtools.bench.scheduler`).
 
 ``--scaling 1,2,4`` repeats the period with that many times the children (same sites) and reports
-how the time grows. ``--periods 26 --reruns 1`` runs a year of periods into one warehouse instead
-(:mod:`devtools.bench.year`). The targets (ratios, :mod:`devtools.bench.report`) print MET/MISS
-and are stored in the JSON report. Details and figures: ``docs/performance.md``.
+how the time grows. ``--periods 26 --reruns 1 --date 2025-11-12`` runs a year of periods (all
+ended: the DAG refuses an open one) into one warehouse instead (:mod:`devtools.bench.year`). The
+targets (ratios, :mod:`devtools.bench.report`) print MET/MISS and are stored in the JSON report.
+Details and figures: ``docs/performance.md``.
 """
 
 from __future__ import annotations

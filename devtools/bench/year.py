@@ -206,6 +206,10 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
 
     calendar = load_calendar()
     periods = year_periods(calendar, args.date, args.periods)
+    if periods[-1].end >= dt.date.today():
+        raise SystemExit(
+            f"the year's last period {periods[-1]} has not ended, and the DAG refuses it: give an earlier --date"
+        )
     year_start = periods[0].start
     work = args.work_dir
     airflow_home = work / "airflow"
