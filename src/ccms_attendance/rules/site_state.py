@@ -87,12 +87,14 @@ def site_states(
         index=sites.index,
         dtype=object,
     )
+    # De-duplicated first: isin on Arrow-backed strings turns every value it is given into a Python
+    # object, and these are one per record and per enrolled child-day (3.9 s statewide, not 0.01).
     empty = (
         is_ccms
         & usable
         & through.notna()
-        & ~sites["site_id"].isin(recorded_sites)
-        & sites["site_id"].isin(enrolled_sites)
+        & ~sites["site_id"].isin(recorded_sites.unique())
+        & sites["site_id"].isin(enrolled_sites.unique())
     )
     reason[empty] = sites.loc[empty, "governing_source"] + " returned no records for a site with enrolled children"
     through[empty] = None
