@@ -192,9 +192,9 @@ def year_pipeline_config(work: Path, first_period: dt.date) -> Path:
     """The package's ``pipeline.toml`` with ``first_period`` (the DAGs' start_date) at the year's first
     period, so that a year of periods that have all ended can start before the package's default."""
     text = (CONFIG_DIR / "pipeline.toml").read_text()
-    text, replaced = re.subn(r"(?m)^first_period = .*$", f"first_period = {first_period.isoformat()}", text)
+    text, replaced = re.subn(r"(?m)^#? ?first_period = .*$", f"first_period = {first_period.isoformat()}", text)
     if replaced != 1:
-        raise RuntimeError("pipeline.toml has no first_period line to replace")
+        raise RuntimeError("pipeline.toml has no first_period line (set or commented) to replace")
     path = work / "pipeline.toml"
     path.write_text(text)
     return path

@@ -223,16 +223,17 @@ def load_calendar(config_path: Path | None = None) -> PeriodCalendar:
 def first_period_start(config_path: Path | None = None) -> dt.datetime:
     """The start of the first service period the DAGs run, as their ``start_date`` (midnight, state time).
 
-    ``service_periods.first_period`` in ``pipeline.toml`` (default: the anchor). Airflow gives a run
-    of an earlier logical date no tasks at all and marks it successful, so a period before it could
-    be "run" and load nothing: set it to the first period the state serves, or backfills. It must be
-    a period start of the calendar.
+    ``service_periods.first_period`` in ``pipeline.toml``; by default the calendar file's first
+    period, else the anchor. Airflow gives a run of an earlier logical date no tasks at all and marks
+    it successful, so a period before it could be "run" and load nothing: set it to the first period
+    the state serves, or backfills. It must be a period start of the calendar.
     """
     config_path = config_path or pipeline_config_path()
-    section = load_pipeline_config(config_path)["service_periods"]
-    first = section.get("first_period", section["anchor"])
+    calendar = load_calendar(config_path)
+    default = calendar.explicit[0].start if calendar.explicit else calendar.anchor
+    first = load_pipeline_config(config_path)["service_periods"].get("first_period", default)
     if not isinstance(first, dt.date) or isinstance(first, dt.datetime):
         raise PeriodCalendarError(f"{config_path}: service_periods.first_period must be a date, got {first!r}")
-    if not load_calendar(config_path).is_period_start(first):
+    if not calendar.is_period_start(first):
         raise PeriodCalendarError(f"{config_path}: service_periods.first_period {first} is not a period start")
     return local_midnight(first)

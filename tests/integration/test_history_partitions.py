@@ -218,7 +218,7 @@ def test_a_period_query_on_history_reads_only_its_partition(conn, state):
     with acting_as(conn):
         assert conn.execute(query("add_history_partitions"), {"period_start": unused}).fetchone() == (3,)
         assert conn.execute(query("add_history_partitions"), {"period_start": unused}).fetchone() == (0,)
-    assert len(_partitions(conn, "daily_attendance")) >= 2
+    assert len(_partitions(conn, "absence_summary")) >= 2
     params = {"period_start": PERIOD.start, "run_id": "run-2"}
     # as the load sends it (server-side parameters), and as a generic plan of a prepared statement
     plans = [conn.execute("EXPLAIN (FORMAT JSON) " + query("children_changed_by_load"), params).fetchone()[0]]
@@ -232,8 +232,8 @@ def test_a_period_query_on_history_reads_only_its_partition(conn, state):
         conn.execute("DEALLOCATE changed")
     for plan in plans:
         text = json.dumps(plan)
-        history = {name for name in _relations(plan) if name.startswith("daily_attendance_p")}
-        assert history == {"daily_attendance_p20261108"}, text
+        history = {name for name in _relations(plan) if name.startswith("absence_summary_p")}
+        assert history == {"absence_summary_p20261108"}, text
     # and the rows it finds are the ones the rerun replaced
     changed = conn.execute(query("children_changed_by_load"), params).fetchall()
     assert changed == [("111",), ("112",)]

@@ -364,3 +364,7 @@ def test_a_first_period_that_is_not_a_period_start_is_refused(tmp_path, value):
     config.write_text(config.read_text().replace("length_days", f"first_period = {value}\nlength_days"))
     with pytest.raises(PeriodCalendarError, match="first_period"):
         first_period_start(config)
+
+
+def test_with_a_calendar_file_the_first_period_defaults_to_its_first(tmp_path):
+    assert first_period_start(write_config(tmp_path, EXPLICIT_ROWS)) == local_midnight(D("2026-01-01"))
