@@ -203,7 +203,11 @@ def load_pipeline_config(path: Path | None = None) -> dict:
 
 def load_calendar(config_path: Path | None = None) -> PeriodCalendar:
     config_path = config_path or pipeline_config_path()
-    section = load_pipeline_config(config_path)["service_periods"]
+    return _calendar_from(load_pipeline_config(config_path)["service_periods"], config_path)
+
+
+def _calendar_from(section: dict, config_path: Path) -> PeriodCalendar:
+    """The calendar that ``service_periods`` of ``config_path`` describes (its calendar file is relative to it)."""
     anchor = section["anchor"]
     if not isinstance(anchor, dt.date):
         raise PeriodCalendarError(f"{config_path}: service_periods.anchor must be a date, got {anchor!r}")
@@ -229,9 +233,10 @@ def first_period_start(config_path: Path | None = None) -> dt.datetime:
     the state serves, or backfills. It must be a period start of the calendar.
     """
     config_path = config_path or pipeline_config_path()
-    calendar = load_calendar(config_path)
+    section = load_pipeline_config(config_path)["service_periods"]
+    calendar = _calendar_from(section, config_path)
     default = calendar.explicit[0].start if calendar.explicit else calendar.anchor
-    first = load_pipeline_config(config_path)["service_periods"].get("first_period", default)
+    first = section.get("first_period", default)
     if not isinstance(first, dt.date) or isinstance(first, dt.datetime):
         raise PeriodCalendarError(f"{config_path}: service_periods.first_period must be a date, got {first!r}")
     if not calendar.is_period_start(first):
