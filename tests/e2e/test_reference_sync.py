@@ -49,6 +49,9 @@ def test_a_drop_loaded_by_the_sync_dag_is_what_the_period_run_uses(conn, period_
     recorded = conn.execute("SELECT drop_name, mode FROM ref.intake_drop").fetchall()
     assert recorded == [(first.name, "snapshot")]
     assert conn.execute("SELECT count(*) FROM ref.voucher").fetchone()[0] == 2
+    # The sync analyzed what it wrote (V019; never analyzed, reltuples would be -1).
+    analyzed = "SELECT reltuples FROM pg_class WHERE oid = %s::regclass"
+    assert conn.execute(analyzed, ("ref.voucher",)).fetchone() == (2,)
 
     period_runner.run(D[14])  # a day inside the period (its first day is UTC midnight, the day before locally)
     child = _daily(conn, "1001")

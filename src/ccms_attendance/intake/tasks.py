@@ -140,6 +140,7 @@ def apply_drops(context: Mapping[str, Any], drops: list[dict[str, str]], asset: 
     """Apply each pending drop in its own transaction, in order; record the last digest on the Asset event."""
     _skip_when_empty(drops)
     from ccms_attendance.intake.apply import apply_drop
+    from ccms_attendance.warehouse.statistics import refresh_statistics
 
     url, outlet_events = _params(context)[0], context.get("outlet_events")
     results = []
@@ -149,6 +150,10 @@ def apply_drops(context: Mapping[str, Any], drops: list[dict[str, str]], asset: 
             verb = "applied" if result.applied else "was already applied"
             log.info("Drop %s %s: %s", result.drop_name, verb, result.entities)
             results.append({"drop": result.drop_name, "hash": result.drop_hash, "applied": result.applied})
+        if any(r["applied"] for r in results):
+            # The next period run (or backfill) plans against these tables: statistics now, not
+            # when autovacuum comes round (migration V019).
+            refresh_statistics(conn, "analyze_after_intake", None, "intake: drops applied")
     if outlet_events is not None and asset is not None and results:
         outlet_events[asset].extra = {"drops": [r["drop"] for r in results], "drop_hash": results[-1]["hash"]}
     return {"drops": results}

@@ -40,12 +40,11 @@ from ccms_attendance.pipeline.run_context import RunContext, run_as_known_at, ru
 from ccms_attendance.rules.lifecycle import PendingBasis, UnavailableCause, period_lifecycle
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query, run_file
+from ccms_attendance.warehouse.statistics import LOCK_TIMEOUT, refresh_statistics
 
 log = logging.getLogger(__name__)
 
 _PERIOD_LOCK_NAMESPACE = 0x4C4F4144  # "LOAD"
-# How long adding a partition or ANALYZE waits for a lock (a long reader, a running autovacuum).
-_DDL_LOCK_TIMEOUT = "1min"
 
 
 class NothingToLoadError(RuntimeError):
@@ -67,7 +66,7 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
     timings: dict[str, float] = {}
     step = _Stopwatch(timings)
     with step("partitions"), conn.transaction():
-        conn.execute(f"SET LOCAL lock_timeout = '{_DDL_LOCK_TIMEOUT}'")
+        conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         run_file(conn, "add_history_partitions", params)
     with conn.transaction():
         conn.execute("SET LOCAL TimeZone = 'UTC'")
@@ -143,18 +142,15 @@ def load_period(conn: psycopg.Connection, run: RunContext) -> dict[str, Any]:
 def analyze_after_load(conn: psycopg.Connection, run: RunContext, step: _Stopwatch) -> None:
     """ANALYZE what the committed load swapped; record its seconds in the run's audit timings.
 
-    Best effort: the period is loaded and its audit written, so a failure here (a lock not granted
-    in time, a lost connection) is a warning, never a failed load; autovacuum analyzes later.
+    Best effort (:func:`~ccms_attendance.warehouse.statistics.refresh_statistics`): the period is
+    loaded and its audit written, so a failure here is a warning, never a failed load.
     """
+    with step("analyze"):
+        refresh_statistics(conn, "analyze_after_load", run.period_params, f"{run.describe()}: loaded")
     try:
-        with step("analyze"), conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = '{_DDL_LOCK_TIMEOUT}'")
-            run_file(conn, "analyze_after_load", run.period_params)
         run_file(conn, "record_load_timings", {"run_id": run.run_id, "timings": Jsonb(step.timings)})
     except psycopg.Error as error:
-        log.warning(
-            "%s: loaded, but ANALYZE after the load failed (autovacuum will analyze): %s", run.describe(), error
-        )
+        log.warning("%s: loaded, but the ANALYZE timing was not recorded: %s", run.describe(), type(error).__name__)
 
 
 #: Why a site's data may be unavailable without any verdict on it: a load keeps its usable version.

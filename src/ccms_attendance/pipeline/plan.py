@@ -31,6 +31,7 @@ from ccms_attendance.rules.lifecycle import require_ended
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
+from ccms_attendance.warehouse.statistics import analyze_staging
 
 PLAN_COLUMNS = [
     "site_id",
@@ -151,6 +152,8 @@ def plan_period(
             EXCEPTION_COLUMNS,
             {"run_id": run.run_id, "period_start": run.period.start, "stage": "plan"},
         )
+    # Every later step of the run joins its plan: statistics now, not when autovacuum comes round.
+    analyze_staging(conn, ["site_plan"], f"{run.describe()}: planned")
     batches = {
         str(source): sorted(
             plan.loc[(plan["governing_source"] == source) & (plan["batch_no"] >= 0), "batch_no"].unique().tolist()

@@ -19,6 +19,7 @@ from ccms_attendance.rules.daily_attendance import (
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
 from ccms_attendance.warehouse.bulk import copy_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
+from ccms_attendance.warehouse.statistics import analyze_staging
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod
     """Reconcile what the run staged; :class:`RunNotPlannedError` when its plan never completed,
     :class:`UnfinishedInputsError` when an extract or validate step did not complete."""
     _, deadline = run_clock(conn, run)
+    # The extract and validate tasks wrote these (in parallel, so none of them analyzes them).
+    analyze_staging(conn, ["site_extract", "quarantine"], f"{run.describe()}: extracted")
     require_finished_inputs(conn, run)
     return reconcile(run.period, deadline=deadline, **read_inputs(conn, run))
 

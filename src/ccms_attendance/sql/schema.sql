@@ -175,6 +175,24 @@ $$;
 
 COMMENT ON FUNCTION reconciled.analyze_after_load(for_period date) IS 'ANALYZE the reconciled tables a load swaps rows in and the period''s history partitions (V016)';
 
+CREATE FUNCTION ref.analyze_after_intake() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    FOR tbl IN SELECT c.oid::regclass
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname IN ('ref', 'portal') AND c.relkind IN ('r', 'p')
+                ORDER BY n.nspname, c.relname LOOP
+        EXECUTE format('ANALYZE %s', tbl);
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION ref.analyze_after_intake() IS 'ANALYZE every table of ref and portal after an intake drop was applied (V019)';
+
 CREATE TABLE ref.child (
     child_id text NOT NULL,
     eligibility_start date,
@@ -305,6 +323,24 @@ CREATE TABLE ref.voucher (
 CREATE FUNCTION ref.voucher_known(at timestamp with time zone) RETURNS SETOF ref.voucher
     LANGUAGE sql STABLE
     AS $$ SELECT * FROM ref.voucher WHERE recorded_at <= at AND (superseded_at IS NULL OR superseded_at > at) $$;
+
+CREATE FUNCTION staging.analyze_tables(tables text[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    name text;
+BEGIN
+    FOREACH name IN ARRAY coalesce(tables, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'staging' AND t.tablename = name) THEN
+            RAISE EXCEPTION 'staging.analyze_tables: no table staging.% to analyze', quote_ident(name);
+        END IF;
+        EXECUTE format('ANALYZE staging.%I', name);
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION staging.analyze_tables(tables text[]) IS 'ANALYZE these staging tables after a step wrote them (V019)';
 
 CREATE TABLE history.absence_summary (
     period_start date NOT NULL,
