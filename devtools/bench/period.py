@@ -8,8 +8,9 @@
    the process's memory; read per-task windows from Airflow's metadata DB.
 4. In the same run, on the same data: the floor (:mod:`devtools.bench.floor`) and the validate
    stage's floor, the suites' checks in plain pandas (:mod:`devtools.bench.pandas_checks`).
-5. ``--scheduler``: the warehouse is recreated and the state loaded again, and the same period runs
-   under a deployed scheduler (:mod:`devtools.bench.scheduler`), against the same sandboxes.
+5. ``--scheduler``: the warehouse is recreated, the stack of a deployed scheduler started, the state
+   loaded again by that stack's own ``ccms_reference_sync`` run, and the same period runs under it
+   (:mod:`devtools.bench.scheduler`), against the same sandboxes.
 """
 
 from __future__ import annotations
@@ -249,18 +250,19 @@ def _scheduler_period(
     preload: bool,
 ) -> dict[str, Any]:
     """The same period again, from the same empty warehouse, under a deployed scheduler."""
-    print(f"[{label}] scheduler: recreating the warehouse and loading the state again ...", flush=True)
-    load_state(admin, args, drops, f"{label}-scheduler")
     print(
-        f"[{label}] scheduler: starting the stack (LocalExecutor, parallelism {args.parallelism}, "
-        f"GX preload {'on' if preload else 'off'}) and triggering the run ...",
+        f"[{label}] scheduler: recreating the warehouse, starting the stack (LocalExecutor, parallelism "
+        f"{args.parallelism}, GX preload {'on' if preload else 'off'}), loading the state through its "
+        f"{SYNC_DAG_ID} and triggering the run ...",
         flush=True,
     )
+    target = fresh_database(admin, args.database)
+    sync = {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
     load_before = _load()
     measured = run_under_scheduler(
         args.work_dir / ("scheduler" if preload else "scheduler-no-preload"),
         admin,
-        extra,
+        {**extra, **sync},
         args.date,
         parallelism=args.parallelism,
         gx_preload=preload,

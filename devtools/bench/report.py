@@ -124,6 +124,12 @@ def _print_scheduler(scheduler: dict[str, Any], floor_seconds: float) -> None:
         f"{scheduler['task_seconds']}; queued -> start {waits['total']} s over {waits['tasks']} tasks"
         f" (max {waits['max']}); stack start-up (not timed) {scheduler['stack_startup_seconds']} s"
     )
+    sync = scheduler.get("state_sync")
+    if sync:
+        print(
+            f"  state loaded before by the stack's own sync run (not timed): {sync['seconds']} s, its first task"
+            f" ({sync['first_task']}, on a cold api-server) {sync['first_task_seconds']} s"
+        )
     print(
         "  handoffs (last task of a step ends -> first of the next starts, s): "
         + ", ".join(f"{name} {seconds}" for name, seconds in scheduler["handoff_seconds"].items())

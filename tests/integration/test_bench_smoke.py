@@ -96,6 +96,9 @@ def test_scheduler_ran_the_same_period_in_parallel(report):
     assert scheduler["created_to_report_end_seconds"] > scheduler["created_to_first_task_seconds"] > 0
     assert scheduler["vs_floor"] == report["targets"]["scheduler_vs_floor"]["value"]
     assert scheduler["gx_preload"] is True
+    # The state it ran on was loaded by the stack's own sync run, as in a deployment.
+    assert scheduler["state_sync"]["tasks"] == 3
+    assert scheduler["state_sync"]["first_task"] == "find_drops"
     assert scheduler["gx_preloaded_seconds"] > 0  # the scheduler's log says it preloaded GX before forking
     assert scheduler["max_concurrent_tasks"] >= 2  # the vendors' task groups ran side by side
     dags_test = {s["stage"]: s["tasks"] for s in run["pipeline"]["stages"]}
