@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devtools.bench.report import GIB, MIB, TARGETS, evaluate, print_targets
+from devtools.bench.report import GIB, MIB, TARGETS, evaluate, print_targets, run_state_label
 from devtools.bench.statewide import StatewideSpec
 
 
@@ -93,3 +93,10 @@ def test_handoffs_are_the_gaps_on_the_sequential_path():
     assert gaps["plan -> extract"] == 1.5
     assert gaps["validate -> reconcile"] == 3.0  # from the last validate's end
     assert gaps["reconcile -> load"] is None  # not measured: no load task ran
+
+
+def test_a_run_failed_only_by_its_verdict_says_so():
+    verdict_only = {"state": "failed", "failed_tasks": ["check_period"]}
+    assert run_state_label(verdict_only).startswith("failed at check_period only")
+    assert run_state_label({"state": "failed", "failed_tasks": ["check_period", "load"]}) == "failed"
+    assert run_state_label({"state": "success", "failed_tasks": []}) == "success"
