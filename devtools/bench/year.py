@@ -172,7 +172,9 @@ def _sizes(conninfo: str) -> dict[str, Any]:
 
 def _run(env: dict[str, str], target: WarehouseTarget, airflow_home: Path, day: dt.date, log: Path) -> dict[str, Any]:
     started = time.time()
-    dags_test(env, DAG_ID, day.isoformat(), log_file=log)
+    # At scales with special sites (unlinked licenses), check_period fails the run after the load,
+    # by design, as in the statewide bench; any other failure still raises.
+    dags_test(env, DAG_ID, day.isoformat(), log_file=log, attention_ok=True)
     wall = time.time() - started
     run_id, timings = task_timings(airflow_home, DAG_ID)
     with psycopg.connect(target.conninfo) as conn:
