@@ -51,11 +51,12 @@ def test_only_the_writer_analyzes_staging_and_only_the_intake_ref(conn, warehous
         psycopg.connect(roles[REPORTING_ROLE], autocommit=True) as reporter,
         psycopg.connect(roles[SYNC_ROLE], autocommit=True) as sync,
     ):
-        before = _analyze_counts(conn, ("staging.site_plan", "ref.voucher", "portal.manual_entry"))
+        tables = ("staging.site_plan", "ref.voucher", "portal.manual_entry")
+        before = _analyze_counts(conn, tables)
         loader.execute("SELECT staging.analyze_tables(ARRAY['site_plan'])")
         sync.execute("SELECT ref.analyze_after_intake()")
-        after = _analyze_counts(conn, ("staging.site_plan", "ref.voucher", "portal.manual_entry"))
-        assert {table: after[table] - before[table] for table in after} == dict.fromkeys(after, 1)
+        after = _analyze_counts(conn, tables)
+        assert {table: after[table] - before[table] for table in tables} == dict.fromkeys(tables, 1)
         for role, statement in (
             (reporter, "SELECT staging.analyze_tables(ARRAY['site_plan'])"),
             (reporter, "SELECT ref.analyze_after_intake()"),
