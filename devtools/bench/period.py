@@ -83,15 +83,18 @@ def fresh_database(admin: WarehouseTarget, dbname: str) -> WarehouseTarget:
     return target
 
 
+def sync_env(target: WarehouseTarget, drops: Path) -> dict[str, str]:
+    """What ccms_reference_sync needs: its connection, as ``target``'s ``<db>_sync`` role, and the drops."""
+    return {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
+
+
 def load_state(admin: WarehouseTarget, args: argparse.Namespace, drops: Path, label: str) -> WarehouseTarget:
     """A fresh warehouse holding the state: the drop loaded the production way, by ccms_reference_sync
     as this database's ``<db>_sync`` role (docs/intake.md)."""
     target = fresh_database(admin, args.database)
-    sync_env = airflow_env(
-        args.work_dir / "airflow", {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
-    )
-    ensure_metadata_db(sync_env)
-    dags_test(sync_env, SYNC_DAG_ID, args.date.isoformat(), log_file=args.work_dir / f"reference-sync-{label}.log")
+    env = airflow_env(args.work_dir / "airflow", sync_env(target, drops))
+    ensure_metadata_db(env)
+    dags_test(env, SYNC_DAG_ID, args.date.isoformat(), log_file=args.work_dir / f"reference-sync-{label}.log")
     return target
 
 
@@ -257,12 +260,11 @@ def _scheduler_period(
         flush=True,
     )
     target = fresh_database(admin, args.database)
-    sync = {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops)}
     load_before = _load()
     measured = run_under_scheduler(
         args.work_dir / ("scheduler" if preload else "scheduler-no-preload"),
         admin,
-        {**extra, **sync},
+        {**extra, **sync_env(target, drops)},
         args.date,
         parallelism=args.parallelism,
         gx_preload=preload,

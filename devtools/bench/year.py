@@ -35,16 +35,16 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from ccms_attendance.intake.tasks import LOCATION_ENV
 from ccms_attendance.paths import CONFIG_DIR
 from ccms_attendance.periods import CONFIG_ENV, PeriodCalendar, ServicePeriod, load_calendar
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import fetch_one, query
-from ccms_attendance.warehouse.target import LOADER_ROLE, SYNC_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
+from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
 from devtools.bench.measure import task_timings
+from devtools.bench.period import sync_env as period_sync_env
 from devtools.bench.report import MIB
 from devtools.bench.statewide import StatewideSpec, generate_statewide
-from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
+from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.demo.drop import exported_at_for, write_drop
 from devtools.demo.state import GeneratedState
 from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
@@ -208,7 +208,7 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
 
     calendar = load_calendar()
     periods = year_periods(calendar, args.date, args.periods)
-    if periods[-1].end >= dt.date.today():
+    if dt.datetime.now(dt.UTC) < periods[-1].end_instant():  # the rule of rules.lifecycle.require_ended
         raise SystemExit(
             f"the year's last period {periods[-1]} has not ended, and the DAG refuses it: give an earlier --date"
         )
@@ -217,9 +217,7 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
     airflow_home = work / "airflow"
     drops = work / "intake"
     config = {CONFIG_ENV: str(year_pipeline_config(work, year_start))}
-    sync_env = airflow_env(
-        airflow_home, {SYNC_CONN_ENV: target.as_role(SYNC_ROLE).airflow_uri, LOCATION_ENV: str(drops), **config}
-    )
+    sync_env = airflow_env(airflow_home, {**period_sync_env(target, drops), **config})
     ensure_metadata_db(sync_env)
     kept: dict[str, pd.DataFrame] = {}
     results = []
