@@ -114,7 +114,7 @@ def extract_ccms_batch(source: str, batch_no: int) -> dict:
 def validate_source(source: str) -> dict:
     """Check the source's staged records with its GX suite; quarantine bad rows.
 
-    Runs after partial failures too. Data docs: `build/data_docs/<period>/<run>/<suite>/`.
+    Runs after partial failures too. Keeps the outcome for the run's data docs (`data_docs`).
     """
     return airflow_tasks.validate(get_current_context(), source)
 
@@ -132,6 +132,16 @@ def reconcile() -> dict:
 def load() -> dict:
     """Replace the period's reconciled rows in one transaction (previous version kept in history)."""
     return airflow_tasks.load(get_current_context())
+
+
+@step("data_docs", trigger_rule="all_done")
+def data_docs() -> dict:
+    """Render the GX data docs of the run's validations, beside the load (and after a failed one).
+
+    One site per suite under `build/data_docs/<period>/<run>/` (`reconciled/` for the output);
+    linked from the period report and served at `/ccms/data_docs/`.
+    """
+    return airflow_tasks.data_docs(get_current_context())
 
 
 @step("report")
@@ -198,7 +208,9 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         plan >> extracted
         reported = period_report()
         reported.operator.operator_extra_links = [PeriodReportLink()]
-        extracted >> reconcile() >> load() >> reported >> check_period()
+        reconciled, verdict = reconcile(), check_period()
+        extracted >> reconciled >> load() >> reported >> verdict
+        reconciled >> data_docs() >> verdict  # beside the load and the report: they never wait for it
 
     period_tasks()
 

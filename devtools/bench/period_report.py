@@ -29,6 +29,7 @@ def _stage_predicates() -> list[tuple[str, Callable[[str], bool]]]:
         ("reconcile", lambda t: t == "reconcile"),
         ("load", lambda t: t == "load"),
         ("report", lambda t: t == "report"),
+        ("data docs", lambda t: t == "data_docs"),
     ]
     return stages
 
@@ -64,6 +65,9 @@ def _stage_rows(rows: dict[str, int], extracted: dict[str, dict]) -> dict[str, i
         "reconcile": int(rows.get("loaded:daily_attendance", 0)),
         "load": sum(v for k, v in rows.items() if k.startswith("loaded:")),
         "report": int(rows.get("loaded:site_period", 0)),
+        "data docs": sum(v for k, v in rows.items() if k.startswith("staged:"))  # rows the validations checked
+        + int(rows.get("loaded:daily_attendance", 0))
+        + int(rows.get("loaded:absence_summary", 0)),
     }
     for source in Source.ccms():
         counts = extracted.get(str(source), {})

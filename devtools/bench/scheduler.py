@@ -163,6 +163,9 @@ def max_concurrent(windows: list[TaskTiming]) -> int:
     return peak
 
 
+#: The tasks whose end ends the measured run (``check_period``, the verdict after them, is not counted).
+PRODUCTS = {"report", "data_docs"}
+
 #: The run's sequential steps: (name, stages that must end, stages that then start).
 HANDOFFS = (
     (
@@ -173,6 +176,7 @@ HANDOFFS = (
     ("validate -> reconcile", ("validate",), ("reconcile",)),
     ("reconcile -> load", ("reconcile",), ("load",)),
     ("load -> report", ("load",), ("report",)),
+    ("reconcile -> data docs", ("reconcile",), ("data docs",)),
 )
 
 
@@ -188,13 +192,14 @@ def handoffs(stages: dict[str, list[TaskTiming]]) -> dict[str, float | None]:
 
 
 def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]], floor_seconds: float):
-    """The scheduler run's figures: creation to the report's end, latencies, per-stage seconds and spans."""
+    """The scheduler run's figures: creation to the end of its last product (the report or the data docs,
+    which run beside the load and the report), latencies, per-stage seconds and spans."""
     run, sampler = measured["run"], measured["sampler"]
     timings = [t for t in measured["timings"] if t.start and t.end]  # skipped / upstream-failed tasks never ran
-    # Only a report that succeeded ends the measured run: a failed run has no figure, not a short one.
-    report_end = max((t.end for t in timings if t.task_id == "report" and t.state == "success"), default=0.0)
+    # Only a report and data docs that succeeded end the measured run: a failed run has no figure, not a short one.
+    ends = {t.task_id: t.end for t in timings if t.task_id in PRODUCTS and t.state == "success"}
     created = run["created"]
-    wall = report_end - created if report_end else None
+    wall = max(ends.values()) - created if ends.keys() == PRODUCTS else None
     first_start = min((t.start for t in timings if t.start), default=0.0)
     waits = [t.start - t.queued for t in timings if t.queued and t.start]
     task_seconds = sum(t.seconds for t in timings if t.task_id != "check_period")
@@ -206,7 +211,8 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
         "gx_preloaded_seconds": measured["gx_preloaded_seconds"],
         "stack_startup_seconds": measured["startup_seconds"],
         "state_sync": measured["sync"],
-        "created_to_report_end_seconds": round(wall, 3) if wall else None,
+        "created_to_end_seconds": round(wall, 3) if wall else None,
+        "last_product": max(ends, key=ends.__getitem__) if wall else None,
         "created_to_first_task_seconds": round(first_start - created, 3) if first_start else None,
         "task_seconds": round(task_seconds, 3),
         "max_concurrent_tasks": max_concurrent(timings),

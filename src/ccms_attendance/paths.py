@@ -19,3 +19,8 @@ PLUGINS_DIR = PROJECT_ROOT / "plugins"
 def run_folder(run_id: str) -> str:
     """A DAG run id as a folder name (reports and data docs of a run live under it)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+
+
+#: In a run's data docs folder: the validation outcomes kept for its ``data_docs`` task, one JSON
+#: file per site to build (removed once built); the sites themselves are the other folders.
+KEPT_OUTCOMES_DIR = "_outcomes"

@@ -53,7 +53,17 @@ def test_no_cycles_plan_first_load_last(dag):
     dag.check_cycle()  # raises on a cycle
     order = [task.task_id for task in dag.topological_sort()]
     assert order[0] == "plan_period"
-    assert order[-3:] == ["load", "report", "check_period"]
+    assert order[-1] == "check_period"
+    assert order.index("reconcile") < order.index("load") < order.index("report")
+
+
+def test_data_docs_are_built_beside_the_load_and_the_report_never_waits_for_them(dag):
+    docs = dag.get_task("data_docs")
+    assert [t.task_id for t in docs.upstream_list] == ["reconcile"]
+    assert [t.task_id for t in docs.downstream_list] == ["check_period"]
+    assert docs.trigger_rule == "all_done"  # a failed validation or reconcile is when they matter most
+    assert "data_docs" not in dag.get_task("report").upstream_task_ids
+    assert dag.get_task("check_period").upstream_task_ids == {"report", "data_docs"}
 
 
 def test_dag_and_steps_are_documented(dag):
@@ -91,7 +101,7 @@ def test_check_period_is_the_only_leaf_and_runs_whatever_happened_upstream(dagba
         check = dag.get_task("check_period")
         assert [t.task_id for t in dag.leaves] == ["check_period"], dag.dag_id
         assert check.trigger_rule == "all_done"
-        assert [t.task_id for t in check.upstream_list] == ["report"]
+        assert sorted(t.task_id for t in check.upstream_list) == ["data_docs", "report"]
         assert type(dag.on_failure_callback).__name__ == "RunFailedNotifier", dag.dag_id
 
 

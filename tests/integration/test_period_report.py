@@ -13,7 +13,7 @@ from support.period_steps import run_ppp_period
 from support.portal_state import PortalState, at
 
 from ccms_attendance.artifact_store import local_path
-from ccms_attendance.paths import run_folder
+from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.reporting import PeriodNotLoadedError, build_period_report
@@ -52,11 +52,14 @@ def loaded(conn, tmp_path, monkeypatch) -> RunContext:
     conn.execute("UPDATE ref.site SET site_name = %s WHERE site_id = 'S-C'", ("Kids <&> 'Co'",))
     run = RunContext(run_id=RUN_ID, dag_id="ccms_attendance_period", period=PERIOD, triggered_by="test")
     run_ppp_period(conn, run)
-    # As the validate/reconcile tasks publish them (publish_data_docs): one folder per suite.
+    # As the data_docs task publishes them (publish_kept_data_docs): one folder per suite; one still
+    # being built beside the report (only its kept outcomes so far).
+    run_docs = tmp_path / "build" / "data_docs" / PERIOD.start.isoformat() / run_folder(RUN_ID)
     for suite in ("ppp_entries", "reconciled"):
-        folder = tmp_path / "build" / "data_docs" / PERIOD.start.isoformat() / run_folder(RUN_ID) / suite
-        folder.mkdir(parents=True)
-        (folder / "index.html").write_text("<html>docs</html>")
+        (run_docs / suite).mkdir(parents=True)
+        (run_docs / suite / "index.html").write_text("<html>docs</html>")
+    (run_docs / KEPT_OUTCOMES_DIR).mkdir()
+    (run_docs / KEPT_OUTCOMES_DIR / "brightwheel_extract.json").write_text("[]")
     return run
 
 
@@ -166,6 +169,8 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     assert f"href='../../../{docs}'" in page
     assert f"href='../../../{docs}ppp_entries/index.html'" in page
     assert f"href='../../../{docs}reconciled/index.html'" in page
+    assert f"href='../../../{docs}brightwheel_extract/index.html'" in page  # being built
+    assert KEPT_OUTCOMES_DIR not in page
     # From build/reports/<period>/<run>/ the relative link lands on the data docs written under build/.
     assert (path.parent / "../../../" / docs / "reconciled" / "index.html").resolve().is_file()
 

@@ -30,6 +30,10 @@ STEP_ADVICE = {
         "The period was NOT loaded; its previous version stays current. If an extract or validate step did not "
         "complete, clear it with its downstream tasks; otherwise read the error, fix, clear reconcile."
     ),
+    "data_docs": (
+        "Only the run's data docs pages are missing; validation results and the load are not affected. Check the "
+        "data docs store ([data_docs] in pipeline.toml, its connection), then clear this task."
+    ),
     "load": "The load rolled back: the previous version of the period is intact. Clear the load task to retry.",
     "report": "The period IS loaded; only its report is missing. Read the error, fix, clear the report task.",
     "deliver_outputs": (

@@ -13,16 +13,18 @@ run then refuses to reconcile the unvalidated records (``pipeline.reconcile``), 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from ccms_attendance.artifact_store import data_docs_root
+from ccms_attendance.artifact_store import data_docs_root, write_text
 from ccms_attendance.canonical import Source
-from ccms_attendance.paths import run_folder
+from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.pipeline.run_context import RunContext
+from ccms_attendance.validation.outcome import ValidationOutcome
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
@@ -56,7 +58,7 @@ class ValidationSummary:
     warnings: int
     success: bool
     error: str | None = None
-    outcome: Any = field(default=None, compare=False, repr=False)  # the GX outcome, for data docs
+    outcome: ValidationOutcome | None = field(default=None, compare=False, repr=False)  # for the data docs
 
     def as_xcom(self) -> dict[str, object]:
         return {
@@ -112,9 +114,41 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
     return summary
 
 
-def publish_data_docs(run: RunContext, outcomes: list[Any], name: str) -> ObjectStoragePath:
-    """Render the outcomes as HTML under ``<data docs root>/<period start>/<run>/<name>/index.html``."""
+def run_data_docs(run: RunContext) -> ObjectStoragePath:
+    """The run's data docs folder: ``<data docs root>/<period start>/<run>/`` (one folder per site inside)."""
+    return data_docs_root() / run.period.start.isoformat() / run_folder(run.run_id)
+
+
+def keep_for_data_docs(run: RunContext, outcomes: list[ValidationOutcome], name: str) -> ObjectStoragePath:
+    """Keep the outcomes for the run's ``data_docs`` task, which renders them as the site ``name``.
+
+    Rendering takes 0.3-2 s a site; the task does it beside the load, off the path from the extracts
+    to the load. Writing the outcomes takes milliseconds. The file goes once its site is built.
+    """
+    path = run_data_docs(run) / KEPT_OUTCOMES_DIR / f"{name}.json"
+    write_text(path, json.dumps([outcome.to_json() for outcome in outcomes], default=str))
+    return path
+
+
+def publish_kept_data_docs(run: RunContext) -> dict[str, ObjectStoragePath]:
+    """Render every site whose outcomes the run kept (:func:`keep_for_data_docs`); its index per name.
+
+    Each kept file is removed once its site is published, so a retried task builds only what is left.
+    """
+    kept = run_data_docs(run) / KEPT_OUTCOMES_DIR
+    files = sorted(kept.glob("*.json"), key=lambda path: path.name) if kept.is_dir() else []
+    published = {}
+    for path in files:
+        outcomes = [ValidationOutcome.from_json(data) for data in json.loads(path.read_text(encoding="utf-8"))]
+        published[path.stem] = publish_data_docs(run, outcomes, path.stem)
+        path.unlink()
+    if kept.is_dir() and not any(kept.iterdir()):
+        kept.rmdir()
+    return published
+
+
+def publish_data_docs(run: RunContext, outcomes: list[ValidationOutcome], name: str) -> ObjectStoragePath:
+    """Render the outcomes as HTML under ``<run's data docs folder>/<name>/index.html``."""
     from ccms_attendance.validation.data_docs import publish_data_docs as publish
 
-    folder = data_docs_root() / run.period.start.isoformat() / run_folder(run.run_id) / name
-    return publish(outcomes, folder)
+    return publish(outcomes, run_data_docs(run) / name)

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from ccms_attendance.artifact_store import data_docs_root
-from ccms_attendance.paths import run_folder
+from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.reporting.charts import absence_rate_text, charts
 from ccms_attendance.reporting.jinja_env import TEMPLATES
 from ccms_attendance.reporting.period_data import PeriodFigures
@@ -34,12 +34,18 @@ _EXTRACT_COLUMNS = [
 
 
 def _data_docs(figures: PeriodFigures, up: str) -> dict[str, Any]:
-    """Links to the run's data docs: ``up`` leads from the page's folder to the folder holding ``data_docs``."""
+    """Links to the run's data docs: ``up`` leads from the page's folder to the folder holding ``data_docs``.
+
+    A site is linked once built, or while the run's ``data_docs`` task, beside the report, builds it.
+    """
     period = figures.period_start.isoformat()
     folder = run_folder(figures.run_id) if figures.run_id else ""
     href_base = f"{up}data_docs/{period}/{folder}/"
     stored = data_docs_root() / period / folder if folder else None
-    suites = sorted(p.parent.name for p in stored.glob("*/index.html")) if stored and stored.is_dir() else []
+    suites = []
+    if stored and stored.is_dir():
+        built = {p.parent.name for p in stored.glob("*/index.html")}
+        suites = sorted(built | {p.stem for p in stored.glob(f"{KEPT_OUTCOMES_DIR}/*.json")})
     return {"href": href_base, "suites": [(name, f"{href_base}{name}/index.html") for name in suites]}
 
 

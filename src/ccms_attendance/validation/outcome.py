@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -39,8 +39,9 @@ class ValidationOutcome:
     # Index = index labels of the offending input rows; one column "reason" ("; "-joined).
     quarantine: pd.DataFrame
     result: dict  # JSON-serializable summary of the GX result; no full row dumps
-    # GX's own validation result (``ExpectationSuiteValidationResult.to_json_dict()``), kept in memory
-    # only to build GX's Data Docs from this very validation; never persisted (may list every bad row).
+    # GX's own validation result (``ExpectationSuiteValidationResult.to_json_dict()``), to build GX's
+    # Data Docs from this very validation; never in the warehouse (it may list every bad row): only in
+    # the data docs store, until the run's data_docs task has built the pages (:meth:`to_json`).
     gx_result: dict | None = field(default=None, repr=False, compare=False)
     # Expectations GX could not evaluate (it raised): no verdict on the data, a failure of the check.
     unevaluated: tuple[str, ...] = ()
@@ -49,6 +50,38 @@ class ValidationOutcome:
     def success(self) -> bool:
         """No critical failures (quarantined rows alone do not make a suite fail)."""
         return not self.critical_failures
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything the data docs show, as JSON values: :meth:`from_json` gives an equal outcome back."""
+        return {
+            "suite_name": self.suite_name,
+            "evaluated_rows": int(self.evaluated_rows),
+            "critical_failures": [asdict(failure) for failure in self.critical_failures],
+            "warnings": [asdict(failure) for failure in self.warnings],
+            "quarantine": {
+                "labels": json_safe(list(self.quarantine.index)),
+                "reasons": json_safe(self.quarantine["reason"].tolist()),
+            },
+            "result": self.result,
+            "gx_result": self.gx_result,
+            "unevaluated": list(self.unevaluated),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ValidationOutcome:
+        quarantine = data["quarantine"]
+        return cls(
+            suite_name=data["suite_name"],
+            evaluated_rows=int(data["evaluated_rows"]),
+            critical_failures=[FailedExpectation(**failure) for failure in data["critical_failures"]],
+            warnings=[FailedExpectation(**failure) for failure in data["warnings"]],
+            quarantine=pd.DataFrame({"reason": pd.Series(quarantine["reasons"], dtype=object)}).set_axis(
+                pd.Index(quarantine["labels"])
+            ),
+            result=data["result"],
+            gx_result=data["gx_result"],
+            unevaluated=tuple(data["unevaluated"]),
+        )
 
     def error_message(self) -> str:
         head = (

@@ -65,6 +65,62 @@ def test_published_to_the_configured_root_only_this_runs_files(tmp_path, monkeyp
     assert (folder / "gx" / "index.html").is_file()
 
 
+def _quarantining_brightwheel(validate, frames):
+    frame = frames.extract(Source.BRIGHTWHEEL)
+    frame.loc[frame.index[:2], "child_id"] = None  # a critical row-level expectation: two rows quarantined
+    outcome = validate("brightwheel_extract", frame)
+    assert len(outcome.quarantine) == 2
+    return outcome
+
+
+def test_an_outcome_comes_back_from_its_json_unchanged(validate, frames):
+    from ccms_attendance.validation.outcome import ValidationOutcome
+
+    for outcome in (_quarantining_brightwheel(validate, frames), _warned_playground(validate, frames)):
+        again = ValidationOutcome.from_json(json.loads(json.dumps(outcome.to_json(), default=str)))
+        for name in ("suite_name", "evaluated_rows", "critical_failures", "warnings", "result", "unevaluated"):
+            assert getattr(again, name) == getattr(outcome, name), name
+        assert again.gx_result == outcome.gx_result
+        assert again.success == outcome.success
+        assert again.quarantine.index.tolist() == outcome.quarantine.index.tolist()
+        assert again.quarantine["reason"].tolist() == outcome.quarantine["reason"].tolist()
+
+
+def test_kept_outcomes_are_rendered_by_the_data_docs_step_once(tmp_path, monkeypatch, validate, frames):
+    """What the validate and reconcile tasks keep, the data_docs task renders: the same pages as
+    rendering the outcome at once; each kept file goes once its site is built, so a retry builds nothing again."""
+    from ccms_attendance.periods import ServicePeriod
+    from ccms_attendance.pipeline.run_context import RunContext
+    from ccms_attendance.pipeline.validate import keep_for_data_docs, publish_kept_data_docs
+
+    monkeypatch.setenv("CCMS_DATA_DOCS_URL", f"file://{tmp_path}/store/data_docs")
+    period = ServicePeriod(dt.date(2025, 1, 5), dt.date(2025, 1, 18))
+    run = RunContext(run_id="manual__r1", dag_id="ccms_attendance_period", period=period, triggered_by="test")
+    warned, quarantining = _warned_playground(validate, frames), _quarantining_brightwheel(validate, frames)
+    run_folder = tmp_path / "store" / "data_docs" / "2025-01-05" / "manual__r1"
+    kept = keep_for_data_docs(run, [warned], "playground_extract")
+    keep_for_data_docs(run, [quarantining], "brightwheel_extract")
+    assert kept.name == "playground_extract.json" and kept.is_file()
+    assert not (run_folder / "playground_extract").exists()  # nothing rendered yet
+
+    published = publish_kept_data_docs(run)
+
+    assert sorted(published) == ["brightwheel_extract", "playground_extract"]
+    assert sorted(p.name for p in run_folder.iterdir()) == ["brightwheel_extract", "playground_extract"]
+    direct = build_data_docs([quarantining], tmp_path / "direct")
+    built = run_folder / "brightwheel_extract" / "index.html"
+    assert _without_generated(built.read_text()) == _without_generated(direct.read_text())
+    assert "2 quarantined" in built.read_text()
+    assert [p.relative_to(run_folder / "brightwheel_extract") for p in _validation_pages(built.parent)] == [
+        p.relative_to(tmp_path / "direct") for p in _validation_pages(tmp_path / "direct")
+    ]
+    assert publish_kept_data_docs(run) == {}
+
+
+def _without_generated(html: str) -> str:
+    return re.sub(r"Generated [^<]*", "", html)
+
+
 def _warned_playground(validate, frames):
     frame = frames.extract(Source.PLAYGROUND)
     frame.loc[frame.index[0], "absence_reason"] = "NOT_A_REASON"  # fails a warning expectation only
