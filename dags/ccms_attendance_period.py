@@ -43,6 +43,7 @@ complete site-periods only. A run:
 4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records
    the period's lifecycle, and recounts the absence limits of the children it changed.
 5. **report** — writes the period report (link on the task and tab on the run, at `/ccms/`).
+   Beside the load and the report, **data_docs** renders the GX data docs of the run's validations.
 6. **check_period** — fails the run when it needs attention (a failed task, no load, a site-period
    without usable data); the failure mails an alert (`docs/operations.md`).
 
