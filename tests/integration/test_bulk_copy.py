@@ -353,3 +353,49 @@ def test_domain_columns_take_their_values_and_refuse_others_in_one_copy(conn, wr
         ("C1", "CCDF", "present", "recorded", "PR", "PPP"),
         ("C2", "OMW", "pending", "not_submitted", None, "PPP"),
     ]
+
+
+def _framed_by_psycopg(conn, query: str) -> pd.DataFrame:
+    """What read_frame returned before it parsed instants itself: psycopg's rows, framed by pandas."""
+    with conn.cursor() as cursor:
+        cursor.execute(query)
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Denver", "Asia/Kolkata"])
+def test_read_frame_gives_the_frame_psycopg_rows_gave(conn, zone):
+    """Instants are parsed by pandas from their text, vectorized: the same values and dtype (the session's
+    time zone, microseconds) as pandas made of psycopg's datetimes, NULLs, far dates and empty results included."""
+    conn.execute(f"SET TIME ZONE '{zone}'")
+    conn.execute(
+        "CREATE TEMP TABLE read_probe (seq integer, label text, day date, moment timestamptz, never timestamptz)"
+    )
+    conn.execute(
+        """INSERT INTO read_probe VALUES
+           (1, 'a', '2026-11-09', '2026-11-09 14:03:00+00', NULL),
+           (2, NULL, NULL, NULL, NULL),
+           (3, 'c', '2026-03-08', '2026-03-08 09:00:00.123456-07', NULL),
+           (4, 'd', '9999-12-31', '9999-12-30 23:59:59.999999+00', NULL),
+           (5, 'e', '0001-01-02', '0001-01-02 00:00:00+00', NULL),
+           (6, 'f', '2026-11-01', '2026-11-01 01:30:00-05', NULL)"""
+    )
+    for query in (
+        "SELECT * FROM read_probe ORDER BY seq",
+        "SELECT * FROM read_probe WHERE seq = 2",  # every instant NULL
+        "SELECT * FROM read_probe WHERE seq < 0",  # no rows
+        "SELECT moment AS a, seq, moment AS b FROM read_probe ORDER BY seq",  # a name twice
+    ):
+        expected = _framed_by_psycopg(conn, query)
+        pd.testing.assert_frame_equal(read_frame(conn, query), expected)
+    frame = read_frame(conn, "SELECT moment FROM read_probe WHERE seq = 1")
+    assert str(frame["moment"].dtype) == f"datetime64[us, {zone}]"
+    assert frame["moment"][0] == pd.Timestamp("2026-11-09 14:03:00", tz="UTC")
+
+
+def test_read_frame_leaves_what_pandas_cannot_parse_to_psycopg(conn):
+    """An offset in seconds (a zone's local mean time before 1900) is psycopg's to load; 'infinity' its to refuse."""
+    conn.execute("SET TIME ZONE 'America/New_York'")
+    query = "SELECT '1850-06-01 12:00:00+00'::timestamptz AS old, 1 AS n"
+    pd.testing.assert_frame_equal(read_frame(conn, query), _framed_by_psycopg(conn, query))
+    with pytest.raises(psycopg.DataError, match="infinity"):
+        read_frame(conn, "SELECT 'infinity'::timestamptz AS forever")

@@ -100,7 +100,8 @@ def test_kept_outcomes_are_rendered_by_the_data_docs_step_once(tmp_path, monkeyp
     run_folder = tmp_path / "store" / "data_docs" / "2025-01-05" / "manual__r1"
     kept = keep_for_data_docs(run, [warned], "playground_extract")
     keep_for_data_docs(run, [quarantining], "brightwheel_extract")
-    assert kept.name == "playground_extract.json" and kept.is_file()
+    assert kept.name == "playground_extract.json"
+    assert kept.is_file()
     assert not (run_folder / "playground_extract").exists()  # nothing rendered yet
 
     published = publish_kept_data_docs(run)
