@@ -74,6 +74,8 @@ STAGES = (
     ("reconcile", lambda t: t == "reconcile"),
     ("load", lambda t: t == "load"),
     ("report", lambda t: t == "report"),
+    ("data docs", lambda t: t == "data_docs"),
+    ("check", lambda t: t == "check_period"),  # the verdict: not an extract (the fallback below)
     ("extract", lambda t: "." in t),
 )
 

@@ -106,3 +106,25 @@ def test_a_year_before_the_default_first_period_gets_its_own_start_date(tmp_path
     config = year_pipeline_config(tmp_path, first)
     assert first_period_start(config) == local_midnight(first)
     assert load_calendar(config) == load_calendar()  # the same periods otherwise
+
+
+def test_each_task_counts_in_its_own_stage():
+    from devtools.bench.measure import TaskTiming
+    from devtools.bench.year import _stages
+
+    timings = [
+        TaskTiming(task_id, -1, "success", 0.0, seconds)
+        for task_id, seconds in [
+            ("plan_period", 1.0),
+            ("brightwheel.extract_batch", 2.0),
+            ("brightwheel.site_batches", 0.5),
+            ("brightwheel.validate", 3.0),
+            ("data_docs", 4.0),
+            ("check_period", 8.0),
+        ]
+    ]
+    stages = _stages(timings)
+    assert stages["extract"] == 2.5  # the vendor's tasks, not the verdict
+    assert stages["data docs"] == 4.0
+    assert stages["check"] == 8.0
+    assert stages["validate"] == 3.0
