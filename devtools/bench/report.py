@@ -162,7 +162,7 @@ def _main_run(report: dict[str, Any]) -> dict[str, Any] | None:
 def measured_values(report: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The value of every target this report measured, and the label of the run they were judged on."""
     values: dict[str, Any] = {}
-    if report.get("year"):
+    if report.get("year") and report["year"]["target"]["value"] is not None:  # None: one period
         values["year_last_vs_first_period"] = report["year"]["target"]["value"]
     main = _main_run(report)
     if main is None:

@@ -81,7 +81,18 @@ def test_target_is_the_last_period_against_the_first():
     assert met["last_vs_first"]["recount"] == 1.5
     missed = summarize([_period(10.0, 2.0), _period(11.6, 2.0)])
     assert missed["target"]["met"] is False
-    assert summarize([_period(10.0, 2.0)])["target"]["met"] is False  # one period proves nothing
+    one = summarize([_period(10.0, 2.0)])  # one period proves nothing, and is not judged
+    assert one["target"]["value"] is None
+    assert one["target"]["met"] is False
+
+
+def test_one_period_is_left_out_of_the_targets_table_not_judged_met():
+    from devtools.bench.report import evaluate
+
+    report = {"year": summarize([_period(10.0, 2.0)])}
+    assert "year_last_vs_first_period" not in evaluate(report)
+    report = {"year": summarize([_period(10.0, 2.0), _period(10.5, 2.0)])}
+    assert evaluate(report)["year_last_vs_first_period"]["met"] is True
 
 
 def test_the_bloat_table_shows_each_tables_size_dead_rows_and_partitions(capsys):
