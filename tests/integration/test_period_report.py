@@ -177,6 +177,8 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     latest = (root / "2026-11-08" / "latest.html").read_text(encoding="utf-8")
     assert "<td id='fig-absences'>3</td>" in latest
     assert f"href='../../{docs}reconciled/index.html'" in latest
+    # The same page one folder up (drawn once, one timestamp): only its relative links differ.
+    assert page.replace("'../../../", "'../../") == latest
     assert (root / "2026-11-08" / "../../" / docs / "reconciled" / "index.html").resolve().is_file()
 
 

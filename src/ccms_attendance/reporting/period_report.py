@@ -19,7 +19,7 @@ import psycopg
 from ccms_attendance.artifact_store import as_store_path, reports_root, write_text
 from ccms_attendance.paths import run_folder
 from ccms_attendance.reporting.period_data import period_key, read_period
-from ccms_attendance.reporting.render import render_report
+from ccms_attendance.reporting.render import render_reports
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -49,6 +49,7 @@ def build_period_report(
     """
     figures = read_period(conn, period_start, run_id)
     path = report_path(figures.period_start, figures.run_id or "unknown-run", target_dir)
-    write_text(path, render_report(figures, up="../../../"))
-    write_text(path.parent.parent / LATEST_FILE, render_report(figures, up="../../"))
+    page, latest = render_reports(figures, ["../../../", "../../"])
+    write_text(path, page)
+    write_text(path.parent.parent / LATEST_FILE, latest)
     return path

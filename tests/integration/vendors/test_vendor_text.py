@@ -19,7 +19,7 @@ from support.ccms_period import ccms_sites, run_ccms_period
 from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.reporting.period_report import read_period, render_report
+from ccms_attendance.reporting import read_period, render_report
 
 PERIOD = ServicePeriod(dt.date(2026, 1, 4), dt.date(2026, 1, 17))
 MONDAY = dt.date(2026, 1, 5)
