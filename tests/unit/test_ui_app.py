@@ -13,6 +13,7 @@ from airflow.sdk import ObjectStoragePath
 from fastapi.testclient import TestClient
 
 from ccms_attendance.artifact_store import write_text
+from ccms_attendance.paths import KEPT_OUTCOMES_DIR
 from ccms_attendance.ui.app import create_app, require_run_access
 
 SITE = "2026-11-08/manual__r1/ppp_entries/gx"
@@ -125,6 +126,20 @@ def test_a_run_and_a_period_lead_to_their_stored_reports(client):
 )
 def test_nothing_outside_a_root(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_the_outcomes_kept_for_the_data_docs_task_are_not_served_nor_listed(client, roots):
+    """They are the data_docs task's input (GX's full result), not a page: only the pages built from them are."""
+    _, docs = roots
+    run = docs / "2026-11-08" / "manual__r1"
+    write_text(run / KEPT_OUTCOMES_DIR / "ppp_entries.json", "[]")
+    write_text(run / "reconciled" / "index.html", "<html>built</html>")
+    assert client.get(f"/data_docs/2026-11-08/manual__r1/{KEPT_OUTCOMES_DIR}/ppp_entries.json").status_code == 404
+    assert client.get(f"/data_docs/2026-11-08/manual__r1/{KEPT_OUTCOMES_DIR}/").status_code == 404
+    listing = client.get("/data_docs/2026-11-08/manual__r1/")
+    assert listing.status_code == 200
+    assert "reconciled" in listing.text
+    assert KEPT_OUTCOMES_DIR not in listing.text
 
 
 def test_no_link_out_of_a_local_root(tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ccms_attendance.artifact_store import child, data_docs_root, reports_root
-from ccms_attendance.paths import run_folder
+from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -112,7 +112,7 @@ def _serve(root: ObjectStoragePath, relative: str, request: Request, csp: str = 
         if (target / "index.html").is_file():
             target = target / "index.html"
         else:
-            entries = sorted(target.iterdir(), key=lambda p: p.name)
+            entries = sorted((p for p in target.iterdir() if p.name != KEPT_OUTCOMES_DIR), key=lambda p: p.name)
             items = "".join(
                 f"<li><a href='{quote(p.name)}{'/' if p.is_dir() else ''}'>{escape(p.name)}</a></li>" for p in entries
             )
@@ -183,6 +183,8 @@ def create_app() -> FastAPI:
 
     @app.get("/data_docs/{relative:path}")
     def data_docs(relative: str, request: Request) -> Response:
+        if KEPT_OUTCOMES_DIR in relative.split("/"):  # the data_docs task's input, not a page
+            raise HTTPException(status_code=404)
         asset = _GX_STATIC.match(relative)
         if asset:
             return _serve_gx_asset(data_docs_root(), asset["site"], asset["asset"])
