@@ -65,10 +65,9 @@ def _stage_rows(rows: dict[str, int], extracted: dict[str, dict]) -> dict[str, i
         "reconcile": int(rows.get("loaded:daily_attendance", 0)),
         "load": sum(v for k, v in rows.items() if k.startswith("loaded:")),
         "report": int(rows.get("loaded:site_period", 0)),
-        "data docs": sum(v for k, v in rows.items() if k.startswith("staged:"))  # rows the validations checked
-        + int(rows.get("loaded:daily_attendance", 0))
-        + int(rows.get("loaded:absence_summary", 0)),
     }
+    # The rows every validation checked: the sources' and the reconciled output's.
+    out["data docs"] = out["validate"] + out["reconcile"] + int(rows.get("loaded:absence_summary", 0))
     for source in Source.ccms():
         counts = extracted.get(str(source), {})
         out[f"extract {source}"] = sum(int(counts.get(k, 0)) for k in ("records", "dropped_non_voucher", "rejected"))

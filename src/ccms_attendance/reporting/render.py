@@ -92,38 +92,24 @@ def render_reports(figures: PeriodFigures, ups: Sequence[str]) -> list[str]:
         )
         for s in figures.site_lines
     ]
-    drawn = list(charts(figures).values())
-    template = TEMPLATES.get_template("period_report.html.j2")
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")  # the same on every page
-    return [_page(template, figures, audit, headline, sites, drawn, generated, up) for up in ups]
-
-
-def _page(
-    template: Any,
-    figures: PeriodFigures,
-    audit: dict,
-    headline: list[tuple[str, Any]],
-    sites: list[tuple],
-    drawn: list[Any],
-    generated: str,
-    up: str,
-) -> str:
-    return template.render(
-        period=headline[0][1],
-        run=figures.run_id,
-        status=str(audit.get("status", "no audit")),
-        generated=generated,
-        figures=[(label, value, _FIGURE_IDS.get(label)) for label, value in headline],
-        charts=drawn,
-        incomplete=[s for s in figures.site_lines if not s.complete],
-        sites=sites,
-        sources=[(r["source"], r["sites"], r["daily_rows"], r["absences"]) for r in figures.sources],
-        exception_kinds=[
+    # Everything but the data docs links is the same on every page: built once.
+    page = {
+        "period": headline[0][1],
+        "run": figures.run_id,
+        "status": str(audit.get("status", "no audit")),
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "figures": [(label, value, _FIGURE_IDS.get(label)) for label, value in headline],
+        "charts": list(charts(figures).values()),
+        "incomplete": [s for s in figures.site_lines if not s.complete],
+        "sites": sites,
+        "sources": [(r["source"], r["sites"], r["daily_rows"], r["absences"]) for r in figures.sources],
+        "exception_kinds": [
             (r["kind"], r["severity"], r["exceptions"], advice_for(r["kind"])) for r in figures.exception_kinds
         ],
-        extract_columns=_EXTRACT_COLUMNS,
-        extracted=[
+        "extract_columns": _EXTRACT_COLUMNS,
+        "extracted": [
             (source, *(counts.get(c, 0) for c in _EXTRACT_COLUMNS)) for source, counts in figures.extracted.items()
         ],
-        docs=_data_docs(figures, up),
-    )
+    }
+    template = TEMPLATES.get_template("period_report.html.j2")
+    return [template.render(**page, docs=_data_docs(figures, up)) for up in ups]
