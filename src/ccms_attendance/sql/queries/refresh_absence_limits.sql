@@ -137,7 +137,7 @@ ANALYZE limit_period;
 -- together will do, and it sorts several times faster than a linguistic one.
 -- No hash aggregate here: sorted once by child, year and day, the child-days are grouped and every
 -- window below reads them in that order; hashed, they were sorted again after grouping (the same
--- rows; a statewide rerun's recount 0.7 s faster, docs/performance.md).
+-- rows; a statewide rerun's recount 0.7 s faster, docs/performance-history.md).
 SET LOCAL enable_hashagg = off;
 CREATE TEMP TABLE limit_count ON COMMIT DROP AS
 WITH counted_row AS (
