@@ -75,14 +75,19 @@ def step(name: str, **task_kwargs: Any) -> Callable[[Callable[..., dict]], Any]:
     return decorate
 
 
+# Each vendor's extract is mapped over these batch numbers (pipeline.toml, read at parse time: a
+# small file); the plan is given their count, so a run's plan and its mapped tasks agree.
+SITE_BATCHES = list(range(airflow_tasks.site_batch_count()))
+
+
 @step("plan_period")
-def plan_period() -> dict:
+def plan_period(batch_count: int) -> dict:
     """Decide the governing source of every site for the period; stage the plan and its batches.
 
     Refuses an open period. Reads the portal as it was at the period start: Data Entry Settings
     history, first portal submission, license linkage.
     """
-    return airflow_tasks.plan(get_current_context())
+    return airflow_tasks.plan(get_current_context(), batch_count)
 
 
 @step("extract_entries")
@@ -91,15 +96,10 @@ def extract_ppp_entries() -> dict:
     return airflow_tasks.extract_ppp(get_current_context())
 
 
-@step("site_batches")
-def site_batches(plan: dict, source: str) -> list[int]:
-    """The batch numbers the plan gave this vendor (none: its extract is skipped, not failed)."""
-    return plan[source]
-
-
 @step("extract_batch", map_index_template="{{ source }} batch {{ batch_no }}")
-def extract_ccms_batch(source: str, batch_no: int) -> dict:
-    """Pull one batch of one vendor's sites over its API into staging.
+def extract_ccms_batch(source: str, batch_no: int, plan: dict) -> dict:
+    """Pull one batch of one vendor's sites over its API into staging (skipped: the plan gave the
+    batch no site).
 
     Children without a CCDF/OMW voucher are dropped before anything is written. A site the vendor
     fails for is staged as failed and the batch goes on; the task fails at the end, after keeping
@@ -108,7 +108,7 @@ def extract_ccms_batch(source: str, batch_no: int) -> dict:
     """
     context = get_current_context()
     context.update({"source": source, "batch_no": batch_no})  # type: ignore[typeddict-item]  # map_index_template
-    return airflow_tasks.extract_ccms(context, source, batch_no)
+    return airflow_tasks.extract_ccms(context, source, batch_no, plan)
 
 
 @step("validate", trigger_rule="all_done")
@@ -195,16 +195,16 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         **dag_kwargs,
     )
     def period_tasks() -> None:
-        plan = plan_period()
+        plan = plan_period(len(SITE_BATCHES))
         extracted = []
         with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
             extract_ppp_entries() >> validate_source(str(Source.PPP))
         extracted.append(ppp)
         for source in Source.ccms():
             with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
-                batches = site_batches(plan, str(source))
-                extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}").partial(source=str(source))
-                extract.expand(batch_no=batches) >> validate_source(str(source))
+                extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}")
+                batches = extract.partial(source=str(source), plan=plan).expand(batch_no=SITE_BATCHES)
+                batches >> validate_source(str(source))
             extracted.append(group)
         plan >> extracted
         reported = period_report()

@@ -61,15 +61,25 @@ def warehouse():
     return WarehouseHook().connect()
 
 
+def site_batch_count() -> int:
+    """``[extraction] site_batches_per_vendor``: the period DAG maps each vendor's extract over this
+    many batch numbers, read when its file is parsed (a small file), and hands the same number to
+    its plan, so a run's plan and its mapped tasks always agree."""
+    count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    if count < 1:
+        raise ValueError(f"[extraction] site_batches_per_vendor must be at least 1, not {count}")
+    return count
+
+
 @task_body("plan_period")
-def plan(context: Mapping[str, Any]) -> dict[str, Any]:
+def plan(context: Mapping[str, Any], batch_count: int) -> dict[str, Any]:
+    """Plan the run; ``batch_count`` is the number of batch numbers the DAG maps each vendor over."""
     from ccms_attendance.pipeline.abandoned_runs import settle_runs
     from ccms_attendance.pipeline.plan import plan_period
     from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
     run = run_context(context)
     config = load_pipeline_config()
-    batch_count = int(config["extraction"]["site_batches_per_vendor"])
     grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))
     runs = config.get("runs", {})
     with warehouse() as conn:
@@ -141,12 +151,18 @@ def extract_ppp(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @task_body("extract_batch")
-def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int) -> dict[str, Any]:
+def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """Extract one batch of one vendor's sites; skipped when ``plan`` (the plan task's result) gave
+    that batch no site (fewer sites than batches, a vendor no site chose, a run limited to others)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     from ccms_attendance.hooks import CcmsExtractionError, hook_for_source
     from ccms_attendance.pipeline.extract import extract_ccms_batch
 
     run = run_context(context)
     vendor = Source(source)
+    if batch_no not in plan.get(str(vendor), []):
+        raise AirflowSkipException(f"{vendor} batch {batch_no}: the plan gave this batch no site")
     extraction = load_pipeline_config()["extraction"]
     sites_in_flight = int(extraction.get("sites_in_flight", {}).get(str(vendor), 1))
     # A hook (and its HTTP session) is not shared between threads: one per thread that fetches.

@@ -32,7 +32,6 @@ def test_one_task_group_per_source_and_the_spine(dag):
     task_ids = set(dag.task_ids)
     assert {"plan_period", "ppp.extract_entries", "ppp.validate", "reconcile", "load", "report"} <= task_ids
     for source in Source.ccms():
-        assert f"{source.lower()}.site_batches" in task_ids
         assert f"{source.lower()}.extract_batch" in task_ids
         assert f"{source.lower()}.validate" in task_ids
     assert set(dag.task_group.children) >= {"ppp", "alliance_core", "brightwheel", "playground"}

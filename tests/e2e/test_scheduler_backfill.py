@@ -20,6 +20,8 @@ from support.airflow_runs import DAG_ID
 from support.portal_state import PortalState, at
 from support.vendor_scenario import VendorScenario
 
+from ccms_attendance.airflow_tasks import site_batch_count
+from ccms_attendance.canonical import Source
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV
 from devtools.stack.airflow_stack import AirflowStack, airflow_stack
@@ -287,6 +289,29 @@ def test_backfill_reads_the_portal_as_it_was_at_each_period_start(backfilled):
         ([p.start for p in BACKFILLED],),
     ).fetchall()
     assert [tuple(r) for r in current] == [(p.start, backfilled.runs[p]["run_id"]) for p in BACKFILLED]
+
+
+def test_each_vendor_extract_runs_once_per_planned_batch_and_skips_the_empty_ones(backfilled):
+    """The extracts are mapped over the configured batch numbers; a batch the plan left without a site
+    (this state has fewer sites per vendor than batches) is skipped, never failed or run empty."""
+    run_id = backfilled.runs[P3]["run_id"]
+    planned = dict(
+        backfilled.wh.execute(
+            "SELECT governing_source, array_agg(DISTINCT batch_no) FROM staging.site_plan"
+            " WHERE run_id = %s AND batch_no >= 0 GROUP BY 1",
+            (run_id,),
+        ).fetchall()
+    )
+    states = backfilled.stack.task_states(DAG_ID, run_id)
+    for source in Source.ccms():
+        extract = {k: v for k, v in states.items() if k.startswith(f"{source.lower()}.extract_batch[")}
+        expected = {
+            f"{source.lower()}.extract_batch[{n}]": "success" if n in planned.get(str(source), []) else "skipped"
+            for n in range(site_batch_count())
+        }
+        assert extract == expected, (source, planned)
+    assert len(planned) == 3  # every vendor planned a batch ...
+    assert "skipped" in states.values()  # ... and left one empty: both outcomes are met
 
 
 @dataclass

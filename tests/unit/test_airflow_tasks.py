@@ -68,3 +68,14 @@ def test_the_as_known_at_param_is_an_aware_instant_or_none():
 def test_an_as_known_at_param_that_is_no_instant_is_refused(bad, message):
     with pytest.raises(airflow_tasks.ParamsError, match=message):
         airflow_tasks.as_known_at_param({"params": {"as_known_at": bad}})
+
+
+def test_an_empty_batch_is_skipped_without_a_failure_line(caplog):
+    """The plan gave the batch no site: the task is skipped, with no "What to do" line and no retry."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    context = _context("playground.extract_batch", map_index=1)
+    plan = {"PLAYGROUND": [0], "BRIGHTWHEEL": [0, 1]}
+    with caplog.at_level(logging.ERROR), pytest.raises(AirflowSkipException, match="PLAYGROUND batch 1"):
+        airflow_tasks.extract_ccms(context, "PLAYGROUND", 1, plan)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -34,10 +34,12 @@ def task_body(step: str) -> Callable[[Body], Body]:
     def decorate(body: Body) -> Body:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
-            from airflow.sdk.exceptions import AirflowFailException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             try:
                 return body(*args, **kwargs)
+            except AirflowSkipException:
+                raise  # nothing to do (e.g. an empty batch): not a failure, no advice
             except AirflowFailException as error:
                 if not hasattr(error, "advice"):  # fail_now has logged it already
                     log.error("What to do: %s", step_advice(step))

@@ -128,14 +128,14 @@ def test_each_task_counts_in_its_own_stage():
         for task_id, seconds in [
             ("plan_period", 1.0),
             ("brightwheel.extract_batch", 2.0),
-            ("brightwheel.site_batches", 0.5),
+            ("alliance_core.extract_batch", 0.5),
             ("brightwheel.validate", 3.0),
             ("data_docs", 4.0),
             ("check_period", 8.0),
         ]
     ]
     stages = _stages(timings)
-    assert stages["extract"] == 2.5  # the vendor's tasks, not the verdict
+    assert stages["extract"] == 2.5  # the vendors' tasks, not the verdict
     assert stages["data docs"] == 4.0
     assert stages["check"] == 8.0
     assert stages["validate"] == 3.0
