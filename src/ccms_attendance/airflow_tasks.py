@@ -221,13 +221,7 @@ def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 @task_body("reconcile")
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
-    from ccms_attendance.pipeline.reconcile import (
-        UnfinishedInputsError,
-        ensure_valid,
-        reconcile_run,
-        stage_reconciled,
-        validate_reconciled,
-    )
+    from ccms_attendance.pipeline.reconcile import UnfinishedInputsError, check_and_stage, ensure_valid, reconcile_run
     from ccms_attendance.pipeline.validate import keep_for_data_docs
 
     run = run_context(context)
@@ -237,10 +231,9 @@ def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
             result = reconcile_run(conn, run)
         except UnfinishedInputsError as error:
             fail_now(str(error), step_advice("reconcile"))  # retrying reconcile cannot finish an upstream step
-        outcomes = validate_reconciled(conn, run, result)
+        outcomes = check_and_stage(conn, run, result)  # staged only if valid
         keep_for_data_docs(run, outcomes, "reconciled")  # rendered by the data_docs task
         ensure_valid(run, outcomes)
-        stage_reconciled(conn, run, result)
     counts = {
         "daily_rows": len(result.daily),
         "absences": int((result.daily["status"] == "absent").sum()),

@@ -22,7 +22,7 @@ from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.reconcile import check_and_stage, ensure_valid, reconcile_run, stage_reconciled
 from ccms_attendance.pipeline.run_context import RunContext, RunScope
 from ccms_attendance.pipeline.validate import validate_source
 
@@ -84,8 +84,7 @@ def run_period(conn, run_id: str, extractor, scope: RunScope | None = None, sour
         for validated in (Source.PPP, source):
             validate_source(conn, run, validated)
         result = reconcile_run(conn, run)
-        ensure_valid(run, validate_reconciled(conn, run, result))
-        stage_reconciled(conn, run, result)
+        ensure_valid(run, check_and_stage(conn, run, result))
         return load_period(conn, run)
 
 

@@ -25,9 +25,9 @@ from ccms_attendance.pipeline.load import NothingToLoadError, load_period
 from ccms_attendance.pipeline.reconcile import (
     ReconciledValidationError,
     UnfinishedInputsError,
+    check_and_stage,
     ensure_valid,
     reconcile_run,
-    validate_reconciled,
 )
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
@@ -64,14 +64,26 @@ def test_sites_without_an_extraction_result_stop_the_run(conn, run):
 
 def test_reconciled_output_breaking_a_critical_expectation_stops_the_run(conn, run):
     stage_and_reconcile(conn, run)
+    staged_before = _staged_output(conn, run)
+    assert staged_before[0] > 0  # the valid output of the first reconcile is staged
     result = reconcile_run(conn, run)
     broken = dataclasses.replace(result, daily=pd.concat([result.daily, result.daily.head(1)], ignore_index=True))
     with pytest.raises(ReconciledValidationError, match="reconciled_daily_attendance"):
-        ensure_valid(run, validate_reconciled(conn, run, broken))
+        ensure_valid(run, check_and_stage(conn, run, broken))
     persisted = conn.execute(
         "SELECT suite_name, success FROM reconciled.validation_result WHERE run_id = %s ORDER BY 1", (run.run_id,)
     ).fetchall()
     assert ("reconciled_daily_attendance", False) in persisted
+    # Checked while it was being staged: the broken output's COPY was rolled back, not committed.
+    assert _staged_output(conn, run) == staged_before
+
+
+def _staged_output(conn, run) -> tuple[int, int]:
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM staging.daily_attendance WHERE run_id = %(r)s),"
+        " (SELECT count(*) FROM staging.absence_summary WHERE run_id = %(r)s)",
+        {"r": run.run_id},
+    ).fetchone()
 
 
 def _bad_rows_extractor(license_number: str):

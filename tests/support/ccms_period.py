@@ -18,7 +18,7 @@ from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.reconcile import check_and_stage, ensure_valid, reconcile_run
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.warehouse.target import LOADER_ROLE
@@ -64,6 +64,5 @@ def run_ccms_period(
         for source in (Source.PPP, *sources):
             assert validate_source(loader, run, source).success
         result = reconcile_run(loader, run)
-        ensure_valid(run, validate_reconciled(loader, run, result))
-        stage_reconciled(loader, run, result)
+        ensure_valid(run, check_and_stage(loader, run, result))
         return load_period(loader, run)

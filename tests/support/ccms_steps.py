@@ -13,7 +13,7 @@ from ccms_attendance.canonical import AttendanceRecord, AttendanceStatus, Reject
 from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.reconcile import check_and_stage, ensure_valid, reconcile_run
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 from support.period_steps import AFTER_DEADLINES
@@ -88,8 +88,7 @@ def stage_and_reconcile(conn, run, validate=True):
             for source in (Source.PPP, Source.BRIGHTWHEEL):
                 assert validate_source(conn, run, source).success
         result = reconcile_run(conn, run)
-        ensure_valid(run, validate_reconciled(conn, run, result))
-        stage_reconciled(conn, run, result)
+        ensure_valid(run, check_and_stage(conn, run, result))
 
 
 def period_rows(conn):

@@ -12,7 +12,7 @@ from ccms_attendance.periods import load_calendar
 from ccms_attendance.pipeline.extract import extract_ppp
 from ccms_attendance.pipeline.load import load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.reconcile import check_and_stage, ensure_valid, reconcile_run
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 from support.roles import acting_as
@@ -37,6 +37,5 @@ def run_ppp_period(
         extract_ppp(conn, run)
         assert validate_source(conn, run, Source.PPP).success
         result = reconcile_run(conn, run)
-        ensure_valid(run, validate_reconciled(conn, run, result))
-        stage_reconciled(conn, run, result)
+        ensure_valid(run, check_and_stage(conn, run, result))
         return load_period(conn, run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import psycopg
@@ -109,26 +110,53 @@ def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod
     return reconcile(run.period, deadline=deadline, **read_inputs(conn, run))
 
 
-def validate_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> list:
-    """Check the output with its GX suites and persist the outcomes (see :func:`ensure_valid`)."""
-    from ccms_attendance.validation import persist_outcome, validate_frame
+def check_reconciled(run: RunContext, result: ReconciledPeriod) -> list:
+    """The output's outcomes against its GX suites. No connection: :func:`check_and_stage` runs it in
+    a thread of its own (with its own GX context) while the output is being staged."""
+    from ccms_attendance.validation import validate_frame
 
     frames = {"daily": result.daily, "summary": result.summary}
     values = {"period_start": run.period.start, "period_end": run.period.end}
-    outcomes = [validate_frame(OUTPUT_SUITES[name], frames[name], context_values=values) for name in frames]
+    return [validate_frame(OUTPUT_SUITES[name], frames[name], context_values=values) for name in frames]
+
+
+def persist_outcomes(conn: psycopg.Connection, run: RunContext, outcomes: list) -> None:
+    from ccms_attendance.validation import persist_outcome
+
     with conn.transaction():
         for outcome in outcomes:
             persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=outcome)
+
+
+def check_and_stage(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> list:
+    """Check the output with its GX suites while staging it; return the outcomes (persisted).
+
+    The check (pandas and GX, in a thread) and the staging COPY (the server parses and stores the
+    rows) overlap instead of taking turns: 1.6-1.8 s less on the statewide period
+    (docs/performance.md). The staged rows are committed only if no critical expectation failed;
+    otherwise they are rolled back and :func:`ensure_valid` raises, as when the check came first.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-reconciled") as pool:
+        checking = pool.submit(check_reconciled, run, result)
+        with conn.transaction():
+            stage_reconciled(conn, run, result)
+            outcomes = checking.result()  # an error of the check rolls the staging back
+            if failed_outcomes(outcomes):
+                raise psycopg.Rollback()  # a bug in the rules: none of this output stays staged
+    persist_outcomes(conn, run, outcomes)
     return outcomes
 
 
-def ensure_valid(run: RunContext, outcomes: list) -> None:
-    """Raise on any critical failure of the reconciled output.
+def failed_outcomes(outcomes: list) -> list:
+    """The outcomes that stop the run: a critical expectation failed, or a row would be quarantined
+    (reconciled rows never are: a bad row here is a bug in the rules)."""
+    return [o for o in outcomes if not o.success or len(o.quarantine)]
 
-    Unlike source data, reconciled rows are never quarantined: a bad row here is a bug in the rules,
-    so the run stops before the load and the period keeps its previous version.
-    """
-    failed = [o for o in outcomes if not o.success or len(o.quarantine)]
+
+def ensure_valid(run: RunContext, outcomes: list) -> None:
+    """Raise on any critical failure of the reconciled output (:func:`failed_outcomes`): the run
+    stops before the load and the period keeps its previous version."""
+    failed = failed_outcomes(outcomes)
     if failed:
         raise ReconciledValidationError(
             f"{run.describe()}: reconciled output failed validation; nothing was loaded.\n"
@@ -137,6 +165,7 @@ def ensure_valid(run: RunContext, outcomes: list) -> None:
 
 
 def stage_reconciled(conn: psycopg.Connection, run: RunContext, result: ReconciledPeriod) -> None:
+    """Replace the run's staged output with ``result`` (unchecked: the task runs :func:`check_and_stage`)."""
     constants = {"run_id": run.run_id, "period_start": run.period.start}
     with conn.transaction():
         run_file(conn, "clear_run_reconciled_staging", run.period_params)

@@ -23,7 +23,7 @@ from ccms_attendance.periods import ServicePeriod, load_calendar
 from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.load import load_period
 from ccms_attendance.pipeline.plan import plan_period
-from ccms_attendance.pipeline.reconcile import ensure_valid, reconcile_run, stage_reconciled, validate_reconciled
+from ccms_attendance.pipeline.reconcile import check_and_stage, ensure_valid, reconcile_run
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.pipeline.validate import validate_source
 from ccms_attendance.warehouse.target import LOADER_ROLE
@@ -81,8 +81,7 @@ def test_injection_look_alikes_are_stored_verbatim_through_a_whole_run(conn, war
         for source in (Source.PPP, Source.BRIGHTWHEEL):
             assert validate_source(loader, run, source).success
         result = reconcile_run(loader, run)
-        ensure_valid(run, validate_reconciled(loader, run, result))
-        stage_reconciled(loader, run, result)
+        ensure_valid(run, check_and_stage(loader, run, result))
         load_period(loader, run)
 
     rows = conn.execute(
