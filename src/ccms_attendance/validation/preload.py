@@ -22,8 +22,8 @@ changes: the tasks run inside that one process, and the first validate task pays
 What is preloaded is code, never state: the GX modules, the modules GX imports lazily when its
 first context is built, the expectation registry lookups the outcome builder caches, and the
 modules the task bodies import lazily (:data:`TASK_MODULES`: the hooks and the HTTP provider they
-stand on, the pipeline steps, the report; ~0.4 s a task process otherwise, paid by all 26 tasks of
-a statewide run and by the extracts on the cores they share). Each validation still builds its
+stand on, the pipeline steps, the report; ~0.4 s a task process otherwise, paid by each of a
+run's 17 task instances, the extracts' on the cores they share). Each validation still builds its
 own ephemeral context (``engine.run_gx``) and each task its own hooks and connections, so tasks
 share nothing.
 """
