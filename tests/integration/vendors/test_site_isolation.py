@@ -215,8 +215,9 @@ def test_the_extract_task_retries_transport_errors_only(
     fleet.set_faults([{**fault, "times": None, "license_number": HOSTILE, "path": DATA_PATH[source]}], source)
     run = RunContext(f"task-retry-{retried_by_airflow}", "ccms_attendance_period", world.JANUARY)
     plan_batch(conn, run, source, [HOSTILE, QUIET], CHILD_ID, f"task-{retried_by_airflow}")
+    planned = {str(source): [BATCH_NO]}  # what the plan task returns for this run: the batch has sites
     with pytest.raises((CcmsExtractionError, AirflowFailException)) as caught:
-        airflow_tasks.extract_ccms(_task_context(world, run.run_id), str(source), BATCH_NO)
+        airflow_tasks.extract_ccms(_task_context(world, run.run_id), str(source), BATCH_NO, planned)
     assert isinstance(caught.value, AirflowFailException) is not retried_by_airflow
     assert str(caught.value).startswith(f"{source} batch {BATCH_NO}, period 2026-01-04..2026-01-17")
     assert f"1 of 2 sites failed: {source} site {HOSTILE} period 2026-01-04..2026-01-17: " in str(caught.value)
