@@ -11,8 +11,8 @@ from typing import Any
 
 import psutil
 
+from ccms_attendance.airflow_tasks import site_batch_count
 from ccms_attendance.paths import DAGS_DIR, PROJECT_ROOT
-from ccms_attendance.periods import load_pipeline_config
 from devtools.bench.report import GIB
 
 DAG_ID = "ccms_attendance_period"
@@ -51,7 +51,7 @@ def dag_parse(env: dict[str, str], repeats: int = 3) -> dict[str, Any]:
         results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
     results.sort(key=lambda r: r["seconds"])
     median = results[len(results) // 2]
-    batch_count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    batch_count = site_batch_count()  # what the DAG maps each vendor over
     unmapped = median["tasks"] - median["mapped_tasks"] if median["tasks"] is not None else None
     return {
         "seconds": round(median["seconds"], 3),

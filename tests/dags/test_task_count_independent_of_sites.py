@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ccms_attendance.airflow_tasks import site_batch_count
 from ccms_attendance.canonical import Source
 from ccms_attendance.paths import DAGS_DIR
-from ccms_attendance.periods import load_pipeline_config
 from ccms_attendance.pipeline.plan import assign_batches
 
 DAG_ID = "ccms_attendance_period"
@@ -23,7 +23,7 @@ def test_only_the_vendor_extracts_are_mapped_over_the_configured_batch_numbers(d
     """Mapped over a literal list known at parse time: no task between the plan and the extracts."""
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
-    batch_count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    batch_count = site_batch_count()
     mapped = {t.task_id: t for t in dag.tasks if isinstance(t, MappedOperator)}
     assert set(mapped) == {f"{source.lower()}.extract_batch" for source in Source.ccms()}
     for extract in mapped.values():
@@ -36,7 +36,7 @@ def test_only_the_vendor_extracts_are_mapped_over_the_configured_batch_numbers(d
 def test_task_instances_do_not_grow_with_sites(sites):
     """A run has one extract instance per batch number, whatever the site count; the plan leaves a
     batch empty (its instance skipped) only when a vendor has fewer sites than batches."""
-    batch_count = int(load_pipeline_config()["extraction"]["site_batches_per_vendor"])
+    batch_count = site_batch_count()
     used = set(assign_batches([f"S-{n:06d}" for n in range(sites)], batch_count).values())
     assert used <= set(range(batch_count))
     assert len(used) == min(sites, batch_count)
