@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -67,8 +68,21 @@ def run_airflow(args: list[str], env: Mapping[str, str], log_file: Path | None =
 POOLS_FILE = CONFIG_DIR / "pools.json"
 
 
-def ensure_metadata_db(env: Mapping[str, str]) -> None:
-    """Create or upgrade the Airflow metadata database and the per-vendor pools (idempotent)."""
+#: The deployment's Airflow local settings (``validation/preload.py``, ``process_exit.py``).
+LOCAL_SETTINGS = CONFIG_DIR / "airflow_local_settings.py"
+
+
+def install_local_settings(airflow_home: Path) -> Path:
+    """Copy ``airflow_local_settings.py`` where Airflow imports it from (``$AIRFLOW_HOME/config/``)."""
+    folder = airflow_home / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(LOCAL_SETTINGS, folder / LOCAL_SETTINGS.name))
+
+
+def prepare_airflow_home(env: Mapping[str, str]) -> None:
+    """Set up ``env``'s Airflow home as a deployment's (idempotent): the local settings installed,
+    the metadata database created or upgraded, the per-vendor pools."""
+    install_local_settings(Path(env["AIRFLOW_HOME"]))
     run_airflow(["db", "migrate"], env)
     run_airflow(["pools", "import", str(POOLS_FILE)], env)
 

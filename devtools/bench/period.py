@@ -53,7 +53,7 @@ from devtools.bench.scheduler import run_under_scheduler, scheduler_report
 from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
 from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
 from devtools.demo.drop import write_drop
-from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db, only_check_failed
+from devtools.local_airflow import airflow_env, dags_test, only_check_failed, prepare_airflow_home
 
 DAG_ID = "ccms_attendance_period"
 AUTH_ROUTES = ("/oauth/token", "/api/login")
@@ -93,7 +93,7 @@ def load_state(admin: WarehouseTarget, args: argparse.Namespace, drops: Path, la
     as this database's ``<db>_sync`` role (docs/intake.md)."""
     target = fresh_database(admin, args.database)
     env = airflow_env(args.work_dir / "airflow", sync_env(target, drops))
-    ensure_metadata_db(env)
+    prepare_airflow_home(env)
     dags_test(env, SYNC_DAG_ID, args.date.isoformat(), log_file=args.work_dir / f"reference-sync-{label}.log")
     return target
 
@@ -154,7 +154,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             "CCMS_REPORTS_DIR": str(work / "reports"),
         }
         env = airflow_env(airflow_home, extra)
-        ensure_metadata_db(env)
+        prepare_airflow_home(env)
         fleet.reset_stats()
         sandbox_pids = {p.pid for p in fleet.processes.values()}
         sandbox_cpu = SandboxCpu(fleet.processes)

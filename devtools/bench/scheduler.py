@@ -38,7 +38,7 @@ from ccms_attendance.validation.preload import PRELOAD_ENV
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
 from devtools.demo.__main__ import SYNC_DAG_ID
-from devtools.stack.config import install_local_settings
+from devtools.local_airflow import install_local_settings
 
 DAG_ID = "ccms_attendance_period"
 DEFAULT_PARALLELISM = 6

@@ -47,7 +47,7 @@ from devtools.bench.statewide import StatewideSpec, generate_statewide
 from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.demo.drop import exported_at_for, write_drop
 from devtools.demo.state import GeneratedState
-from devtools.local_airflow import airflow_env, dags_test, ensure_metadata_db
+from devtools.local_airflow import airflow_env, dags_test, prepare_airflow_home
 
 DAG_ID = "ccms_attendance_period"
 YEAR_TARGET = 1.15  # last period / first period, same run
@@ -220,7 +220,7 @@ def run_year(args: argparse.Namespace, spec: StatewideSpec, target: WarehouseTar
     drops = work / "intake"
     config = {CONFIG_ENV: str(year_pipeline_config(work, year_start))}
     sync_env = airflow_env(airflow_home, {**period_sync_env(target, drops), **config})
-    ensure_metadata_db(sync_env)
+    prepare_airflow_home(sync_env)
     kept: dict[str, pd.DataFrame] = {}
     results = []
     for number, period in enumerate(periods, start=1):

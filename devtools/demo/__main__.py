@@ -47,9 +47,9 @@ from devtools.local_airflow import (
     AirflowCommandError,
     airflow_env,
     dags_test,
-    ensure_metadata_db,
     only_check_failed,
     period_check,
+    prepare_airflow_home,
 )
 
 DAG_ID = "ccms_attendance_period"
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             LOCATION_ENV: str(drop_root),
         },
     )
-    ensure_metadata_db(env)
+    prepare_airflow_home(env)
     sync_log = run_dir / "demo-reference-sync.log"
     print(f"Loading it with `airflow dags test {SYNC_DAG_ID}` (log: {sync_log}) ...")
     try:

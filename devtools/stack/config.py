@@ -8,30 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from ccms_attendance.paths import CONFIG_DIR
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.local_airflow import airflow_env
 
 #: LocalExecutor workers: the default (32) starts 32 processes; the DAG's widest step (three vendors'
 #: mapped batches) fits 4 on a 2-core machine without thrashing.
 PARALLELISM = 4
-
-
-#: The deployment's Airflow local settings (GX preloaded in the scheduler; ``validation/preload.py``).
-LOCAL_SETTINGS = CONFIG_DIR / "airflow_local_settings.py"
-
-
-def install_local_settings(airflow_home: Path) -> Path:
-    """Copy ``airflow_local_settings.py`` where Airflow imports it from (``$AIRFLOW_HOME/config/``)."""
-    folder = airflow_home / "config"
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(LOCAL_SETTINGS, folder / LOCAL_SETTINGS.name))
 
 
 def sqlalchemy_url(target: WarehouseTarget, driver: str = "postgresql+psycopg") -> str:

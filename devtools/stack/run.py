@@ -50,8 +50,8 @@ from ccms_attendance.warehouse.target import (
     start_embedded,
 )
 from devtools.demo.state import write_state
-from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, run_airflow
-from devtools.stack.config import StackPaths, install_local_settings, stack_env
+from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, install_local_settings, run_airflow
+from devtools.stack.config import StackPaths, stack_env
 from devtools.stack.processes import Recorded, free_port, recorded, start_detached, stop_recorded
 from devtools.stack.state import generate_periods
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccms_attendance.warehouse.target import LOADER_ROLE, WAREHOUSE_CONN_ENV, WarehouseTarget
-from devtools.local_airflow import AirflowCommandError, airflow_env, dags_test, ensure_metadata_db
+from devtools.local_airflow import AirflowCommandError, airflow_env, dags_test, prepare_airflow_home
 
 DAG_ID = "ccms_attendance_period"
 
@@ -43,7 +43,7 @@ class PeriodRunner:
         )
 
     def prepare(self) -> None:
-        ensure_metadata_db(self.env())
+        prepare_airflow_home(self.env())
 
     def run(
         self, day: dt.date, conf: Mapping[str, object] | None = None, *, fails: bool = False, **extra_env: str
