@@ -254,6 +254,21 @@ def test_rows_and_frames_store_the_same_staged_records(conn):
     assert stored[0][6] == moment
 
 
+def test_rows_from_a_generator_are_counted_and_an_error_it_raises_stores_nothing(conn):
+    """The extract step streams a batch's records from a generator while it fetches the later sites."""
+    conn.execute("CREATE TEMP TABLE stream_probe (seq integer, run text)")
+    assert copy_rows(conn, "pg_temp.stream_probe", ((i,) for i in range(5)), ["seq"], {"run": "r"}) == 5
+    assert copy_rows(conn, "pg_temp.stream_probe", iter(()), ["seq"], {"run": "r"}) == 0
+
+    def broken():
+        yield (10,)
+        raise LookupError("no more rows")
+
+    with pytest.raises(LookupError, match="no more rows"), conn.transaction():
+        copy_rows(conn, "pg_temp.stream_probe", broken(), ["seq"], {"run": "r"})
+    assert conn.execute("SELECT seq FROM stream_probe ORDER BY seq").fetchall() == [(i,) for i in range(5)]
+
+
 def test_nul_is_refused_by_the_server_and_nothing_is_stored(conn):
     conn.execute("CREATE TEMP TABLE nul_probe (note text)")
     for write in (

@@ -88,6 +88,44 @@ def test_retried_extract_replaces_its_own_rows(conn, run):
     assert conn.execute("SELECT count(*) FROM staging.site_extract").fetchone()[0] == 2
 
 
+def test_a_batch_copies_its_records_while_its_later_sites_are_still_fetched(conn, run, warehouse):
+    """The first site's records go to staging while the second site is fetched (not all held first):
+    the COPY into staging.source_record is under way when the batch starts reading site CC-2."""
+    copies_under_way = []
+
+    def extractor(license_number: str):
+        if license_number == "CC-2":  # runs when the batch starts reading this site's items
+            with psycopg.connect(warehouse.conninfo, autocommit=True) as other:
+                copies_under_way.extend(
+                    other.execute(
+                        "SELECT relid::regclass::text FROM pg_stat_progress_copy WHERE command = 'COPY FROM'"
+                    ).fetchall()
+                )
+        yield from site_extractor(license_number)
+
+    with acting_as(conn):
+        summary = extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, extractor, (VendorDown,))
+
+    assert copies_under_way == [("staging.source_record",)]
+    assert (summary.records, summary.sites_failed) == (1, 1)  # the same batch as without streaming
+    assert conn.execute("SELECT count(*) FROM staging.source_record").fetchone()[0] == 1
+
+
+def test_a_batch_that_breaks_off_stages_nothing(conn, run):
+    """An error that is no site's failure, raised after the first site's records went out, aborts
+    the COPY with the batch's transaction: nothing of the batch is staged, the error reaches the task."""
+
+    def extractor(license_number: str):
+        if license_number == "CC-2":
+            raise RuntimeError("the extractor itself is broken")
+        yield from site_extractor(license_number)
+
+    with acting_as(conn), pytest.raises(RuntimeError, match="extractor itself is broken"):
+        extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, extractor, (VendorDown,), sites_in_flight=2)
+    for table in ("source_record", "quarantine", "site_extract", "exception"):
+        assert conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0] == 0, table
+
+
 def test_failed_vendor_site_is_incomplete_and_gets_no_absences(conn, run):
     stage_and_reconcile(conn, run)
     with acting_as(conn):

@@ -127,45 +127,51 @@ def extract_ccms_batch(
     summary = ExtractSummary(source=str(source), batch_no=batch_no, sites=len(sites))
     site_items = _sites_items(sites["license_number"].tolist(), site_extractor, failure_types, sites_in_flight)
     # Staging rows are tuples in RECORD_COLUMNS / QUARANTINE_COLUMNS order (``site_items``).
-    records: list[tuple] = []
     rejected: list[tuple] = []
     outcomes: list[dict] = []
     exceptions: list[dict] = []
-    for done, (site, items) in enumerate(zip(sites.itertuples(index=False), site_items, strict=True)):
-        if progress_every > 0 and done and done % progress_every == 0:
-            _log_progress(summary, done)
-        site_id, license_number = site.site_id, site.license_number
-        try:
-            if isinstance(items, BaseException):
-                raise items
-            rows = site_rows(site_id, license_number, items, reported)
-        except failure_types as error:
-            retryable = bool(getattr(error, "retryable", True))
-            kind = str(getattr(error, "kind", "transient" if retryable else "data"))
-            _site_failed(summary, outcomes, site_id, error, retryable=retryable, kind=kind)
-            continue
-        except Exception as error:  # anything else about one site's items: that site fails, the batch goes on
-            message = (
-                f"{source} site {license_number} period {run.period}: "
-                f"its data could not be staged ({type(error).__name__})"
-            )
-            log.exception("%s", message)
-            _site_failed(summary, outcomes, site_id, message, retryable=False, kind="data")
-            continue
-        records.extend(rows.records)
-        rejected.extend(rows.rejected)
-        if rows.unattributed:
-            exceptions.append(_unattributed_exception(site_id, source, rows.unattributed))
-        summary.records += len(rows.records)
-        summary.dropped_non_voucher += rows.dropped_non_voucher
-        summary.quarantined += len(rows.rejected)
-        summary.duplicates_dropped += rows.duplicates_dropped
-        summary.duplicate_conflicts += rows.duplicate_conflicts
-        outcomes.append(_outcome(site_id, "retrieved", rows))
+
+    def staged_records() -> Iterator[tuple]:
+        """Each site's records as soon as it is processed (its rejects, outcome, exception kept)."""
+        for done, (site, items) in enumerate(zip(sites.itertuples(index=False), site_items, strict=True)):
+            if progress_every > 0 and done and done % progress_every == 0:
+                _log_progress(summary, done)
+            site_id, license_number = site.site_id, site.license_number
+            try:
+                if isinstance(items, BaseException):
+                    raise items
+                rows = site_rows(site_id, license_number, items, reported)
+            except failure_types as error:
+                retryable = bool(getattr(error, "retryable", True))
+                kind = str(getattr(error, "kind", "transient" if retryable else "data"))
+                _site_failed(summary, outcomes, site_id, error, retryable=retryable, kind=kind)
+                continue
+            except Exception as error:  # anything else about one site's items: that site fails, the batch goes on
+                message = (
+                    f"{source} site {license_number} period {run.period}: "
+                    f"its data could not be staged ({type(error).__name__})"
+                )
+                log.exception("%s", message)
+                _site_failed(summary, outcomes, site_id, message, retryable=False, kind="data")
+                continue
+            rejected.extend(rows.rejected)
+            if rows.unattributed:
+                exceptions.append(_unattributed_exception(site_id, source, rows.unattributed))
+            summary.records += len(rows.records)
+            summary.dropped_non_voucher += rows.dropped_non_voucher
+            summary.quarantined += len(rows.rejected)
+            summary.duplicates_dropped += rows.duplicates_dropped
+            summary.duplicate_conflicts += rows.duplicate_conflicts
+            outcomes.append(_outcome(site_id, "retrieved", rows))
+            yield from rows.records
+
+    # One transaction, committed only once every site was processed: a retried task replaces its
+    # batch, a failed one leaves nothing. The records are COPYed while the later sites are fetched
+    # (the main thread would only wait for them); the rest, which needs every site, follows.
     with conn.transaction():
         run_file(conn, "clear_batch_extract", params)
         constants = {"run_id": run.run_id, "source": str(source), "batch_no": batch_no}
-        copy_rows(conn, "staging.source_record", records, RECORD_COLUMNS, constants)
+        copy_rows(conn, "staging.source_record", staged_records(), RECORD_COLUMNS, constants)
         copy_rows(conn, "staging.quarantine", rejected, QUARANTINE_COLUMNS, constants)
         copy_frame(
             conn,

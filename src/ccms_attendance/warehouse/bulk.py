@@ -107,8 +107,8 @@ def _copy(
     names: Sequence[str],
     targets: list[_Column] | None,
     rows: Iterable[Sequence[Any]],
-) -> None:
-    """One binary COPY of ``rows`` into ``target``'s ``names`` (of the types ``targets``).
+) -> int:
+    """One binary COPY of ``rows`` into ``target``'s ``names`` (of the types ``targets``); the row count.
 
     psycopg's queued writer sends from a worker thread that waits on the socket without the GIL, so
     the client's dumping (Python) and the server's storing and index updates (another process)
@@ -123,8 +123,11 @@ def _copy(
             raise RuntimeError(f"no column types for {names}")
         copy.set_types([column.oid for column in targets])
         write_row = copy.write_row
+        count = 0
         for row in rows:
             write_row(row)
+            count += 1
+    return count
 
 
 def _identifier(table: str) -> sql.Identifier:
@@ -135,12 +138,12 @@ def _identifier(table: str) -> sql.Identifier:
 def copy_rows(
     conn: psycopg.Connection,
     table: str,
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     columns: Sequence[str],
     constants: Mapping[str, Any] | None = None,
 ) -> int:
     """COPY Python row tuples (in ``columns`` order) into ``schema.table``; ``constants`` adds the
-    same value to every row, in its own column.
+    same value to every row, in its own column. Returns the number of rows.
 
     For rows built in Python, e.g. the extract step's staged records (hundreds of thousands per
     batch): their values go to psycopg's dumpers as they are, so they must be of the columns' types
@@ -148,8 +151,11 @@ def copy_rows(
     timestamptz, ints (numpy ints too) for integers; None is NULL. A value of another type fails the
     COPY with psycopg's ``TypeError`` and stores nothing; :func:`copy_frame` adapts what a frame holds.
     Constants are adapted like a frame's values.
+
+    ``rows`` may be a generator: each row is sent as it is produced (the extract step stages a
+    site's records while the next sites are fetched), and an error it raises aborts the COPY.
     """
-    if not rows:
+    if isinstance(rows, Sequence) and not rows:
         return 0
     constants = dict(constants or {})
     names = [*columns, *constants]
@@ -158,8 +164,7 @@ def copy_rows(
     tail: tuple = ()
     if targets is not None and constants:
         tail = tuple(_adapt_constants(conn, constants, targets[len(columns) :]))
-    _copy(conn, target, names, targets, ((*row, *tail) for row in rows) if tail else rows)
-    return len(rows)
+    return _copy(conn, target, names, targets, ((*row, *tail) for row in rows) if tail else rows)
 
 
 def copy_frame(
