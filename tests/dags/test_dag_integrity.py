@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from ccms_attendance.canonical import Source
@@ -26,6 +29,25 @@ def dag(dagbag):
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
     assert DAG_ID in dagbag.dag_ids
+
+
+# Each DAG file parsed alone in a fresh process, as the dag-processor parses it (again and again):
+# what the task bodies need (pandas for data, GX for validation) is imported when a task runs.
+_PARSE_ALONE = """
+import runpy, sys
+import airflow.sdk
+runpy.run_path(sys.argv[1])
+print("imported:", *(m for m in ("pandas", "great_expectations") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
+def test_parsing_a_dag_file_imports_neither_pandas_nor_gx(dag_file):
+    completed = subprocess.run(
+        [sys.executable, "-c", _PARSE_ALONE, str(DAGS_DIR / dag_file)], capture_output=True, text=True, check=True
+    )
+    imported = [line for line in completed.stdout.splitlines() if line.startswith("imported:")]
+    assert imported == ["imported:"]
 
 
 def test_one_task_group_per_source_and_the_spine(dag):

@@ -1,7 +1,8 @@
 """Task bodies of ``ccms_reference_sync``: find the pending drops, validate them, apply them.
 
 The DAG file only wires these. Each opens its own warehouse connection (``[intake] conn_id``)
-and returns a small dict: drop names, digests and row counts, never rows.
+and returns a small dict: drop names, digests and row counts, never rows. What reads a drop
+(``intake.read``: pandas) is imported inside the tasks, so parsing the DAG file does not import it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccms_attendance.intake.errors import IntakeError, Problem
-from ccms_attendance.intake.read import list_drops, open_drop, storage_path
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.periods import load_pipeline_config
 from ccms_attendance.warehouse.sql_files import fetch_one
@@ -85,6 +85,8 @@ def _params(context: Mapping[str, Any]) -> tuple[str, str]:
 @refused_whole
 def find_drops(context: Mapping[str, Any]) -> list[dict[str, str]]:
     """The drops not applied yet, oldest name first (or only the Param ``drop``)."""
+    from ccms_attendance.intake.read import list_drops, open_drop, storage_path
+
     url, only = _params(context)
     location = storage_path(url)
     folders = list_drops(location)
@@ -112,6 +114,8 @@ def find_drops(context: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _open_checked(url: str, entry: Mapping[str, str]):
+    from ccms_attendance.intake.read import open_drop, storage_path
+
     drop = open_drop(storage_path(url) / entry["name"])
     if drop.digest != entry["hash"]:
         raise IntakeError([Problem(drop.name, None, None, "its files changed after it was found; run the sync again")])
