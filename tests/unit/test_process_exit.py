@@ -42,4 +42,3 @@ def test_without_the_local_settings_nothing_is_frozen():
     """The check above can fail: the same process without the local settings is not frozen."""
     snippet = _SNIPPET.replace("import airflow_local_settings", "")
     assert _exit_lines(snippet) == ["frozen before exit: False", "frozen at exit: False"]
-
