@@ -7,8 +7,9 @@ This stage runs the period the deployed way, with the stack the end-to-end tests
 * a PostgreSQL metadata database of its own, ``airflow db migrate``, the pools of
   ``config/pools.json`` (2 extract tasks per vendor);
 * api-server (the Execution API the tasks talk to), dag-processor, scheduler with the
-  ``LocalExecutor`` and ``--parallelism`` worker processes (default 6: the three vendors' pools
-  full at once), so the vendors' task groups run side by side;
+  ``LocalExecutor`` and ``--parallelism`` worker processes (default 8, the DAG's widest step: the
+  three vendors' pools full at once and the PPP extract and validate, which no pool holds), so the
+  vendors' task groups run side by side and none waits for an executor slot;
 * ``config/airflow_local_settings.py`` in ``$AIRFLOW_HOME/config/``, as a deployment installs it:
   the scheduler preloads Great Expectations for the task processes it forks
   (``ccms_attendance.validation.preload``; ``--gx-preload off`` measures without);
@@ -41,7 +42,9 @@ from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.local_airflow import install_local_settings
 
 DAG_ID = "ccms_attendance_period"
-DEFAULT_PARALLELISM = 6
+#: The pools' extract slots (2 per vendor) + the PPP extract and validate: with 6, one vendor batch
+#: waited for the PPP extract's slot (docs/performance.md, "Statewide period").
+DEFAULT_PARALLELISM = 8
 
 
 def scheduler_env(extra: Mapping[str, str], parallelism: int, gx_preload: bool) -> dict[str, str]:
