@@ -16,8 +16,9 @@ from urllib.parse import quote
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.local_airflow import airflow_env
 
-#: LocalExecutor workers: the default (32) starts 32 processes; the DAG's widest step (three vendors'
-#: mapped batches) fits 4 on a 2-core machine without thrashing.
+#: LocalExecutor workers: the default (32) starts 32 processes. 4 keeps a 2-core machine from
+#: thrashing; the DAG's widest step (six extract batches, the PPP extract and validate) then runs in
+#: two waves. A deployment sizes it to that step (docs/operations.md; the bench uses 8).
 PARALLELISM = 4
 
 
