@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from psycopg.copy import QueuedLibpqWriter
 
 from ccms_attendance.canonical import AttendanceStatus
 from ccms_attendance.warehouse import bulk
@@ -267,6 +268,37 @@ def test_rows_from_a_generator_are_counted_and_an_error_it_raises_stores_nothing
     with pytest.raises(LookupError, match="no more rows"), conn.transaction():
         copy_rows(conn, "pg_temp.stream_probe", broken(), ["seq"], {"run": "r"})
     assert conn.execute("SELECT seq FROM stream_probe ORDER BY seq").fetchall() == [(i,) for i in range(5)]
+
+
+def test_an_aborted_copy_tells_the_server_the_errors_type_never_its_text(conn, monkeypatch):
+    """psycopg sends an aborted COPY's error text to the server, which logs it; a vendor's value in
+    that text would reach the server's log. The writer sends only the type; the caller gets the error."""
+    sent: list[BaseException | None] = []
+
+    class SentToServer(QueuedLibpqWriter):
+        def finish(self, exc: BaseException | None = None) -> None:
+            sent.append(exc)  # what psycopg's writer turns into the CopyFail message
+            super().finish(exc)
+
+    class Recorded(bulk.BoundedAbortWriter, SentToServer):
+        pass
+
+    monkeypatch.setattr(bulk, "BoundedAbortWriter", Recorded)
+    conn.execute("CREATE TEMP TABLE abort_probe (seq integer)")
+
+    def leaking():
+        yield (1,)
+        raise ValueError("child 4711 Jane Doe, api_key=s3cr3t")
+
+    with pytest.raises(ValueError, match="Jane Doe"), conn.transaction():
+        copy_rows(conn, "pg_temp.abort_probe", leaking(), ["seq"])
+    assert [f"{type(e).__name__}: {e}" for e in sent] == ["CopyAbortedError: ValueError"]
+    assert conn.execute("SELECT count(*) FROM abort_probe").fetchone()[0] == 0
+
+    sent.clear()
+    copy_rows(conn, "pg_temp.abort_probe", [(2,)], ["seq"])  # a COPY that ends well sends no error
+    assert sent == [None]
+    assert conn.execute("SELECT seq FROM abort_probe").fetchall() == [(2,)]
 
 
 def test_nul_is_refused_by_the_server_and_nothing_is_stored(conn):

@@ -101,6 +101,23 @@ def _target_columns(conn: psycopg.Connection, table: sql.Identifier, columns: Se
     ]
 
 
+class CopyAbortedError(RuntimeError):
+    """What an aborted COPY tells the server: only the type of the error that aborted it."""
+
+
+class BoundedAbortWriter(QueuedLibpqWriter):
+    """psycopg's queued writer, except for what an aborted COPY sends the server.
+
+    psycopg aborts a COPY with ``error from Python: <type> - <message>``, and PostgreSQL writes that
+    to its log. The message of an error raised while the rows were produced (a vendor's value, a
+    payload's text) has no place in the server's log: the server is told the error's type only. The
+    caller still gets the error itself (``Copy.__exit__`` does not swallow it).
+    """
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        super().finish(CopyAbortedError(type(exc).__name__) if exc is not None else None)
+
+
 def _copy(
     conn: psycopg.Connection,
     target: sql.Identifier,
@@ -113,12 +130,13 @@ def _copy(
     psycopg's queued writer sends from a worker thread that waits on the socket without the GIL, so
     the client's dumping (Python) and the server's storing and index updates (another process)
     overlap instead of taking turns. It is one COPY in the caller's transaction: an error raised
-    while producing or dumping a later row aborts the COPY, and nothing of it is stored.
+    while producing or dumping a later row aborts the COPY, and nothing of it is stored; the server
+    is told only the error's type (:class:`BoundedAbortWriter`).
     """
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         target, sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    with conn.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+    with conn.cursor() as cursor, cursor.copy(statement, writer=BoundedAbortWriter(cursor)) as copy:
         if targets is None:  # unreachable: the server refused the COPY of an unknown column above
             raise RuntimeError(f"no column types for {names}")
         copy.set_types([column.oid for column in targets])
