@@ -40,11 +40,11 @@ from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
 from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.local_airflow import install_local_settings
+from devtools.stack.config import WIDEST_STEP
 
 DAG_ID = "ccms_attendance_period"
-#: The pools' extract slots (2 per vendor) + the PPP extract and validate: with 6, one vendor batch
-#: waited for the PPP extract's slot (docs/performance.md, "Statewide period").
-DEFAULT_PARALLELISM = 8
+#: With 6, one vendor batch waited for the PPP extract's slot (docs/performance.md, "Statewide period").
+DEFAULT_PARALLELISM = WIDEST_STEP
 
 
 def scheduler_env(extra: Mapping[str, str], parallelism: int, gx_preload: bool) -> dict[str, str]:

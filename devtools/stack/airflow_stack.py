@@ -42,7 +42,7 @@ from psycopg.rows import dict_row
 from ccms_attendance.paths import PROJECT_ROOT
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.local_airflow import AIRFLOW_BIN, POOLS_FILE, run_airflow
-from devtools.stack.config import stack_env
+from devtools.stack.config import WIDEST_STEP, stack_env
 from devtools.stack.processes import free_port
 
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
@@ -261,9 +261,14 @@ def airflow_stack(
     stack = AirflowStack(
         home=home,
         # A free port for the scheduler's (or worker's) log server too: parallel stacks never clash on 8793.
-        # Airflow's default parallelism, as these tests were tuned with (make stack bounds it to 4).
         env=stack_env(
-            home, admin.with_database(dbname), api_port, executor, env, log_server_port=free_port(), parallelism=None
+            home,
+            admin.with_database(dbname),
+            api_port,
+            executor,
+            env,
+            log_server_port=free_port(),
+            parallelism=WIDEST_STEP,
         ),
         metadata=admin.with_database(dbname),
         api_url=f"http://127.0.0.1:{api_port}",

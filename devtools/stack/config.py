@@ -18,8 +18,13 @@ from devtools.local_airflow import airflow_env
 
 #: LocalExecutor workers: the default (32) starts 32 processes. 4 keeps a 2-core machine from
 #: thrashing; the DAG's widest step (six extract batches, the PPP extract and validate) then runs in
-#: two waves. A deployment sizes it to that step (docs/operations.md; the bench uses 8).
+#: two waves. A deployment sizes it to that step (docs/operations.md).
 PARALLELISM = 4
+#: The period DAG's widest step: the pools' six extract slots (2 per vendor) + the PPP extract and
+#: validate, which no pool holds. The bench and the end-to-end tests' stacks run with it: more only
+#: starts task processes that wait for the two cores (a backfill's three runs with 32 did, and ran
+#: out of their time on a loaded CI machine).
+WIDEST_STEP = 8
 
 
 def sqlalchemy_url(target: WarehouseTarget, driver: str = "postgresql+psycopg") -> str:

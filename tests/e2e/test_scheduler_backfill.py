@@ -237,7 +237,8 @@ def backfilled(pg_admin, warehouse, sandbox_fleet, tmp_path_factory) -> Iterator
             stack.unpause(DAG_ID)
             # The window is of logical dates (period starts, 00:00 state time = 04:00 UTC): up to P3's end.
             stack.backfill(DAG_ID, P1.start.isoformat(), P3.end.isoformat())
-            finished = stack.wait_for_runs(DAG_ID, run_type="backfill", count=3, timeout=240)
+            # ~2 min here on a quiet machine; the bound is for a CI machine running another stack beside it.
+            finished = stack.wait_for_runs(DAG_ID, run_type="backfill", count=3, timeout=480)
             by_start = {run["data_interval_start"]: run for run in finished}
             runs = {}
             for period in BACKFILLED:
