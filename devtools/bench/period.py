@@ -45,7 +45,7 @@ from ccms_attendance.warehouse.target import (
     drop_database,
     start_embedded,
 )
-from devtools.bench.floor import copy_floor, fetch_floor
+from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_fetches, fetch_floor
 from devtools.bench.measure import RssSampler, SandboxCpu, airflow_phases, children_max_rss_bytes, task_timings
 from devtools.bench.pandas_checks import time_pandas_validation
 from devtools.bench.period_report import period_report, stage_windows, validate_vs_pandas
@@ -191,17 +191,28 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
                 for source in Source.ccms()
             }
 
-        print(f"[{label}] floor: bare fetch of the same pages ...", flush=True)
+        print(f"[{label}] floor: bare fetch of the same pages (the faster of {FETCH_PASSES} passes) ...", flush=True)
         fleet.reset_stats()
-        fetches = {}
-        for source in Source.ccms():
-            sandbox_cpu.mark(f"floor {source}")
+        floor_requests: dict[str, int] = {}
+        passes: dict[str, int] = {}
+
+        def fetch_pass(source: Source) -> FetchFloor:
+            passes[str(source)] = passes.get(str(source), 0) + 1
+            mark = f"floor {source} pass {passes[str(source)]}"
+            sandbox_cpu.mark(mark)
             fetched = fetch_floor(
                 source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
             )
-            sandbox_cpu.mark(f"floor {source}")
-            fetches[str(source)] = fetched
-        floor_requests = {str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()}
+            sandbox_cpu.mark(mark)
+            fetched.cpu_mark = mark
+            return fetched
+
+        def count_requests() -> None:
+            floor_requests.update({str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()})
+
+        fetches = fastest_fetches(fetch_pass, after_first_pass=count_requests)
+        for source, fetched in fetches.items():  # the sandboxes' CPU during the pass that counts
+            sandbox_cpu.seconds[f"floor {source}"] = sandbox_cpu.seconds[fetched.cpu_mark]
         print(f"[{label}] floor: bare COPY of the same rows; the suites' checks in plain pandas ...", flush=True)
         copies = copy_floor(target.conninfo, run_id, period.start)
         pandas = time_pandas_validation(target.conninfo, _run_params(run_id, period))

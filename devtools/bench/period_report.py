@@ -156,6 +156,7 @@ def period_report(**m: Any) -> dict[str, Any]:
                     "items": f.items,
                     "mib": round(f.bytes / MIB, 1),
                     "seconds": round(f.seconds, 3),
+                    "pass_seconds": f.pass_seconds,
                     "requests_per_second": _rate(f.requests, f.seconds),
                     "sandbox_cpu_seconds": m["sandbox_cpu"].get(f"floor {s}"),
                 }

@@ -67,7 +67,7 @@ def print_table(report: dict[str, Any]) -> None:
             print(
                 f"  fetch {source:<16}{f['http_requests'][source]:>8} requests {fetch['seconds']:>8.2f} s"
                 f"  ({fetch['items']:,} items, {fetch['mib']} MiB; the pipeline made {p['http_requests'][source]};"
-                f" sandbox CPU {fetch['sandbox_cpu_seconds']} s)"
+                f" sandbox CPU {fetch['sandbox_cpu_seconds']} s; passes {fetch.get('pass_seconds')} s)"
             )
         for copy in f["copy"]:
             print(f"  COPY {copy['table']:<28}{copy['rows']:>9,} rows {copy['seconds']:>7.2f} s")

@@ -14,6 +14,7 @@ import pytest
 
 from ccms_attendance.warehouse.target import WAREHOUSE_CONN_ENV, drop_database
 from devtools.bench.__main__ import main
+from devtools.bench.floor import FETCH_PASSES
 
 pytestmark = pytest.mark.e2e
 
@@ -67,6 +68,9 @@ def test_floor_fetched_the_same_pages_and_copied_the_same_rows(report):
     run = report["runs"][0]
     pipeline, floor = run["pipeline"], run["floor"]
     assert floor["http_requests"] == pipeline["http_requests"]  # every data page, no more, no fewer
+    for fetch in floor["fetch"].values():  # the fastest of the timed passes counts
+        assert len(fetch["pass_seconds"]) == FETCH_PASSES
+        assert fetch["seconds"] == min(fetch["pass_seconds"]) > 0
     staged = sum(v for k, v in pipeline["rows"].items() if k.startswith("staged:"))
     copies = {c["table"]: c["rows"] for c in floor["copy"]}
     assert copies["staging.source_record"] == staged > 0
