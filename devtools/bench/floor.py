@@ -168,9 +168,10 @@ def fastest_fetches(
     after_first_pass: Callable[[], None] | None = None,
 ) -> dict[str, FetchFloor]:
     """``fetch(source)`` for every CCMS vendor in turn, ``passes`` rounds; each vendor's fastest pass,
-    with every pass's seconds in ``pass_seconds``. Rounds, not repeats one after the other, so each
-    vendor's passes lie minutes apart. ``after_first_pass`` runs once the first round is done (the
-    bench reads the sandboxes' request counts there: one pass is exactly the pipeline's pages)."""
+    with every pass's seconds in ``pass_seconds``. Rounds, not repeats one after the other, so a
+    vendor's passes lie a round apart (20-30 s statewide): a slow spell seldom covers both.
+    ``after_first_pass`` runs once the first round is done (the bench reads the sandboxes' request
+    counts there: one pass is exactly the pipeline's pages)."""
     best: dict[str, FetchFloor] = {}
     timings: dict[str, list[float]] = {}
     for round_no in range(passes):

@@ -22,8 +22,8 @@ from devtools.local_airflow import airflow_env
 PARALLELISM = 4
 #: The period DAG's widest step: the pools' six extract slots (2 per vendor) + the PPP extract and
 #: validate, which no pool holds. The bench and the end-to-end tests' stacks run with it: more only
-#: starts task processes that wait for the two cores (a backfill's three runs with 32 did, and ran
-#: out of their time on a loaded CI machine).
+#: starts task processes that wait for the two cores (with 32, a CI run's backfill of three periods
+#: ran out of its time beside another test's stack).
 WIDEST_STEP = 8
 
 
