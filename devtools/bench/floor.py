@@ -41,8 +41,8 @@ class FetchFloor:
     by_route: dict[str, int] = field(default_factory=dict)
     #: Every timed pass of this vendor's fetch, in order; ``seconds`` is the fastest.
     pass_seconds: list[float] = field(default_factory=list)
-    #: The bench's label of this pass's sandbox CPU measurement.
-    cpu_mark: str = ""
+    #: The vendor sandbox's CPU seconds during this pass (measured by the bench, None if not).
+    sandbox_cpu_seconds: float | None = None
 
     def count(self, route: str, response: requests.Response) -> dict:
         response.raise_for_status()
@@ -163,24 +163,24 @@ FETCH_PASSES = 2
 
 
 def fastest_fetches(
-    fetch: Callable[[Source], FetchFloor],
+    fetch: Callable[[Source, int], FetchFloor],
     passes: int = FETCH_PASSES,
     after_first_pass: Callable[[], None] | None = None,
 ) -> dict[str, FetchFloor]:
-    """``fetch(source)`` for every CCMS vendor in turn, ``passes`` rounds; each vendor's fastest pass,
-    with every pass's seconds in ``pass_seconds``. Rounds, not repeats one after the other, so a
-    vendor's passes lie a round apart (20-30 s statewide): a slow spell seldom covers both.
-    ``after_first_pass`` runs once the first round is done (the bench reads the sandboxes' request
-    counts there: one pass is exactly the pipeline's pages)."""
+    """``fetch(source, round)`` for every CCMS vendor in turn, ``passes`` rounds (numbered from 1);
+    each vendor's fastest pass, with every pass's seconds in ``pass_seconds``. Rounds, not repeats
+    one after the other, so a vendor's passes lie a round apart (20-30 s statewide): a slow spell
+    seldom covers both. ``after_first_pass`` runs once the first round is done (the bench reads the
+    sandboxes' request counts there: one pass is exactly the pipeline's pages)."""
     best: dict[str, FetchFloor] = {}
     timings: dict[str, list[float]] = {}
-    for round_no in range(passes):
+    for round_no in range(1, passes + 1):
         for source in Source.ccms():
-            fetched = fetch(source)
+            fetched = fetch(source, round_no)
             timings.setdefault(str(source), []).append(round(fetched.seconds, 3))
             if str(source) not in best or fetched.seconds < best[str(source)].seconds:
                 best[str(source)] = fetched
-        if round_no == 0 and after_first_pass is not None:
+        if round_no == 1 and after_first_pass is not None:
             after_first_pass()
     for source, fetched in best.items():
         fetched.pass_seconds = timings[source]

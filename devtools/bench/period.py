@@ -194,25 +194,21 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         print(f"[{label}] floor: bare fetch of the same pages (the faster of {FETCH_PASSES} passes) ...", flush=True)
         fleet.reset_stats()
         floor_requests: dict[str, int] = {}
-        passes: dict[str, int] = {}
 
-        def fetch_pass(source: Source) -> FetchFloor:
-            passes[str(source)] = passes.get(str(source), 0) + 1
-            mark = f"floor {source} pass {passes[str(source)]}"
+        def fetch_pass(source: Source, round_no: int) -> FetchFloor:
+            mark = f"floor {source} pass {round_no}"
             sandbox_cpu.mark(mark)
             fetched = fetch_floor(
                 source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
             )
             sandbox_cpu.mark(mark)
-            fetched.cpu_mark = mark
+            fetched.sandbox_cpu_seconds = sandbox_cpu.seconds[mark]
             return fetched
 
         def count_requests() -> None:
             floor_requests.update({str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()})
 
         fetches = fastest_fetches(fetch_pass, after_first_pass=count_requests)
-        for source, fetched in fetches.items():  # the sandboxes' CPU during the pass that counts
-            sandbox_cpu.seconds[f"floor {source}"] = sandbox_cpu.seconds[fetched.cpu_mark]
         print(f"[{label}] floor: bare COPY of the same rows; the suites' checks in plain pandas ...", flush=True)
         copies = copy_floor(target.conninfo, run_id, period.start)
         pandas = time_pandas_validation(target.conninfo, _run_params(run_id, period))

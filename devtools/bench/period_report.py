@@ -158,7 +158,7 @@ def period_report(**m: Any) -> dict[str, Any]:
                     "seconds": round(f.seconds, 3),
                     "pass_seconds": f.pass_seconds,
                     "requests_per_second": _rate(f.requests, f.seconds),
-                    "sandbox_cpu_seconds": m["sandbox_cpu"].get(f"floor {s}"),
+                    "sandbox_cpu_seconds": f.sandbox_cpu_seconds,
                 }
                 for s, f in fetches.items()
             },

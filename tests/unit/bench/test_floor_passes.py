@@ -17,10 +17,10 @@ def test_each_vendor_keeps_its_fastest_pass_and_every_pass_is_recorded():
     calls: list[str] = []
     counted_after: list[int] = []
 
-    def fetch(source: Source) -> FetchFloor:
+    def fetch(source: Source, round_no: int) -> FetchFloor:
         calls.append(str(source))
-        seconds = TIMES[source][sum(1 for c in calls if c == str(source)) - 1]
-        return FetchFloor(source=str(source), requests=100, seconds=seconds)
+        assert round_no == sum(1 for c in calls if c == str(source))  # rounds numbered from 1
+        return FetchFloor(source=str(source), requests=100, seconds=TIMES[source][round_no - 1])
 
     best = fastest_fetches(fetch, passes=2, after_first_pass=lambda: counted_after.append(len(calls)))
 
