@@ -43,6 +43,8 @@ class FetchFloor:
     pass_seconds: list[float] = field(default_factory=list)
     #: The vendor sandbox's CPU seconds during this pass (measured by the bench, None if not).
     sandbox_cpu_seconds: float | None = None
+    #: This pass's start and end (epoch seconds): the bench reads the machine's CPU over it.
+    window: tuple[float, float] | None = None
 
     def count(self, route: str, response: requests.Response) -> dict:
         response.raise_for_status()
@@ -203,6 +205,8 @@ class CopyFloor:
     rows: int
     bytes: int
     seconds: float
+    #: The timed COPY's start and end (epoch seconds).
+    window: tuple[float, float] | None = None
 
 
 def copy_floor(conninfo: str, run_id: str, period_start: dt.date) -> list[CopyFloor]:
@@ -220,12 +224,13 @@ def copy_floor(conninfo: str, run_id: str, period_start: dt.date) -> list[CopyFl
                         payload += chunk
                 rows = payload.count(b"\n")
                 target = sql.Identifier("bench_floor", f"{schema}_{name}")
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.time()
                 statement = sql.SQL("COPY {} FROM STDIN").format(target)
                 with conn.transaction(), cursor.copy(statement) as copy:
                     view = memoryview(payload)
                     for offset in range(0, len(view), 8 << 20):
                         copy.write(view[offset : offset + (8 << 20)])
                 seconds = time.perf_counter() - started
-            results.append(CopyFloor(table=table, rows=rows, bytes=len(payload), seconds=seconds))
+            window = (began, time.time())
+            results.append(CopyFloor(table=table, rows=rows, bytes=len(payload), seconds=seconds, window=window))
     return results

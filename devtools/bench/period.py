@@ -45,6 +45,7 @@ from ccms_attendance.warehouse.target import (
     drop_database,
     start_embedded,
 )
+from devtools.bench.cpu import CpuSampler
 from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_fetches, fetch_floor
 from devtools.bench.measure import RssSampler, SandboxCpu, airflow_phases, children_max_rss_bytes, task_timings
 from devtools.bench.pandas_checks import time_pandas_validation
@@ -162,6 +163,9 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         print(f"[{label}] airflow dags test {DAG_ID} {args.date} (log {log_file}) ...", flush=True)
         loads = {"before_pipeline": _load()}
         kernel_before = children_max_rss_bytes()
+        cpu = CpuSampler(sandbox_pids)
+        cpu.measure_idle()
+        cpu.start()  # until the floor's COPYs are done
         with RssSampler(exclude=sandbox_pids) as sampler:
             wall_start = time.time()
             sandbox_cpu.mark("pipeline")
@@ -198,9 +202,11 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         def fetch_pass(source: Source, round_no: int) -> FetchFloor:
             mark = f"floor {source} pass {round_no}"
             sandbox_cpu.mark(mark)
+            began = time.time()
             fetched = fetch_floor(
                 source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
             )
+            fetched.window = (began, time.time())
             sandbox_cpu.mark(mark)
             fetched.sandbox_cpu_seconds = sandbox_cpu.seconds[mark]
             return fetched
@@ -211,6 +217,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         fetches = fastest_fetches(fetch_pass, after_first_pass=count_requests)
         print(f"[{label}] floor: bare COPY of the same rows; the suites' checks in plain pandas ...", flush=True)
         copies = copy_floor(target.conninfo, run_id, period.start)
+        cpu.stop()
         pandas = time_pandas_validation(target.conninfo, _run_params(run_id, period))
         loads["after_floor"] = _load()
         report = period_report(
@@ -221,6 +228,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             run_id=run_id,
             wall=(wall_start, wall_end),
             sampler=sampler,
+            cpu=cpu,
             kernel_peak=kernel_peak,
             timings=timings,
             rows=rows,

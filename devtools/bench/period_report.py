@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ccms_attendance.canonical import Source
+from devtools.bench.cpu import CpuSampler, cpu_report
 from devtools.bench.measure import RssSampler, TaskTiming
 from devtools.bench.pandas_checks import PandasValidation
 from devtools.bench.report import MIB
@@ -103,6 +104,22 @@ def validate_vs_pandas(windows: list[TaskTiming], pandas: list[PandasValidation]
     }
 
 
+def _cpu(cpu: CpuSampler, wall: tuple[float, float], fetches: dict, copies: list, floor_seconds: float):
+    """The machine's CPU over the ``dags test`` and over the floor's timed passes and COPYs."""
+    pipeline = cpu_report(cpu.between(*wall), wall[1] - wall[0])
+    floor_windows = [f.window for f in fetches.values()] + [c.window for c in copies]
+    floor = cpu_report(cpu.windows(w for w in floor_windows if w), floor_seconds)
+    return {
+        "idle_busy_per_second": cpu.idle_busy_per_second,
+        "dags_test": pipeline,
+        "floor": floor,
+        # How much more CPU work the pipeline does than the floor, whatever the wall times.
+        "dags_test_busy_vs_floor_busy": round(pipeline["busy_seconds"] / floor["busy_seconds"], 2)
+        if floor["busy_seconds"]
+        else None,
+    }
+
+
 def period_report(**m: Any) -> dict[str, Any]:
     """The report of one period under ``dags test`` (and under the scheduler, when it ran)."""
     timings, rows, sampler = m["timings"], m["rows"], m["sampler"]
@@ -176,6 +193,7 @@ def period_report(**m: Any) -> dict[str, Any]:
             "copy_reconciled_rows": copy_rows,
         },
         "validate_vs_pandas": validate_vs_pandas(windows["validate"], m["pandas"]),
+        "cpu": _cpu(m["cpu"], (wall_start, wall_end), fetches, copies, floor_seconds),
         "ratios": {
             "pipeline_wall_vs_floor": round(wall / floor_seconds, 2) if floor_seconds else None,
             "pipeline_tasks_vs_floor": round(task_seconds / floor_seconds, 2) if floor_seconds else None,

@@ -77,6 +77,8 @@ def print_table(report: dict[str, Any]) -> None:
             f"  before any pipeline work: the floor plus Airflow's start and end plus the GX import = "
             f"{f['seconds'] + fixed:.1f} s"
         )
+        if run.get("cpu"):
+            _print_cpu(run["cpu"])
         print(f"load averages (1/5/15 min): {run['load_average']}")
         r = run["ratios"]
         print(
@@ -102,6 +104,21 @@ def print_table(report: dict[str, Any]) -> None:
     gx_import = report["gx_import_seconds"]
     print(f"Great Expectations import (fresh process, median of 3): {gx_import} s")
     print_targets(report["targets"])
+
+
+def _cpu_line(figures: dict[str, Any]) -> str:
+    return (
+        f"busy {figures['busy_seconds']} s in {figures['wall_seconds']} s on {figures['cores']} cores"
+        f" (utilization {figures['utilization']}): pipeline {figures['pipeline_seconds']},"
+        f" sandboxes {figures['sandboxes_seconds']}, PostgreSQL {figures['postgres_seconds']} s"
+    )
+
+
+def _print_cpu(cpu: dict[str, Any]) -> None:
+    print(f"CPU (the whole machine; idle before the run: {cpu['idle_busy_per_second']} busy s per s):")
+    print(f"  dags test: {_cpu_line(cpu['dags_test'])}")
+    print(f"  floor:     {_cpu_line(cpu['floor'])}")
+    print(f"  the dags test's CPU work / the floor's: {cpu['dags_test_busy_vs_floor_busy']}")
 
 
 def _print_validate(where: str, compared: dict[str, Any]) -> None:
@@ -146,6 +163,14 @@ def _print_scheduler(scheduler: dict[str, Any], floor_seconds: float) -> None:
         print(
             f"  {name:<22}{stage['tasks']:>6}{stage['task_seconds']:>10.2f}{stage['span_seconds']:>10.2f}"
             f"{stage['max_task_seconds']:>10.2f}"
+        )
+    cpu = scheduler.get("cpu")
+    if cpu:
+        print(f"  CPU, creation -> last product (idle stack before: {cpu['idle_busy_per_second']} busy s per s):")
+        print(f"    {_cpu_line(cpu)}")
+        print(
+            f"    busy / cores = {cpu['cpu_bound_seconds']} s = {cpu['cpu_bound_vs_floor']} x the floor:"
+            " no spreading of this much work over these cores ends the run sooner"
         )
     _print_validate("scheduler", scheduler["validate_vs_pandas"])
 

@@ -37,6 +37,7 @@ import requests
 
 from ccms_attendance.validation.preload import PRELOAD_ENV
 from ccms_attendance.warehouse.target import WarehouseTarget
+from devtools.bench.cpu import CpuSampler, cpu_report
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
 from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.local_airflow import install_local_settings
@@ -113,7 +114,9 @@ def run_under_scheduler(
             raise RuntimeError(f"{SYNC_DAG_ID} failed in the stack; see {stack.log_dir}")
         sync_seconds = time.perf_counter() - sync_started
         startup = time.perf_counter() - started - sync_seconds
-        with RssSampler(exclude=exclude_pids) as sampler:
+        cpu = CpuSampler(exclude_pids)
+        cpu.measure_idle()  # the idle stack: its scheduler, api-server and dag-processor loops
+        with cpu, RssSampler(exclude=exclude_pids) as sampler:
             trigger(stack.api_url, run_id, day)
             stack.wait_for_runs(DAG_ID, run_ids=[run_id], count=1, timeout=timeout)
         run, timings = stack_run_timings(stack.metadata.conninfo, DAG_ID, run_id)
@@ -123,6 +126,7 @@ def run_under_scheduler(
         "run": run,
         "timings": timings,
         "sampler": sampler,
+        "cpu": cpu,
         "startup_seconds": round(startup, 1),
         "sync": _sync_report(sync_run, sync_timings, sync_seconds),
         "parallelism": parallelism,
@@ -237,4 +241,16 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
         "failed_tasks": sorted({t.task_id for t in measured["timings"] if t.state != "success"}),
         "peak_rss_mib_all_stack_processes": round(sampler.peak() / (1 << 20), 1),
         "vs_floor": round(wall / floor_seconds, 2) if wall and floor_seconds else None,
+        "cpu": _cpu(measured["cpu"], created, wall, floor_seconds),
     }
+
+
+def _cpu(cpu: CpuSampler, created: float, wall: float | None, floor_seconds: float) -> dict[str, Any] | None:
+    """The machine's CPU from the run's creation to its last product, and what it bounds the run to."""
+    if not wall:
+        return None
+    figures: dict[str, Any] = cpu_report(cpu.between(created, created + wall), wall)
+    figures["idle_busy_per_second"] = cpu.idle_busy_per_second
+    # However the same work were spread over these cores, the run could not end sooner than this.
+    figures["cpu_bound_vs_floor"] = round(figures["cpu_bound_seconds"] / floor_seconds, 2) if floor_seconds else None
+    return figures
