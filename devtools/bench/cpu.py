@@ -1,16 +1,18 @@
-"""Where the machine's CPU went during a measured window: the whole machine, the sandboxes, PostgreSQL.
+"""Where the machine's CPU went during a measured window: the whole machine, PostgreSQL, named process trees.
 
 Wall-time ratios say how long; they do not say whether a run could be shorter on this machine. A
 sampler thread reads, every 0.2 s, the machine's busy CPU seconds (all cores: user, nice, system,
-irq, softirq, steal), the vendor sandboxes' and every PostgreSQL process's (a postmaster's reaped
-backends included, so a connection that closed between two samples still counts). Any window's
-figures are interpolated between the samples around its ends.
+irq, softirq, steal), every PostgreSQL process's and those of the process trees it is given (the
+vendor sandboxes; under the scheduler also the scheduler, the api-server and the dag-processor). A
+process's figure includes its exited children's once it reaped them (a postmaster's backends, the
+scheduler's task processes), so a process that ended between two samples still counts. Any
+window's figures are interpolated between the samples around its ends.
 
-What a window used beyond the sandboxes and PostgreSQL is the **pipeline**'s: Airflow and its tasks
-(or the floor's bare client), plus whatever else the machine ran (``idle_busy_per_second``, measured
-before the clock, says how much that is). ``busy / cores`` is the shortest wall time the same CPU
-work could take on this machine however it were spread: a run whose ``busy / cores`` is already
-above its target cannot meet it by scheduling, only by doing less work.
+What a window used beyond the named groups is the ``remainder``'s: under ``dags test`` the
+pipeline (the ``dags test`` process and everything else the machine ran: ``idle_busy_per_second``,
+measured before the clock, says how much that is). ``busy / cores`` is the shortest wall time the
+same CPU work could take on this machine however it were spread: a run whose ``busy / cores`` is
+already above its target cannot meet it by scheduling, only by doing less work.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import bisect
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import psutil
 
-GROUPS = ("machine", "sandboxes", "postgres")
+#: A tree whose root's own CPU is reported apart from its descendants': ``<name>`` and ``<name> children``.
+CHILDREN = " children"
 
 
 def machine_busy_seconds() -> float:
@@ -34,11 +37,14 @@ def machine_busy_seconds() -> float:
     return busy + sum(getattr(times, name, 0.0) for name in ("irq", "softirq", "steal"))
 
 
-def _process_seconds(process: psutil.Process, *, reaped: bool) -> float:
-    """A process's own CPU seconds, plus its waited-for children's when ``reaped``."""
+def _own(process: psutil.Process) -> float:
     times = process.cpu_times()
-    own = times.user + times.system
-    return own + (times.children_user + times.children_system if reaped else 0.0)
+    return times.user + times.system
+
+
+def _reaped(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.children_user + times.children_system
 
 
 def postgres_seconds() -> float:
@@ -48,55 +54,82 @@ def postgres_seconds() -> float:
         if process.info["name"] not in ("postgres", "postmaster"):
             continue
         try:
-            postmaster = process.parent() is None or process.parent().name() not in ("postgres", "postmaster")
-            total += _process_seconds(process, reaped=postmaster)
+            parent = process.parent()
+            postmaster = parent is None or parent.name() not in ("postgres", "postmaster")
+            total += _own(process) + (_reaped(process) if postmaster else 0.0)
         except psutil.Error:  # exited between the listing and the read: its parent has it now
             continue
     return total
 
 
+def tree_seconds(root: psutil.Process) -> tuple[float, float]:
+    """(the root's own CPU seconds, its descendants', live and reaped)."""
+    try:
+        own, below = _own(root), _reaped(root)
+        descendants = root.children(recursive=True)
+    except psutil.Error:
+        return 0.0, 0.0
+    for process in descendants:
+        try:
+            below += _own(process) + _reaped(process)
+        except psutil.Error:
+            continue
+    return own, below
+
+
 @dataclass(frozen=True)
 class CpuSample:
     at: float  # epoch seconds
-    machine: float
-    sandboxes: float
-    postgres: float
+    seconds: dict[str, float]  # cumulative CPU seconds per group ("machine" included)
 
 
 @dataclass
 class CpuSampler:
-    """Sample the machine's, the sandboxes' and PostgreSQL's CPU seconds in a thread (context manager)."""
+    """Sample the machine's, PostgreSQL's and some process trees' CPU seconds in a thread.
 
-    sandbox_pids: Iterable[int]
+    ``trees`` names groups of root pids; a name in ``split`` is reported as the roots' own CPU
+    (``<name>``) and their descendants' (``<name> children``). The rest of the machine's busy time
+    is ``remainder``'s.
+    """
+
+    trees: Mapping[str, Iterable[int]]
+    remainder: str = "pipeline"
+    split: frozenset[str] = frozenset()
     interval: float = 0.2
     samples: list[CpuSample] = field(default_factory=list)
-    #: Machine busy CPU seconds per wall second before the clock (other services, the idle stack).
+    #: Machine busy CPU seconds per wall second before the clock (other services, an idle stack).
     idle_busy_per_second: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        self._sandboxes = [psutil.Process(pid) for pid in self.sandbox_pids]
+        self._roots = {name: [psutil.Process(pid) for pid in pids] for name, pids in self.trees.items()}
 
-    def _sandbox_seconds(self) -> float:
-        total = 0.0
-        for process in self._sandboxes:
-            try:
-                total += _process_seconds(process, reaped=True)
-                total += sum(_process_seconds(child, reaped=True) for child in process.children(recursive=True))
-            except psutil.Error:
-                continue
-        return total
+    @property
+    def groups(self) -> list[str]:
+        named = [g for name in self.trees for g in ((name, name + CHILDREN) if name in self.split else (name,))]
+        return ["machine", "postgres", *named]
 
     def sample(self) -> CpuSample:
-        return CpuSample(time.time(), machine_busy_seconds(), self._sandbox_seconds(), postgres_seconds())
+        seconds = {"machine": machine_busy_seconds(), "postgres": postgres_seconds()}
+        for name, roots in self._roots.items():
+            own = below = 0.0
+            for root in roots:
+                root_own, root_below = tree_seconds(root)
+                own, below = own + root_own, below + root_below
+            if name in self.split:
+                seconds[name], seconds[name + CHILDREN] = own, below
+            else:
+                seconds[name] = own + below
+        return CpuSample(time.time(), seconds)
 
     def measure_idle(self, seconds: float = 2.0) -> None:
         """What the machine spends with nothing measured running (before a run's clock starts)."""
         before = self.sample()
         time.sleep(seconds)
         after = self.sample()
-        self.idle_busy_per_second = round((after.machine - before.machine) / (after.at - before.at), 3)
+        busy = after.seconds["machine"] - before.seconds["machine"]
+        self.idle_busy_per_second = round(busy / (after.at - before.at), 3)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -124,43 +157,38 @@ class CpuSampler:
         """Each group's cumulative seconds at ``instant``, linear between the samples around it."""
         if not self.samples:
             raise RuntimeError("the CPU sampler holds no samples")
-        instants = [s.at for s in self.samples]
-        index = bisect.bisect_left(instants, instant)
+        index = bisect.bisect_left([s.at for s in self.samples], instant)
         if index <= 0 or index >= len(self.samples):
-            nearest = self.samples[0 if index <= 0 else -1]
-            return {group: getattr(nearest, group) for group in GROUPS}
+            return dict(self.samples[0 if index <= 0 else -1].seconds)
         before, after = self.samples[index - 1], self.samples[index]
         share = (instant - before.at) / (after.at - before.at) if after.at > before.at else 1.0
-        return {
-            group: getattr(before, group) + share * (getattr(after, group) - getattr(before, group)) for group in GROUPS
-        }
+        return {g: before.seconds[g] + share * (after.seconds[g] - before.seconds[g]) for g in before.seconds}
 
     def between(self, start: float, end: float) -> dict[str, float]:
-        """CPU seconds each group used from ``start`` to ``end`` (epoch seconds), and the pipeline's."""
+        """CPU seconds each group used from ``start`` to ``end`` (epoch seconds), the remainder's too."""
         first, last = self._at(start), self._at(end)
-        used = {group: max(last[group] - first[group], 0.0) for group in GROUPS}
-        used["pipeline"] = max(used["machine"] - used["sandboxes"] - used["postgres"], 0.0)
+        used = {group: max(last[group] - first[group], 0.0) for group in first}
+        named = sum(seconds for group, seconds in used.items() if group != "machine")
+        used[self.remainder] = max(used["machine"] - named, 0.0)
         return used
 
     def windows(self, windows: Iterable[tuple[float, float]]) -> dict[str, float]:
         """The groups' CPU seconds summed over several windows (e.g. the floor's passes and COPYs)."""
-        total = dict.fromkeys((*GROUPS, "pipeline"), 0.0)
+        total: dict[str, float] = {}
         for start, end in windows:
             for group, seconds in self.between(start, end).items():
-                total[group] += seconds
+                total[group] = total.get(group, 0.0) + seconds
         return total
 
 
-def cpu_report(used: dict[str, float], wall_seconds: float, cores: int | None = None) -> dict[str, float]:
+def cpu_report(used: Mapping[str, float], wall_seconds: float, cores: int | None = None) -> dict[str, object]:
     """A window's CPU figures: seconds per group, how busy the cores were, and the CPU-bound wall time."""
     cores = cores or os.cpu_count() or 1
     busy = used["machine"]
     return {
         "wall_seconds": round(wall_seconds, 3),
         "busy_seconds": round(busy, 2),
-        "pipeline_seconds": round(used["pipeline"], 2),
-        "sandboxes_seconds": round(used["sandboxes"], 2),
-        "postgres_seconds": round(used["postgres"], 2),
+        "seconds": {group: round(seconds, 2) for group, seconds in used.items() if group != "machine"},
         "cores": cores,
         "utilization": round(busy / (wall_seconds * cores), 3) if wall_seconds else 0.0,
         # The shortest wall time this much CPU work takes on these cores, however it is spread.

@@ -163,7 +163,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         print(f"[{label}] airflow dags test {DAG_ID} {args.date} (log {log_file}) ...", flush=True)
         loads = {"before_pipeline": _load()}
         kernel_before = children_max_rss_bytes()
-        cpu = CpuSampler(sandbox_pids)
+        cpu = CpuSampler({"sandboxes": sandbox_pids})
         cpu.measure_idle()
         cpu.start()  # until the floor's COPYs are done
         with RssSampler(exclude=sandbox_pids) as sampler:

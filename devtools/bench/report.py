@@ -107,10 +107,10 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def _cpu_line(figures: dict[str, Any]) -> str:
+    groups = ", ".join(f"{group} {seconds}" for group, seconds in figures["seconds"].items())
     return (
         f"busy {figures['busy_seconds']} s in {figures['wall_seconds']} s on {figures['cores']} cores"
-        f" (utilization {figures['utilization']}): pipeline {figures['pipeline_seconds']},"
-        f" sandboxes {figures['sandboxes_seconds']}, PostgreSQL {figures['postgres_seconds']} s"
+        f" (utilization {figures['utilization']}): {groups}"
     )
 
 

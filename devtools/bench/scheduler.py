@@ -114,7 +114,9 @@ def run_under_scheduler(
             raise RuntimeError(f"{SYNC_DAG_ID} failed in the stack; see {stack.log_dir}")
         sync_seconds = time.perf_counter() - sync_started
         startup = time.perf_counter() - started - sync_seconds
-        cpu = CpuSampler(exclude_pids)
+        # The scheduler's own loop apart from its children: the executor's workers and their tasks.
+        trees = {"sandboxes": exclude_pids, **{name: [p.pid] for name, p in stack.processes.items()}}
+        cpu = CpuSampler(trees, remainder="other", split=frozenset({"scheduler"}))
         cpu.measure_idle()  # the idle stack: its scheduler, api-server and dag-processor loops
         with cpu, RssSampler(exclude=exclude_pids) as sampler:
             trigger(stack.api_url, run_id, day)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,25 +12,25 @@ import pytest
 from devtools.bench.cpu import CpuSample, CpuSampler, cpu_report, machine_busy_seconds, postgres_seconds
 
 
-def _sampler(*samples: CpuSample) -> CpuSampler:
-    sampler = CpuSampler(sandbox_pids=[])
-    sampler.samples = list(samples)
+def _sampler(*samples: tuple[float, float, float, float]) -> CpuSampler:
+    sampler = CpuSampler(trees={"sandboxes": []})
+    sampler.samples = [CpuSample(at, {"machine": m, "postgres": p, "sandboxes": s}) for at, m, p, s in samples]
     return sampler
 
 
 def test_a_window_is_interpolated_between_the_samples_around_its_ends():
-    sampler = _sampler(CpuSample(10.0, 100.0, 10.0, 20.0), CpuSample(12.0, 104.0, 11.0, 21.0))
+    sampler = _sampler((10.0, 100.0, 20.0, 10.0), (12.0, 104.0, 21.0, 11.0))
     used = sampler.between(10.5, 11.5)  # half of the two seconds: half of every group's growth
     assert used == pytest.approx({"machine": 2.0, "sandboxes": 0.5, "postgres": 0.5, "pipeline": 1.0})
 
 
 def test_a_window_past_the_samples_is_clamped_to_the_first_and_last():
-    sampler = _sampler(CpuSample(10.0, 100.0, 0.0, 0.0), CpuSample(12.0, 104.0, 0.0, 0.0))
+    sampler = _sampler((10.0, 100.0, 0.0, 0.0), (12.0, 104.0, 0.0, 0.0))
     assert sampler.between(5.0, 20.0)["machine"] == pytest.approx(4.0)
 
 
-def test_windows_add_up_and_the_pipeline_is_what_the_others_did_not_use():
-    sampler = _sampler(CpuSample(0.0, 0.0, 0.0, 0.0), CpuSample(1.0, 2.0, 1.0, 0.5), CpuSample(2.0, 3.0, 1.0, 0.5))
+def test_windows_add_up_and_the_remainder_is_what_the_named_groups_did_not_use():
+    sampler = _sampler((0.0, 0.0, 0.0, 0.0), (1.0, 2.0, 0.5, 1.0), (2.0, 3.0, 0.5, 1.0))
     total = sampler.windows([(0.0, 1.0), (1.0, 2.0)])
     assert total == pytest.approx({"machine": 3.0, "sandboxes": 1.0, "postgres": 0.5, "pipeline": 1.5})
 
@@ -38,17 +39,20 @@ def test_report_bounds_the_wall_time_by_busy_over_cores():
     figures = cpu_report({"machine": 30.0, "pipeline": 20.0, "sandboxes": 6.0, "postgres": 4.0}, 20.0, cores=2)
     assert figures["cpu_bound_seconds"] == 15.0
     assert figures["utilization"] == 0.75
+    assert figures["seconds"] == {"pipeline": 20.0, "sandboxes": 6.0, "postgres": 4.0}
 
 
-def test_a_busy_child_process_shows_in_the_machine_and_pipeline_figures():
+def test_a_tree_counts_its_exited_children_and_a_split_tree_reports_them_apart():
     spin = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass"
-    with CpuSampler(sandbox_pids=[]) as sampler:
+    sampler = CpuSampler(trees={"harness": [os.getpid()]}, remainder="other", split=frozenset({"harness"}))
+    assert sampler.groups == ["machine", "postgres", "harness", "harness children"]
+    with sampler:
         start = time.time()
-        subprocess.run([sys.executable, "-c", spin], check=True)
+        subprocess.run([sys.executable, "-c", spin], check=True)  # waited for: reaped into our children's times
         end = time.time()
     used = sampler.between(start, end)
-    assert used["machine"] >= 0.5  # the child's 0.6 s of CPU, less the sampling's edges
-    assert used["pipeline"] >= 0.4
+    assert used["harness children"] >= 0.55  # the child's 0.6 s, though it exited before the last sample
+    assert used["machine"] >= used["harness children"] - 0.05
     assert machine_busy_seconds() > 0
 
 
