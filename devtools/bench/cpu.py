@@ -21,13 +21,15 @@ import bisect
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
 #: A tree whose root's own CPU is reported apart from its descendants': ``<name>`` and ``<name> children``.
 CHILDREN = " children"
+POSTGRES_NAMES = ("postgres", "postmaster")
 
 
 def machine_busy_seconds() -> float:
@@ -37,44 +39,69 @@ def machine_busy_seconds() -> float:
     return busy + sum(getattr(times, name, 0.0) for name in ("irq", "softirq", "steal"))
 
 
-def _own(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _reaped(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.children_user + times.children_system
+@dataclass(frozen=True)
+class ProcessTable:
+    """One read of every process's ``/proc/<pid>/stat`` (Linux): name, parent and CPU times, ~2 ms per
+    100 processes (psutil's iterator took 8 ms and its tree walks one pass each)."""
+
+    names: dict[int, str]
+    parents: dict[int, int]
+    #: pid -> (own CPU seconds, its waited-for children's)
+    times: dict[int, tuple[float, float]]
+
+    @classmethod
+    def read(cls, proc: Path = Path("/proc")) -> ProcessTable:
+        names, parents, times = {}, {}, {}
+        for entry in os.scandir(proc):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes().decode(errors="replace")
+            except OSError:  # exited since the listing: its parent has it now (once it reaped it)
+                continue
+            pid, name = int(entry.name), stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is the state (field 3 of proc(5))
+            names[pid], parents[pid] = name, int(fields[1])
+            utime, stime, cutime, cstime = (int(value) / _TICK for value in fields[11:15])
+            times[pid] = (utime + stime, cutime + cstime)
+        return cls(names, parents, times)
+
+    def descendants(self, pid: int) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for child, parent in self.parents.items():
+            children.setdefault(parent, []).append(child)
+        found, waiting = [], list(children.get(pid, []))
+        while waiting:
+            child = waiting.pop()
+            found.append(child)
+            waiting.extend(children.get(child, []))
+        return found
+
+    def postgres_seconds(self) -> float:
+        """CPU seconds of PostgreSQL's processes, live or exited (a postmaster counts its reaped backends)."""
+        total = 0.0
+        for pid, name in self.names.items():
+            if name in POSTGRES_NAMES:
+                own, reaped = self.times[pid]
+                postmaster = self.names.get(self.parents[pid], "") not in POSTGRES_NAMES
+                total += own + (reaped if postmaster else 0.0)
+        return total
+
+    def tree_seconds(self, root: int) -> tuple[float, float]:
+        """(the root's own CPU seconds, its descendants' and every reaped child's)."""
+        if root not in self.times:
+            return 0.0, 0.0
+        own, below = self.times[root]
+        below += sum(sum(self.times[pid]) for pid in self.descendants(root))
+        return own, below
 
 
 def postgres_seconds() -> float:
-    """CPU seconds of every PostgreSQL process, live or exited (a postmaster counts its reaped backends)."""
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] not in ("postgres", "postmaster"):
-            continue
-        try:
-            parent = process.parent()
-            postmaster = parent is None or parent.name() not in ("postgres", "postmaster")
-            total += _own(process) + (_reaped(process) if postmaster else 0.0)
-        except psutil.Error:  # exited between the listing and the read: its parent has it now
-            continue
-    return total
-
-
-def tree_seconds(root: psutil.Process) -> tuple[float, float]:
-    """(the root's own CPU seconds, its descendants', live and reaped)."""
-    try:
-        own, below = _own(root), _reaped(root)
-        descendants = root.children(recursive=True)
-    except psutil.Error:
-        return 0.0, 0.0
-    for process in descendants:
-        try:
-            below += _own(process) + _reaped(process)
-        except psutil.Error:
-            continue
-    return own, below
+    """CPU seconds of every PostgreSQL process of the machine, live or exited."""
+    return ProcessTable.read().postgres_seconds()
 
 
 @dataclass(frozen=True)
@@ -92,7 +119,7 @@ class CpuSampler:
     is ``remainder``'s.
     """
 
-    trees: Mapping[str, Iterable[int]]
+    trees: Mapping[str, Collection[int]]
     remainder: str = "pipeline"
     split: frozenset[str] = frozenset()
     interval: float = 0.2
@@ -102,20 +129,19 @@ class CpuSampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def __post_init__(self) -> None:
-        self._roots = {name: [psutil.Process(pid) for pid in pids] for name, pids in self.trees.items()}
-
     @property
     def groups(self) -> list[str]:
         named = [g for name in self.trees for g in ((name, name + CHILDREN) if name in self.split else (name,))]
         return ["machine", "postgres", *named]
 
     def sample(self) -> CpuSample:
-        seconds = {"machine": machine_busy_seconds(), "postgres": postgres_seconds()}
-        for name, roots in self._roots.items():
+        """Every group's cumulative CPU seconds now (one pass over the process table)."""
+        table = ProcessTable.read()
+        seconds = {"machine": machine_busy_seconds(), "postgres": table.postgres_seconds()}
+        for name, roots in self.trees.items():
             own = below = 0.0
             for root in roots:
-                root_own, root_below = tree_seconds(root)
+                root_own, root_below = table.tree_seconds(root)
                 own, below = own + root_own, below + root_below
             if name in self.split:
                 seconds[name], seconds[name + CHILDREN] = own, below
