@@ -21,7 +21,7 @@ import bisect
 import os
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +124,8 @@ class CpuSampler:
     split: frozenset[str] = frozenset()
     interval: float = 0.2
     samples: list[CpuSample] = field(default_factory=list)
+    #: Called with every sample's process table (e.g. :class:`devtools.bench.task_cpu.ExecutorCpu`).
+    observers: list[Callable[[ProcessTable], None]] = field(default_factory=list)
     #: Machine busy CPU seconds per wall second before the clock (other services, an idle stack).
     idle_busy_per_second: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -147,6 +149,8 @@ class CpuSampler:
                 seconds[name], seconds[name + CHILDREN] = own, below
             else:
                 seconds[name] = own + below
+        for observe in self.observers:
+            observe(table)
         return CpuSample(time.time(), seconds)
 
     def measure_idle(self, seconds: float = 2.0) -> None:

@@ -131,6 +131,7 @@ class TaskTiming:
     start: float
     end: float
     queued: float = 0.0  # when the scheduler queued it (0.0: not recorded, e.g. under dags test)
+    ti_id: str = ""  # the task instance's id (a UUID; read from a stack's metadata only)
 
     @property
     def seconds(self) -> float:
@@ -176,14 +177,14 @@ def stack_run_timings(conninfo: str, dag_id: str, run_id: str) -> tuple[dict[str
         if run is None:
             raise RuntimeError(f"no run {run_id} of {dag_id} in the stack's metadata DB")
         rows = conn.execute(
-            "SELECT task_id, map_index, state, start_date, end_date, queued_dttm FROM task_instance"
+            "SELECT task_id, map_index, state, start_date, end_date, queued_dttm, id::text FROM task_instance"
             " WHERE dag_id = %s AND run_id = %s ORDER BY start_date",
             (dag_id, run_id),
         ).fetchall()
     instants = {
         name: _epoch_of(value) for name, value in zip(("created", "queued", "started", "ended"), run[:4], strict=True)
     }
-    timings = [TaskTiming(t, m, s, _epoch_of(a), _epoch_of(b), _epoch_of(q)) for t, m, s, a, b, q in rows]
+    timings = [TaskTiming(t, m, s, _epoch_of(a), _epoch_of(b), _epoch_of(q), i) for t, m, s, a, b, q, i in rows]
     return {**instants, "state": run[4]}, timings
 
 

@@ -288,7 +288,7 @@ def _scheduler_period(
     )
     windows = stage_windows([t for t in measured["timings"] if t.start and t.end])
     result = scheduler_report(measured, windows, report["floor"]["seconds"])
-    result["validate_vs_pandas"] = validate_vs_pandas(windows["validate"], pandas)
+    result["validate_vs_pandas"] = validate_vs_pandas(windows["validate"], pandas, measured["task_cpu_seconds"])
     result["load_average"] = {"before_stack": load_before, "after_run": _load()}
     return result
 

@@ -127,11 +127,18 @@ def _print_validate(where: str, compared: dict[str, Any]) -> None:
         f"{compared['pandas_seconds']:.2f} s (read {compared['pandas_seconds'] - compared['pandas_check_seconds']:.2f}"
         f" + checks {compared['pandas_check_seconds']:.2f}) = {compared['ratio']}"
     )
+    if compared.get("cpu_ratio") is not None:
+        print(
+            f"  in CPU seconds: {compared['validate_task_cpu_seconds']:.2f} s of the tasks (process and supervisor)"
+            f" / {compared['pandas_cpu_seconds']:.2f} s of pandas = {compared['cpu_ratio']}"
+        )
     for source in compared["sources"]:
+        cpu = source.get("validate_task_cpu_seconds")
         print(
             f"  {source['source']:<15}{source['rows']:>9,} rows {source['expectations']:>3} expectations"
             f"  task {source['validate_task_seconds']:>7.2f} s  pandas {source['pandas_read_seconds']:>6.2f}"
             f" + {source['pandas_check_seconds']:>6.2f} s  ({source['ratio']})"
+            + (f"  CPU: task {cpu:.2f} s, pandas {source['pandas_cpu_seconds']:.2f} s" if cpu is not None else "")
         )
 
 
@@ -158,11 +165,11 @@ def _print_scheduler(scheduler: dict[str, Any], floor_seconds: float) -> None:
         "  handoffs (last task of a step ends -> first of the next starts, s): "
         + ", ".join(f"{name} {seconds}" for name, seconds in scheduler["handoff_seconds"].items())
     )
-    print(f"  {'stage':<22}{'tasks':>6}{'task s':>10}{'span s':>10}{'longest':>10}")
+    print(f"  {'stage':<22}{'tasks':>6}{'task s':>10}{'span s':>10}{'longest':>10}{'task CPU s':>12}")
     for name, stage in scheduler["stages"].items():
         print(
             f"  {name:<22}{stage['tasks']:>6}{stage['task_seconds']:>10.2f}{stage['span_seconds']:>10.2f}"
-            f"{stage['max_task_seconds']:>10.2f}"
+            f"{stage['max_task_seconds']:>10.2f}{stage.get('task_cpu_seconds', 0.0):>12.2f}"
         )
     cpu = scheduler.get("cpu")
     if cpu:

@@ -39,6 +39,7 @@ from ccms_attendance.validation.preload import PRELOAD_ENV
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.bench.cpu import CpuSampler, cpu_report
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
+from devtools.bench.task_cpu import ExecutorCpu
 from devtools.demo.__main__ import SYNC_DAG_ID
 from devtools.local_airflow import install_local_settings
 from devtools.stack.config import WIDEST_STEP
@@ -116,7 +117,8 @@ def run_under_scheduler(
         startup = time.perf_counter() - started - sync_seconds
         # The scheduler's own loop apart from its children: the executor's workers and their tasks.
         trees = {"sandboxes": exclude_pids, **{name: [p.pid] for name, p in stack.processes.items()}}
-        cpu = CpuSampler(trees, remainder="other", split=frozenset({"scheduler"}))
+        executor = ExecutorCpu(stack.processes["scheduler"].pid)
+        cpu = CpuSampler(trees, remainder="other", split=frozenset({"scheduler"}), observers=[executor])
         cpu.measure_idle()  # the idle stack: its scheduler, api-server and dag-processor loops
         with cpu, RssSampler(exclude=exclude_pids) as sampler:
             trigger(stack.api_url, run_id, day)
@@ -129,6 +131,7 @@ def run_under_scheduler(
         "timings": timings,
         "sampler": sampler,
         "cpu": cpu,
+        "task_cpu_seconds": executor.by_task(),
         "startup_seconds": round(startup, 1),
         "sync": _sync_report(sync_run, sync_timings, sync_seconds),
         "parallelism": parallelism,
@@ -236,6 +239,8 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
                 "task_seconds": round(sum(t.seconds for t in windows), 3),
                 "span_seconds": round(_span(windows), 3),
                 "max_task_seconds": round(max((t.seconds for t in windows), default=0.0), 3),
+                # What its tasks cost in CPU (task processes and their supervisors), whatever they waited for.
+                "task_cpu_seconds": round(sum(measured["task_cpu_seconds"].get(t.ti_id, 0.0) for t in windows), 2),
             }
             for name, windows in stages.items()
         },

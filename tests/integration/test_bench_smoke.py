@@ -139,4 +139,11 @@ def test_scheduler_ran_the_same_period_in_parallel(report):
     assert cpu["seconds"]["sandboxes"] > 0
     assert cpu["seconds"]["postgres"] > 0
     assert cpu["cpu_bound_seconds"] <= cpu["wall_seconds"]
+    # Each task instance's CPU, read from the executor's workers: part of the scheduler's children's.
+    stages = scheduler["stages"]
+    assert all(stages[name]["task_cpu_seconds"] > 0 for name in ("validate", "reconcile", "load", "extract PPP"))
+    assert sum(stage["task_cpu_seconds"] for stage in stages.values()) <= cpu["seconds"]["scheduler children"] + 0.5
+    compared = scheduler["validate_vs_pandas"]
+    assert compared["validate_task_cpu_seconds"] == pytest.approx(stages["validate"]["task_cpu_seconds"], abs=0.01)
+    assert compared["cpu_ratio"] > 0
     assert cpu["cpu_bound_vs_floor"] == pytest.approx(cpu["cpu_bound_seconds"] / run["floor"]["seconds"], abs=0.01)
