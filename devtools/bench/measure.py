@@ -6,7 +6,7 @@ supervisor), one task at a time. So:
 * a stage's **wall time** is the sum of its task instances' durations (``start_date``/``end_date``
   in the run's metadata database), and the run's wall time is the ``dags test`` process lifetime;
 * **memory** is sampled from outside: a thread reads the RSS of the ``dags test`` process tree every
-  20 ms (psutil), and a stage's peak is the highest sample inside its task windows. Python rarely
+  50 ms (psutil; :class:`RssSampler`), and a stage's peak is the highest sample inside its task windows. Python rarely
   returns freed memory to the OS, so a stage's peak includes what earlier stages left allocated;
   the run's peak is also cross-checked with the kernel's own high-water mark (``ru_maxrss`` of the
   waited-for child processes).
