@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import psutil
@@ -69,15 +70,20 @@ class ProcessTable:
             times[pid] = (utime + stime, cutime + cstime)
         return cls(names, parents, times)
 
-    def descendants(self, pid: int) -> list[int]:
+    @cached_property
+    def children(self) -> dict[int, list[int]]:
+        """pid -> its children's pids (built once per table: every tree of a sample walks it)."""
         children: dict[int, list[int]] = {}
         for child, parent in self.parents.items():
             children.setdefault(parent, []).append(child)
-        found, waiting = [], list(children.get(pid, []))
+        return children
+
+    def descendants(self, pid: int) -> list[int]:
+        found, waiting = [], list(self.children.get(pid, []))
         while waiting:
             child = waiting.pop()
             found.append(child)
-            waiting.extend(children.get(child, []))
+            waiting.extend(self.children.get(child, []))
         return found
 
     def postgres_seconds(self) -> float:
@@ -97,11 +103,6 @@ class ProcessTable:
         own, below = self.times[root]
         below += sum(sum(self.times[pid]) for pid in self.descendants(root))
         return own, below
-
-
-def postgres_seconds() -> float:
-    """CPU seconds of every PostgreSQL process of the machine, live or exited."""
-    return ProcessTable.read().postgres_seconds()
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,7 @@ class ExecutorCpu:
             if not title.startswith(WORKER_TITLE):
                 continue
             task = title[len(WORKER_TITLE) :].strip()
-            own, reaped = table.times.get(pid, (0.0, 0.0))
-            below = sum(sum(table.times[child]) for child in table.descendants(pid))
-            workers[pid] = (None if task == IDLE else task, own + reaped + below)
+            workers[pid] = (None if task == IDLE else task, sum(table.tree_seconds(pid)))
         self.states.append(workers)
 
     def by_task(self) -> dict[str, float]:
