@@ -70,11 +70,14 @@ def test_cpu_of_the_dags_test_and_the_floor_is_attributed(report):
         assert set(window["seconds"]) == {"pipeline", "sandboxes", "postgres"}
         assert window["busy_seconds"] > 0
         assert sum(window["seconds"].values()) == pytest.approx(window["busy_seconds"], abs=0.05)
-        assert 0 < window["utilization"] <= 1.0
+        assert window["utilization"] > 0
         assert window["cpu_bound_seconds"] == pytest.approx(window["busy_seconds"] / window["cores"], abs=0.01)
     # Over the dags test (seconds, even at this scale) every group did work: Airflow, the sandboxes'
-    # pages, PostgreSQL's statements. The floor's COPYs at this scale last milliseconds: not asserted.
+    # pages, PostgreSQL's statements; and the cores were at most fully busy. The floor's passes and
+    # COPYs at this scale last milliseconds, shorter than a sample and near the kernel's 10 ms CPU
+    # tick, so neither is asserted for them (CI saw its utilization at 1.004).
     assert all(seconds > 0 for seconds in cpu["dags_test"]["seconds"].values())
+    assert cpu["dags_test"]["utilization"] <= 1.0
     assert cpu["dags_test"]["wall_seconds"] == report["runs"][0]["pipeline"]["wall_seconds"]
     assert cpu["dags_test_busy_vs_floor_busy"] > 1  # Airflow, GX and the rules cost more than a bare fetch
     assert cpu["idle_busy_per_second"] >= 0
