@@ -68,7 +68,7 @@ def run_airflow(args: list[str], env: Mapping[str, str], log_file: Path | None =
 POOLS_FILE = CONFIG_DIR / "pools.json"
 
 
-#: The deployment's Airflow local settings (``validation/preload.py``, ``process_exit.py``).
+#: The deployment's Airflow local settings (``preload.py``, ``process_exit.py``).
 LOCAL_SETTINGS = CONFIG_DIR / "airflow_local_settings.py"
 
 

@@ -11,8 +11,9 @@ This stage runs the period the deployed way, with the stack the end-to-end tests
   three vendors' pools full at once and the PPP extract and validate, which no pool holds), so the
   vendors' task groups run side by side and none waits for an executor slot;
 * ``config/airflow_local_settings.py`` in ``$AIRFLOW_HOME/config/``, as a deployment installs it:
-  the scheduler preloads Great Expectations for the task processes it forks
-  (``ccms_attendance.validation.preload``; ``--gx-preload off`` measures without);
+  the scheduler preloads Great Expectations, the task modules and the DAG files' and plugins'
+  modules for the task processes it forks (``ccms_attendance.preload``; ``--gx-preload off``
+  measures without);
 * ``[scheduler] use_job_schedule = False``: the timetable would otherwise schedule the latest
   period on its own as soon as the DAG is unpaused; triggered runs still run.
 
@@ -35,7 +36,7 @@ from typing import Any
 
 import requests
 
-from ccms_attendance.validation.preload import PRELOAD_ENV
+from ccms_attendance.preload import PRELOAD_ENV
 from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.bench.cpu import CpuSampler, cpu_report
 from devtools.bench.measure import RssSampler, TaskTiming, stack_run_timings
@@ -152,7 +153,7 @@ def _sync_report(run: Mapping[str, Any], timings: list[TaskTiming], seconds: flo
     }
 
 
-_PRELOADED = re.compile(r"Great Expectations preloaded for the task processes in ([0-9.]+) s")
+_PRELOADED = re.compile(r"preloaded for the processes this one forks: Great Expectations in ([0-9.]+) s")
 
 
 def preload_seconds(scheduler_log: Path) -> float | None:

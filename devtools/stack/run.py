@@ -11,8 +11,8 @@
 3. ``airflow api-server``, ``dag-processor`` and ``scheduler`` (LocalExecutor, parallelism 4) with
    ``AIRFLOW_HOME=folder/home``, logs in ``folder/logs/``, pid files in ``folder/pids/``, free ports
    for the API and the scheduler's log server, a login (``admin`` and a generated password), and
-   the project's ``airflow_local_settings.py`` in ``folder/home/config/`` (the scheduler preloads
-   Great Expectations for the task processes it forks, ``validation/preload.py``).
+   the project's ``airflow_local_settings.py`` in ``folder/home/config/`` (the scheduler and the
+   dag-processor preload what the processes they fork would import again, ``preload.py``).
 4. ``ccms_attendance_period`` unpaused: the scheduler runs the latest closed period at once.
 
 ``folder/airflow`` runs the Airflow CLI against the stack (``folder/env`` holds its environment).
