@@ -127,30 +127,46 @@ def warm_validation() -> float:
     return time.perf_counter() - started
 
 
-def import_modules(names: Sequence[str]) -> float:
-    """Import ``names`` (code only: none opens a connection or starts a thread); seconds."""
+def import_modules(names: Sequence[str], failed: list[str]) -> float:
+    """Import ``names`` (code only: none opens a connection or starts a thread); seconds. A module
+    that fails to import is added to ``failed``: the child that needs it imports it and fails there."""
     started = time.perf_counter()
     for name in names:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            failed.append(f"{name} ({type(error).__name__})")
     return time.perf_counter() - started
 
 
 def preload(argv: Sequence[str] | None = None) -> bool:
     """From ``airflow_local_settings``: import what the processes this one forks would import
-    again (above); True if it did."""
+    again (above); True if it did.
+
+    Best effort: it only saves time, so a failure never stops the Airflow process from starting
+    (an exception here would); it is printed, and the task or parser that needs the module fails
+    with the import error in its own log.
+    """
     argv = sys.argv if argv is None else argv
     if not enabled() or not forks_dag_parsers(argv):
         return False
-    parsing = import_modules(PARSE_MODULES)
+    failed: list[str] = []
+    parsing = import_modules(PARSE_MODULES, failed)
     done = f"the DAG files' and the plugins' modules in {parsing:.1f} s"
     if forks_task_processes(argv):
-        gx = warm_validation()
-        tasks = import_modules(TASK_MODULES)
-        done = f"Great Expectations in {gx:.1f} s, the task modules in {tasks:.1f} s, {done}"
+        try:
+            gx = f"in {warm_validation():.1f} s"
+        except Exception as error:
+            gx = "not preloaded"
+            failed.append(f"Great Expectations ({type(error).__name__})")
+        tasks = import_modules(TASK_MODULES, failed)
+        done = f"Great Expectations {gx}, the task modules in {tasks:.1f} s, {done}"
     # Airflow configures logging only after importing the local settings: a log record would be lost.
     print(
         f"ccms_attendance: preloaded for the processes this one forks: {done} ({PRELOAD_ENV}=0 turns it off)",
         file=sys.stderr,
         flush=True,
     )
+    if failed:
+        print(f"ccms_attendance: WARNING: not preloaded: {', '.join(failed)}", file=sys.stderr, flush=True)
     return True

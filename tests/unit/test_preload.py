@@ -126,3 +126,15 @@ def test_every_module_a_task_body_imports_is_preloaded():
     }
     assert "ccms_attendance.pipeline.extract" in lazy  # the scan finds the task bodies' imports
     assert lazy <= set(TASK_MODULES)
+
+
+def test_a_module_that_fails_to_import_never_stops_the_process_from_starting(monkeypatch, capsys):
+    """The preload only saves time: the scheduler starts anyway, and says what it could not preload."""
+    from ccms_attendance import preload as preload_module
+
+    monkeypatch.setenv(PRELOAD_ENV, "1")
+    monkeypatch.setattr(preload_module, "PARSE_MODULES", ("ccms_attendance.no_such_module", "json"))
+    assert preload_module.preload(["/venv/bin/airflow", "dag-processor"]) is True
+    printed = capsys.readouterr().err
+    assert "the DAG files' and the plugins' modules in" in printed
+    assert "WARNING: not preloaded: ccms_attendance.no_such_module (ModuleNotFoundError)" in printed
