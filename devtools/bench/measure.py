@@ -21,7 +21,6 @@ import resource
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,30 +29,6 @@ import psutil
 import psycopg
 
 from devtools.bench.cpu import ProcessTable
-
-
-class SandboxCpu:
-    """CPU seconds the vendor sandboxes' processes spent between pairs of :meth:`mark` calls.
-
-    The sandboxes share the machine's cores with the pipeline: what they spend rendering and
-    encoding pages is the stand-in vendors' cost, paid by the pipeline and the floor alike, and
-    the report shows it so that it is not mistaken for the pipeline's own.
-    """
-
-    def __init__(self, processes: Mapping[Any, Any]) -> None:
-        self._processes = [psutil.Process(p.pid) for p in processes.values()]
-        self._open: dict[str, float] = {}
-        self.seconds: dict[str, float] = {}
-
-    def _total(self) -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in self._processes)
-
-    def mark(self, label: str) -> None:
-        """Start measuring ``label``, or (second call) stop and record it."""
-        if label in self._open:
-            self.seconds[label] = round(self._total() - self._open.pop(label), 2)
-        else:
-            self._open[label] = self._total()
 
 
 @dataclass

@@ -47,7 +47,7 @@ from ccms_attendance.warehouse.target import (
 )
 from devtools.bench.cpu import CpuSampler
 from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_fetches, fetch_floor
-from devtools.bench.measure import RssSampler, SandboxCpu, airflow_phases, children_max_rss_bytes, task_timings
+from devtools.bench.measure import RssSampler, airflow_phases, children_max_rss_bytes, task_timings
 from devtools.bench.pandas_checks import time_pandas_validation
 from devtools.bench.period_report import period_report, stage_windows, validate_vs_pandas
 from devtools.bench.scheduler import run_under_scheduler, scheduler_report
@@ -158,7 +158,6 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         prepare_airflow_home(env)
         fleet.reset_stats()
         sandbox_pids = {p.pid for p in fleet.processes.values()}
-        sandbox_cpu = SandboxCpu(fleet.processes)
         log_file = work / f"dags-test-{label}.log"
         print(f"[{label}] airflow dags test {DAG_ID} {args.date} (log {log_file}) ...", flush=True)
         loads = {"before_pipeline": _load()}
@@ -168,14 +167,14 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
         cpu.start()  # until the floor's COPYs are done
         with RssSampler(exclude=sandbox_pids) as sampler:
             wall_start = time.time()
-            sandbox_cpu.mark("pipeline")
+            cpu.mark("pipeline")
             if args.profile:
                 _profiled_dags_test(env, args.date.isoformat(), work / f"profile-{label}.txt", log_file)
             else:
                 # The statewide state has unlinked licenses: check_period fails the run after the load.
                 dags_test(env, DAG_ID, args.date.isoformat(), log_file=log_file, attention_ok=True)
             wall_end = time.time()
-            sandbox_cpu.mark("pipeline")
+            cpu.mark("pipeline")
         # The kernel's figure is a high-water mark over every child waited for so far: it belongs to
         # this dags test only if it rose during it (otherwise an earlier, bigger child holds it).
         kernel_after = children_max_rss_bytes()
@@ -201,14 +200,14 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
 
         def fetch_pass(source: Source, round_no: int) -> FetchFloor:
             mark = f"floor {source} pass {round_no}"
-            sandbox_cpu.mark(mark)
+            cpu.mark(mark)
             began = time.time()
             fetched = fetch_floor(
                 source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
             )
             fetched.window = (began, time.time())
-            sandbox_cpu.mark(mark)
-            fetched.sandbox_cpu_seconds = sandbox_cpu.seconds[mark]
+            cpu.mark(mark)
+            fetched.sandbox_cpu_seconds = round(cpu.marked[mark]["sandboxes"], 2)
             return fetched
 
         def count_requests() -> None:
@@ -240,7 +239,7 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             floor_requests=floor_requests,
             setup_seconds=setup_seconds,
             loads=loads,
-            sandbox_cpu=sandbox_cpu.seconds,
+            sandbox_cpu={label: round(used["sandboxes"], 2) for label, used in cpu.marked.items()},
             load_steps=load_steps,
             airflow_phases=airflow_phases(log_file, wall_start, wall_end),
         )

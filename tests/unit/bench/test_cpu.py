@@ -56,6 +56,21 @@ def test_a_tree_counts_its_exited_children_and_a_split_tree_reports_them_apart()
     assert machine_busy_seconds() > 0
 
 
+def test_a_marked_window_shorter_than_the_interval_is_measured_exactly():
+    """The floor's passes of the smoke run last ~0.05 s: a mark samples at once, no interpolation."""
+    spin = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    sampler = CpuSampler(trees={"sandboxes": [os.getpid()]}, interval=60.0)  # no sample of its own between
+    with sampler:
+        sampler.mark("window")
+        subprocess.run([sys.executable, "-c", spin], check=True)
+        sampler.mark("window")
+        sampler.mark("idle")
+        sampler.mark("idle")
+    assert sampler.marked["window"]["sandboxes"] >= 0.25  # the spinning child's 0.3 s, counted once reaped
+    assert sampler.marked["idle"]["sandboxes"] < 0.05
+    assert [s.at for s in sampler.samples] == sorted(s.at for s in sampler.samples)  # marks kept in time order
+
+
 def test_postgresql_seconds_grow_with_a_query_and_keep_it_once_the_backend_exited(pg_admin):
     import psycopg
 
