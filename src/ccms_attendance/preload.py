@@ -12,11 +12,11 @@ What every such child would otherwise import again:
 
 * **Parsing a DAG file and loading the plugins** (:data:`PARSE_MODULES`): each DAG-file parser
   process does both, and so does each task process (``task_runner.parse``; its listener manager
-  loads the plugins). In a parser forked from ``airflow dag-processor`` that imported ~150 modules,
-  FastAPI and the UI app of ``plugins/ccms_plugin.py`` among them: 0.30-0.35 CPU s to parse the
-  three DAG files and load the plugins, 0.10-0.11 s with the preload (forked children, development
-  machine). A task process forked from the scheduler inherits more of them already; its parse
-  takes ~0.015 s less.
+  loads the plugins). In a parser forked from ``airflow dag-processor`` that imported some 260
+  modules, FastAPI and the UI app of ``plugins/ccms_plugin.py`` among them: 0.30-0.35 CPU s to
+  parse the three DAG files and load the plugins, 0.07 s with the preload (forked children,
+  development machine). A task process forked from the scheduler inherits more of them already;
+  its parse takes ~0.015 s less.
 * **Running the task bodies** (:data:`TASK_MODULES`): the modules ``airflow_tasks`` imports
   lazily (so that parsing stays cheap): the hooks and the HTTP provider they stand on, the pipeline
   steps, the report; ~0.4 s a task process otherwise.
@@ -56,18 +56,23 @@ PARSER_COMMANDS = (("dag-processor",),)
 
 #: What parsing the DAG files and loading the plugins imports beyond what a forking process has:
 #: ``airflow.sdk``'s ``dag``/``task``/``TaskGroup`` (lazy attributes of ``airflow.sdk``), the
-#: ``@task`` operator, the task runner's DAG bag, the modules the DAG files and the plugin name.
-#: ``tests/unit/test_preload.py`` parses every DAG file and loads the plugins after the preload and
-#: fails if that imports any other module.
+#: ``@task`` operator, the task runner's DAG bag, the modules the DAG files and the plugin name, and
+#: ``pydantic.v1``, which FastAPI imports when the plugin's UI app adds its routes.
+#: ``tests/unit/test_preload.py`` parses every DAG file and loads the plugins after the scheduler's
+#: and the dag-processor's preload and fails if that imports any other module.
 PARSE_MODULES = (
     "airflow.dag_processing.dagbag",
     "airflow.providers.standard.decorators.python",
     "airflow.sdk.definitions.decorators",
     "airflow.version",
+    "ccms_attendance.airflow_tasks",
     "ccms_attendance.alerts.notifier",
+    "ccms_attendance.assets",
     "ccms_attendance.intake.tasks",
     "ccms_attendance.timetables",
     "ccms_attendance.ui.app",
+    "ccms_attendance.ui.links",
+    "pydantic.v1",
 )
 
 #: What ``ccms_attendance.airflow_tasks`` imports inside its task bodies (they import lazily, so the

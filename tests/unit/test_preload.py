@@ -81,7 +81,8 @@ def test_the_api_server_does_not_and_the_switch_turns_it_off():
 _PARSE_SNIPPET = """
 import sys
 from pathlib import Path
-sys.argv = ["/venv/bin/airflow", "scheduler"]
+import airflow.dag_processing.processor  # the dag-processor has imported its own code before it forks
+sys.argv = ["/venv/bin/airflow", COMMAND]
 from ccms_attendance.preload import preload
 assert preload()
 before = set(sys.modules)
@@ -99,11 +100,12 @@ print("new:", " ".join(loaded))
 """
 
 
-def test_a_forked_task_parses_its_dag_file_and_loads_the_plugins_without_importing_more():
+@pytest.mark.parametrize("command", ["scheduler", "dag-processor"])
+def test_a_forked_child_parses_the_dag_files_and_loads_the_plugins_without_importing_more(command):
     """A module the DAG files or the plugin import, missing from ``PARSE_MODULES``, would be imported
-    again by every task process and every DAG-file parser (FastAPI and the UI app: ~0.2 CPU s each)."""
+    again by every task process and every DAG-file parser (FastAPI and the UI app among them)."""
     env = {**os.environ, PRELOAD_ENV: "1", "GX_ANALYTICS_ENABLED": "false"}
-    snippet = _PARSE_SNIPPET.replace("DAGS", repr(str(DAGS_DIR)))
+    snippet = _PARSE_SNIPPET.replace("DAGS", repr(str(DAGS_DIR))).replace("COMMAND", repr(command))
     completed = subprocess.run(
         [sys.executable, "-c", snippet], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
     )
