@@ -75,13 +75,14 @@ def test_the_api_server_does_not_and_the_switch_turns_it_off():
     assert _preloaded_after_local_settings("dag-processor", preload="0") == (False, False, False)
 
 
-# After the scheduler's preload, what a task process does before its task body: load the plugins
-# (the task runner's listener manager) and parse a DAG file (``task_runner.parse``), here every
+# After a forking process's preload, what its child does: load the plugins (a task runner's listener
+# manager does) and parse a DAG file (``task_runner.parse``, or a dag-processor's parser), here every
 # DAG file; it prints the modules that imported (the DAG files' own modules aside).
 _PARSE_SNIPPET = """
 import sys
 from pathlib import Path
-import airflow.dag_processing.processor  # the dag-processor has imported its own code before it forks
+if COMMAND == "dag-processor":
+    import airflow.dag_processing.processor  # the dag-processor has imported its own code before it forks
 sys.argv = ["/venv/bin/airflow", COMMAND]
 from ccms_attendance.preload import preload
 assert preload()
