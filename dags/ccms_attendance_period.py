@@ -33,18 +33,20 @@ complete site-periods only. A run:
    source governs: PPP or one of the three CCMS. Sites are split into a bounded number of batches.
 2. **ppp / alliance_core / brightwheel / playground** — one task group per source pulls that
    source's records and its submission state (portal submission, vendor submission marker) into the
-   warehouse's `staging` schema (`extract_*`), then checks them with the source's Great
-   Expectations suite (`validate`). Children without a CCDF or On My Way Pre-K voucher are dropped
-   before anything is stored. A vendor that fails marks only its own sites incomplete (or keeps
-   their previous complete version); a step that fails for infrastructure reasons stops the run
-   at reconcile, and nothing loads.
-3. **reconcile** — applies the provider-guide rules (`ccms_attendance/rules/`) and stages the daily
+   warehouse's `staging` schema (`extract_*`). Children without a CCDF or On My Way Pre-K voucher
+   are dropped before anything is stored. A vendor that fails marks only its own sites incomplete
+   (or keeps their previous complete version).
+3. **validate** — once the extracts are done, checks each source's records with its Great
+   Expectations suite: bad rows are quarantined; a source that breaks a critical expectation makes
+   its sites incomplete and fails the task (the message names the source). A step that fails for
+   infrastructure reasons stops the run at reconcile, and nothing loads.
+4. **reconcile** — applies the provider-guide rules (`ccms_attendance/rules/`) and stages the daily
    attendance, the per-child absence summary and the exceptions.
-4. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records
+5. **load** — swaps the period's rows in `reconciled.*` for the new ones in one transaction, records
    the period's lifecycle, and recounts the absence limits of the children it changed.
-5. **report** — writes the period report (link on the task and tab on the run, at `/ccms/`).
+6. **report** — writes the period report (link on the task and tab on the run, at `/ccms/`).
    Beside the load and the report, **data_docs** renders the GX data docs of the run's validations.
-6. **check_period** — fails the run when it needs attention (a failed task, no load, a site-period
+7. **check_period** — fails the run when it needs attention (a failed task, no load, a site-period
    without usable data); the failure mails an alert (`docs/operations.md`).
 
 **Rerun or correct** a period: clear its run, or trigger `ccms_attendance_period` from the UI with
@@ -112,12 +114,14 @@ def extract_ccms_batch(source: str, batch_no: int, plan: dict) -> dict:
 
 
 @step("validate", trigger_rule="all_done")
-def validate_source(source: str) -> dict:
-    """Check the source's staged records with its GX suite; quarantine bad rows.
+def validate() -> dict:
+    """Check every source's staged records with its GX suite; quarantine bad rows.
 
-    Runs after partial failures too. Keeps the outcome for the run's data docs (`data_docs`).
+    Runs once the extracts are done, after partial failures too: the four suites in one process,
+    where Great Expectations is already loaded. Fails naming each source that broke a critical
+    expectation. Keeps the outcomes for the run's data docs (`data_docs`).
     """
-    return airflow_tasks.validate(get_current_context(), source)
+    return airflow_tasks.validate(get_current_context())
 
 
 @step("reconcile", trigger_rule="all_done")
@@ -198,19 +202,18 @@ def period_dag(dag_id: str, phase: Phase, description: str, **dag_kwargs: object
         plan = plan_period(len(SITE_BATCHES))
         extracted = []
         with TaskGroup(group_id="ppp", tooltip="Manual absences typed in the provider portal") as ppp:
-            extract_ppp_entries() >> validate_source(str(Source.PPP))
+            extract_ppp_entries()
         extracted.append(ppp)
         for source in Source.ccms():
             with TaskGroup(group_id=source.lower(), tooltip=f"{source} API, one mapped task per site batch") as group:
                 extract = extract_ccms_batch.override(pool=f"ccms_{source.lower()}")
-                batches = extract.partial(source=str(source), plan=plan).expand(batch_no=SITE_BATCHES)
-                batches >> validate_source(str(source))
+                extract.partial(source=str(source), plan=plan).expand(batch_no=SITE_BATCHES)
             extracted.append(group)
         plan >> extracted
         reported = period_report()
         reported.operator.operator_extra_links = [PeriodReportLink()]
         reconciled, verdict = reconcile(), check_period()
-        extracted >> reconciled >> load() >> reported >> verdict
+        extracted >> validate() >> reconciled >> load() >> reported >> verdict
         reconciled >> data_docs() >> verdict  # beside the load and the report: they never wait for it
 
     period_tasks()

@@ -186,6 +186,11 @@ HANDOFFS = (
         ("plan",),
         ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND"),
     ),
+    (
+        "extract -> validate",
+        ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND"),
+        ("validate",),
+    ),
     ("validate -> reconcile", ("validate",), ("reconcile",)),
     ("reconcile -> load", ("reconcile",), ("load",)),
     ("load -> report", ("load",), ("report",)),

@@ -70,7 +70,7 @@ BLOAT_TABLES = (
 # Stage of a task id (first match wins); extract includes each vendor's fetch tasks.
 STAGES = (
     ("plan", lambda t: t == "plan_period"),
-    ("validate", lambda t: t.endswith(".validate")),
+    ("validate", lambda t: t == "validate"),
     ("reconcile", lambda t: t == "reconcile"),
     ("load", lambda t: t == "load"),
     ("report", lambda t: t == "report"),

@@ -204,19 +204,21 @@ def extract_ccms(context: Mapping[str, Any], source: str, batch_no: int, plan: M
 
 
 @task_body("validate")
-def validate(context: Mapping[str, Any], source: str) -> dict[str, Any]:
-    from ccms_attendance.pipeline.validate import keep_for_data_docs, validate_source
+def validate(context: Mapping[str, Any]) -> dict[str, Any]:
+    from ccms_attendance.pipeline.validate import validate_run
 
     run = run_context(context)
     with warehouse() as conn:
-        summary = validate_source(conn, run, Source(source))
-    if summary.outcome is not None:
-        keep_for_data_docs(run, [summary.outcome], summary.suite)  # rendered by the data_docs task
-    if not summary.success:
+        summaries = validate_run(conn, run)
+    failed = [summary for summary in summaries if not summary.success]
+    if failed:
         # Retrying would judge the same rows the same way: fail now. Reconciliation still runs and
-        # reports this source's sites as incomplete.
-        fail_now(f"{source}, {run.describe()}: {summary.error}", step_advice("validate"))
-    return summary.as_xcom()
+        # reports these sources' sites as incomplete; the other sources' verdicts are recorded.
+        fail_now(
+            f"{run.describe()}: " + " || ".join(f"{summary.source}: {summary.error}" for summary in failed),
+            step_advice("validate"),
+        )
+    return {"sources": [summary.as_xcom() for summary in summaries]}
 
 
 @task_body("reconcile")

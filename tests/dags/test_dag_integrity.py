@@ -52,21 +52,21 @@ def test_parsing_a_dag_file_imports_neither_pandas_nor_gx(dag_file):
 
 def test_one_task_group_per_source_and_the_spine(dag):
     task_ids = set(dag.task_ids)
-    assert {"plan_period", "ppp.extract_entries", "ppp.validate", "reconcile", "load", "report"} <= task_ids
+    assert {"plan_period", "ppp.extract_entries", "validate", "reconcile", "load", "report"} <= task_ids
     for source in Source.ccms():
         assert f"{source.lower()}.extract_batch" in task_ids
-        assert f"{source.lower()}.validate" in task_ids
     assert set(dag.task_group.children) >= {"ppp", "alliance_core", "brightwheel", "playground"}
+    assert not [task_id for task_id in task_ids if task_id.endswith(".validate")]  # one validate, after them all
 
 
-def test_reconcile_runs_after_every_source_even_if_one_failed(dag):
+def test_validate_and_reconcile_run_after_every_source_even_if_one_failed(dag):
+    validate = dag.get_task("validate")
+    assert validate.trigger_rule == "all_done"
+    extracts = {"ppp.extract_entries"} | {f"{s.lower()}.extract_batch" for s in Source.ccms()}
+    assert {t.task_id for t in validate.upstream_list} == extracts
     reconcile = dag.get_task("reconcile")
     assert reconcile.trigger_rule == "all_done"
-    upstream = {t.task_id for t in reconcile.upstream_list}
-    assert upstream == {f"{s.lower()}.validate" for s in Source}
-    for source in Source:
-        validate = dag.get_task(f"{source.lower()}.validate")
-        assert validate.trigger_rule == "all_done"
+    assert [t.task_id for t in reconcile.upstream_list] == ["validate"]
     assert [t.task_id for t in dag.get_task("load").upstream_list] == ["reconcile"]
 
 

@@ -7,7 +7,7 @@
   connection, during extraction: the task retries and finishes, nothing is staged or loaded twice.
 * A rerun is triggered while a backfill of the same period runs: the two loads are serialized
   (never interleaved rows); both load the same content, the later one supersedes the earlier.
-* The warehouse "restarts" during ``ppp.validate`` (its session terminated on every try): the run
+* The warehouse "restarts" during ``validate`` (its session terminated on every try): the run
   fails at reconcile and loads nothing; the period keeps its version (issue 17.2).
 * A run whose load is SIGKILLed on every try stops without a word: the next plan of any run marks
   it ``abandoned`` (issue 17.6).
@@ -302,8 +302,8 @@ def test_a_database_outage_during_validation_fails_the_run_and_loads_nothing(env
     stack, check = env.stack, env.check
     before = (versions(check), checksums(check), loaded_run_ids(check))
     with holding(env.warehouse) as hold:
-        # ppp.validate records its result last: it waits there, and each try's session is terminated,
-        # as a restart of PostgreSQL would (retries used up after the second).
+        # validate records the sources' verdicts last, in one transaction: it waits there, and each
+        # try's session is terminated, as a restart of PostgreSQL would (retries used up after the second).
         hold.conn.execute("LOCK TABLE reconciled.validation_result IN ACCESS EXCLUSIVE MODE")
         run_id = trigger(stack, "validate-outage", 12)
         for _try in (1, 2):
@@ -313,8 +313,8 @@ def test_a_database_outage_during_validation_fails_the_run_and_loads_nothing(env
             wait_backend_gone(check, session.backend_pid)
     ended(stack, run_id)
     states = stack.task_states(DAG_ID, run_id)
-    assert (states["ppp.validate"], states["reconcile"], states["load"]) == ("failed", "failed", "upstream_failed")
-    assert tries(stack, run_id)["ppp.validate"] == 2
+    assert (states["validate"], states["reconcile"], states["load"]) == ("failed", "failed", "upstream_failed")
+    assert tries(stack, run_id)["validate"] == 2
     # Nothing loaded, no Asset published: the period keeps its version, no site made incomplete.
     assert (versions(check), checksums(check), loaded_run_ids(check)) == before
     assert not stack.query("SELECT 1 FROM asset_event WHERE source_run_id = %s", (run_id,))

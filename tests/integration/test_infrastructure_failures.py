@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 
 import pytest
+from support.ccms_steps import bw_record
 from support.period_steps import AFTER_DEADLINES, run_ppp_period
-from support.portal_state import PortalState
+from support.portal_state import PortalState, at
+from support.roles import acting_as
 
 from ccms_attendance.canonical import Source
-from ccms_attendance.paths import EXPECTATIONS_DIR
+from ccms_attendance.paths import EXPECTATIONS_DIR, KEPT_OUTCOMES_DIR
 from ccms_attendance.periods import ServicePeriod, load_calendar
-from ccms_attendance.pipeline.extract import extract_ppp
+from ccms_attendance.pipeline.extract import extract_ccms_batch, extract_ppp
 from ccms_attendance.pipeline.plan import plan_period
 from ccms_attendance.pipeline.reconcile import UnfinishedInputsError, reconcile_run
 from ccms_attendance.pipeline.run_context import RunContext
-from ccms_attendance.pipeline.validate import ValidationCrashError, validate_source
+from ccms_attendance.pipeline.validate import ValidationCrashError, run_data_docs, validate_run, validate_source
 from ccms_attendance.warehouse.sql_files import fetch_one
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
@@ -48,6 +51,7 @@ def crashing_suites(tmp_path, monkeypatch):
     )
     (folder / "ppp_entries.json").write_text(json.dumps(suite))
     monkeypatch.setenv("CCMS_EXPECTATIONS_DIR", str(folder))
+    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "data_docs"))
 
 
 def test_an_expectation_gx_cannot_evaluate_is_no_verdict_and_stops_the_run(conn, crashing_suites):
@@ -72,3 +76,47 @@ def test_an_expectation_gx_cannot_evaluate_is_no_verdict_and_stops_the_run(conn,
         reconcile_run(conn, run)
     assert fetch_one(conn, "period_checksums", {"period_start": PERIOD.start}) == before
     assert conn.execute("SELECT run_id FROM reconciled.period_load").fetchone()[0] == "run-1"
+
+
+def _duplicated_records(license_number: str):
+    if license_number == "CC-2":  # the same record twice: brightwheel's suite fails as a whole
+        yield bw_record("CC-2", "222", MONDAY, "bw-same")
+        yield bw_record("CC-2", "222", MONDAY, "bw-same")
+
+
+def test_the_run_records_no_source_verdict_until_every_source_was_evaluated(conn, crashing_suites, tmp_path):
+    # S-1 keeps the portal (PPP), S-2 moved to brightwheel, whose records break its suite.
+    state = PortalState(PERIOD).site("S-1", "CC-1").submission("S-1", PERIOD.start).voucher("111", "S-1")
+    state.site("S-2", "CC-2").submission("S-2", dt.date(2026, 10, 11)).voucher("222", "S-2")
+    state.selection("S-2", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
+    state.absence("S-1", "111", MONDAY).write(conn)
+    run = _run("run-1")
+    plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
+    extract_ppp(conn, run)
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _duplicated_records, ())
+    recorded = "SELECT suite_name, success FROM reconciled.validation_result WHERE run_id = 'run-1' ORDER BY 1"
+    outcomes = "SELECT source, site_id, outcome FROM staging.site_extract WHERE run_id = 'run-1' ORDER BY 1, 2"
+    kept = run_data_docs(run) / KEPT_OUTCOMES_DIR
+
+    # PPP's suite cannot be evaluated: brightwheel's verdict is not recorded either, so a retry
+    # judges the same rows (a recorded verdict would have moved rows and marked S-2 unusable).
+    with acting_as(conn), pytest.raises(ValidationCrashError, match=r"nothing was recorded for any source.*PPP"):
+        validate_run(conn, run)
+    assert conn.execute(recorded).fetchall() == []
+    untouched = [("BRIGHTWHEEL", "S-2", "retrieved"), ("PPP", "S-1", "retrieved"), ("PPP", "S-2", "retrieved")]
+    assert conn.execute(outcomes).fetchall() == untouched
+    assert not kept.exists()
+
+    os.environ.pop("CCMS_EXPECTATIONS_DIR")  # the retry, with the suite mended
+    with acting_as(conn):
+        summaries = validate_run(conn, run)
+    assert [(s.source, s.rows, s.success) for s in summaries] == [
+        ("PPP", 1, True),
+        ("ALLIANCE_CORE", 0, True),
+        ("BRIGHTWHEEL", 2, False),
+        ("PLAYGROUND", 0, True),
+    ]
+    assert "bw-same" in summaries[2].error
+    assert conn.execute(recorded).fetchall() == [("brightwheel_extract", False), ("ppp_entries", True)]
+    assert conn.execute(outcomes).fetchall() == [("BRIGHTWHEEL", "S-2", "failed_validation"), *untouched[1:]]
+    assert sorted(path.name for path in kept.iterdir()) == ["brightwheel_extract.json", "ppp_entries.json"]

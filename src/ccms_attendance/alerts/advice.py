@@ -77,7 +77,7 @@ KIND_ORDER = ("connection", "unknown_license", "refused", "data", "transient")
 CAUSE_ADVICE = {
     "plan": "ask the provider to link the license to the site in the portal, then rerun the period",
     "failed_validation": (
-        "its records broke a critical expectation (the source's validate task and data docs say which): fix the "
+        "its records broke a critical expectation (the validate task's message and the data docs say which): fix the "
         "data at the source, then rerun the period"
     ),
     "source_failed": "the vendor call failed: follow the advice at the end of the failed extract task's log",

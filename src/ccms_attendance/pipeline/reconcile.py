@@ -62,7 +62,7 @@ def require_finished_inputs(conn: psycopg.Connection, run: RunContext) -> None:
     a suite, a bug) says nothing about the data. Reconciling anyway would turn its sites
     incomplete and replace the period's current version with a less complete one, so the run fails
     here, before anything is staged, and the period keeps its current version. Only a data verdict
-    (a critical expectation failed: the source's validate task recorded it) or a vendor that could
+    (a critical expectation failed: the validate task recorded it) or a vendor that could
     not be read makes sites incomplete.
     """
     params = {
@@ -82,7 +82,7 @@ def require_finished_inputs(conn: psycopg.Connection, run: RunContext) -> None:
             for source, sites in per_source.items()
         ]
     problems += [
-        f"{source}: records were never validated (its validate task did not complete)" for source in unvalidated
+        f"{source}: records were never validated (the validate task did not complete)" for source in unvalidated
     ]
     if problems:
         raise UnfinishedInputsError(
@@ -104,7 +104,7 @@ def reconcile_run(conn: psycopg.Connection, run: RunContext) -> ReconciledPeriod
     """Reconcile what the run staged; :class:`RunNotPlannedError` when its plan never completed,
     :class:`UnfinishedInputsError` when an extract or validate step did not complete."""
     _, deadline = run_clock(conn, run)
-    # The extract and validate tasks wrote these (in parallel, so none of them analyzes them).
+    # The extract tasks (in parallel) and the validate task wrote these; none of them analyzes them.
     analyze_staging(conn, ["site_extract", "quarantine"], f"{run.describe()}: extracted")
     require_finished_inputs(conn, run)
     return reconcile(run.period, deadline=deadline, **read_inputs(conn, run))

@@ -1,4 +1,5 @@
-"""Step 2b: validate each source's staged records with its Great Expectations suite.
+"""Step 2b: validate every source's staged records with its Great Expectations suite, once the
+extracts are done (one task, :func:`validate_run`).
 
 Rows failing a critical row-level expectation are moved to the quarantine with their reason. A
 critical failure of the suite as a whole (duplicate keys, or too many bad rows) is a **data
@@ -7,17 +8,20 @@ verdict**: the source is unusable for the run, its retrieved sites are marked
 other sources go on. Every outcome is persisted per run.
 
 A check that could not be made is no verdict: when GX cannot evaluate an expectation (it raised),
-or the warehouse fails, nothing is written and the task fails (:class:`ValidationCrashError`); the
-run then refuses to reconcile the unvalidated records (``pipeline.reconcile``), so nothing loads.
+or the warehouse fails, nothing is written for any source and the task fails
+(:class:`ValidationCrashError`); the run then refuses to reconcile the unvalidated records
+(``pipeline.reconcile``), so nothing loads.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import psycopg
 
 from ccms_attendance.artifact_store import data_docs_root, write_text
@@ -25,6 +29,7 @@ from ccms_attendance.canonical import Source
 from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.validation.outcome import ValidationOutcome
+from ccms_attendance.validation.persist import persist_outcome
 from ccms_attendance.warehouse.bulk import read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
@@ -59,6 +64,8 @@ class ValidationSummary:
     success: bool
     error: str | None = None
     outcome: ValidationOutcome | None = field(default=None, compare=False, repr=False)  # for the data docs
+    quarantine: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # record_no, reason
+    seconds: float = field(default=0.0, compare=False)
 
     def as_xcom(self) -> dict[str, object]:
         return {
@@ -68,16 +75,22 @@ class ValidationSummary:
             "quarantined": self.quarantined,
             "warnings": self.warnings,
             "success": self.success,
+            "seconds": round(self.seconds, 3),
         }
 
 
-def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -> ValidationSummary:
+def evaluate_source(conn: psycopg.Connection, run: RunContext, source: Source) -> ValidationSummary:
+    """Read the source's staged records and judge them with its suite; record nothing yet.
+
+    Raises :class:`ValidationCrashError` when GX could not evaluate an expectation (no verdict).
+    """
+    started = time.monotonic()
     suite = SUITE_BY_SOURCE[source]
     frame = read_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
     if frame.empty:
-        return ValidationSummary(str(source), suite, 0, 0, 0, True)
+        return ValidationSummary(str(source), suite, 0, 0, 0, True, seconds=time.monotonic() - started)
 
-    from ccms_attendance.validation import persist_outcome, quarantine_and_filter, validate_frame
+    from ccms_attendance.validation import quarantine_and_filter, validate_frame
 
     frame = frame.set_index("record_no", drop=False)
     outcome = validate_frame(
@@ -86,32 +99,86 @@ def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
     if outcome.unevaluated:
         raise ValidationCrashError(
             f"{source}, {run.describe()}: GX could not evaluate {len(outcome.unevaluated)} expectation(s) of suite "
-            f"{suite!r}; nothing was recorded (this is no verdict on the data): " + " | ".join(outcome.unevaluated)
+            f"{suite!r}: " + " | ".join(outcome.unevaluated)
         )
     _, quarantined = quarantine_and_filter(frame, outcome)
-    error = None if outcome.success else outcome.error_message()
-    with conn.transaction():
-        if len(quarantined):
-            run_file(
-                conn,
-                "quarantine_source_records",
-                {
-                    "record_nos": [int(n) for n in quarantined["record_no"]],
-                    "reasons": quarantined["reason"].astype(str).tolist(),
-                },
-            )
-        if error:
-            run_file(
-                conn,
-                "mark_source_unusable",
-                {**run.period_params, "source": str(source), "error": f"failed validation: {error[:2000]}"},
-            )
-        persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=outcome)
-    summary = ValidationSummary(
-        str(source), suite, len(frame), len(quarantined), len(outcome.warnings), outcome.success, error, outcome
+    return ValidationSummary(
+        str(source),
+        suite,
+        len(frame),
+        len(quarantined),
+        len(outcome.warnings),
+        outcome.success,
+        None if outcome.success else outcome.error_message(),
+        outcome,
+        quarantined[["record_no", "reason"]],
+        time.monotonic() - started,
     )
-    log.info("Validated %s with %s: %s", source, suite, summary.as_xcom())
+
+
+def record_verdicts(conn: psycopg.Connection, run: RunContext, summaries: list[ValidationSummary]) -> None:
+    """Quarantine the bad rows, mark failed sources unusable, persist every outcome: one transaction."""
+    with conn.transaction():
+        for summary in summaries:
+            if summary.outcome is None:
+                continue  # nothing staged: nothing to judge
+            if summary.quarantined:
+                run_file(
+                    conn,
+                    "quarantine_source_records",
+                    {
+                        "record_nos": [int(n) for n in summary.quarantine["record_no"]],
+                        "reasons": summary.quarantine["reason"].astype(str).tolist(),
+                    },
+                )
+            if summary.error:
+                run_file(
+                    conn,
+                    "mark_source_unusable",
+                    {
+                        **run.period_params,
+                        "source": summary.source,
+                        "error": f"failed validation: {summary.error[:2000]}",
+                    },
+                )
+            persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=summary.outcome)
+    for summary in summaries:
+        log.info("Validated %s with %s: %s", summary.source, summary.suite, summary.as_xcom())
+
+
+def validate_source(conn: psycopg.Connection, run: RunContext, source: Source) -> ValidationSummary:
+    """Judge one source and record its verdict (the run's task judges all of them: :func:`validate_run`)."""
+    summary = evaluate_source(conn, run, source)
+    record_verdicts(conn, run, [summary])
     return summary
+
+
+def validate_run(conn: psycopg.Connection, run: RunContext) -> list[ValidationSummary]:
+    """Judge every source's staged records, keep the outcomes for the data docs, then record the verdicts.
+
+    One process validates the four sources in turn, once the extracts are done: Great Expectations
+    is already imported there and the cores are free, where four tasks beside the extracts paid
+    four task starts and waited for the cores (docs/performance.md). The verdicts are recorded in
+    one transaction after every source was evaluated, so a try that could not evaluate one source
+    records none and its retry judges the same rows again (a recorded try has moved the bad rows
+    to the quarantine: judging what is left could not reproduce its verdict). The outcomes are kept
+    for the data docs before that commit, so a retry overwrites them rather than misses them.
+    """
+    summaries, crashes = [], []
+    for source in SUITE_BY_SOURCE:
+        try:
+            summaries.append(evaluate_source(conn, run, source))
+        except ValidationCrashError as crash:
+            crashes.append(str(crash))  # the other sources are still evaluated, so the log names every cause
+    if crashes:
+        raise ValidationCrashError(
+            "nothing was recorded for any source (this is no verdict on the data): " + " || ".join(crashes)
+        )
+    for summary in summaries:
+        if summary.outcome is not None:
+            keep_for_data_docs(run, [summary.outcome], summary.suite)  # rendered by the data_docs task
+    record_verdicts(conn, run, summaries)
+    return summaries
 
 
 def run_data_docs(run: RunContext) -> ObjectStoragePath:

@@ -82,16 +82,18 @@ def test_handoffs_are_the_gaps_on_the_sequential_path():
         "plan": [TaskTiming("plan_period", -1, "success", 0, 5)],
         "extract PPP": [TaskTiming("ppp.extract_entries", -1, "success", 7, 9)],
         "extract ALLIANCE_CORE": [TaskTiming("alliance_core.extract_batch", 0, "success", 6.5, 12)],
-        "validate": [
-            TaskTiming("ppp.validate", -1, "success", 10, 13),
-            TaskTiming("brightwheel.validate", -1, "success", 12, 20),
+        "extract BRIGHTWHEEL": [
+            TaskTiming("brightwheel.extract_batch", 0, "success", 7, 9),
+            TaskTiming("brightwheel.extract_batch", 1, "success", 7, 12.5),
         ],
+        "validate": [TaskTiming("validate", -1, "success", 13, 20)],
         "reconcile": [TaskTiming("reconcile", -1, "success", 23, 30)],
         "load": [],
     }
     gaps = handoffs(stages)
     assert gaps["plan -> extract"] == 1.5
-    assert gaps["validate -> reconcile"] == 3.0  # from the last validate's end
+    assert gaps["extract -> validate"] == 0.5  # from the last extract's end
+    assert gaps["validate -> reconcile"] == 3.0
     assert gaps["reconcile -> load"] is None  # not measured: no load task ran
 
 

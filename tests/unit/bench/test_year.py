@@ -129,7 +129,7 @@ def test_each_task_counts_in_its_own_stage():
             ("plan_period", 1.0),
             ("brightwheel.extract_batch", 2.0),
             ("alliance_core.extract_batch", 0.5),
-            ("brightwheel.validate", 3.0),
+            ("validate", 3.0),
             ("data_docs", 4.0),
             ("check_period", 8.0),
         ]

@@ -1,4 +1,4 @@
--- Sources with records staged for the run but no persisted validation result: their validate task
+-- Sources with records staged for the run but no persisted validation result: the validate task
 -- did not complete, so their data must not be used. One index probe per source (not a pass over
 -- every staged record).
 SELECT s.source
