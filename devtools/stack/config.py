@@ -17,14 +17,14 @@ from ccms_attendance.warehouse.target import WarehouseTarget
 from devtools.local_airflow import airflow_env
 
 #: LocalExecutor workers: the default (32) starts 32 processes. 4 keeps a 2-core machine from
-#: thrashing; the DAG's widest step (six extract batches, the PPP extract and validate) then runs in
+#: thrashing; the DAG's widest step (six extract batches and the PPP extract) then runs in
 #: two waves. A deployment sizes it to that step (docs/operations.md).
 PARALLELISM = 4
-#: The period DAG's widest step: the pools' six extract slots (2 per vendor) + the PPP extract and
-#: validate, which no pool holds. The bench and the end-to-end tests' stacks run with it: more only
+#: The period DAG's widest step: the pools' six extract slots (2 per vendor) + the PPP extract,
+#: which no pool holds (validate runs once they are all done). The bench and the end-to-end tests' stacks run with it: more only
 #: starts task processes that wait for the two cores (with 32, a CI run's backfill of three periods
 #: ran out of its time beside another test's stack).
-WIDEST_STEP = 8
+WIDEST_STEP = 7
 
 
 def sqlalchemy_url(target: WarehouseTarget, driver: str = "postgresql+psycopg") -> str:
