@@ -66,7 +66,7 @@ def dag_parse(env: dict[str, str], repeats: int = 3) -> dict[str, Any]:
 
 # --- fixed costs ---------------------------------------------------------------------------------
 
-# Importing Great Expectations, which the first validate task of any run pays (Airflow, pandas and
+# Importing Great Expectations, which the validate task pays where nothing preloaded it (Airflow, pandas and
 # the project already imported), timed in a fresh process. Airflow's own start is read from each
 # run's log (measure.airflow_phases).
 _GX_IMPORT_SNIPPET = """

@@ -10,7 +10,7 @@ unexpected row positions of each expectation, as GX's ``COMPLETE`` result format
 expectation type it does not know raises: no expectation is dropped silently
 (``tests/unit/bench/test_pandas_checks.py`` checks the counts against GX's on the same frame).
 
-The bench (:func:`time_pandas_validation`) reads the rows each validate task read (the same
+The bench (:func:`time_pandas_validation`) reads the rows the validate task read (the same
 ``validation_frame`` query, from staging), normalizes them as ``validate_frame`` does
 (``engine.prepare_frame``), runs the checks and times both parts. No GX import here.
 """

@@ -20,7 +20,7 @@ MIB = 1 << 20
 TARGETS: dict[str, tuple[float, str]] = {
     "scheduler_vs_floor": (1.5, "deployed scheduler: run creation to the last product's end / same-run floor"),
     "dags_test_vs_floor": (2.0, "airflow dags test wall time / same-run floor"),
-    "validate_vs_pandas": (2.0, "validate tasks' seconds / the same checks in plain pandas on the same rows"),
+    "validate_vs_pandas": (2.0, "the validate task's seconds / the same checks in plain pandas on the same rows"),
     "peak_rss_bytes": (2 * GIB, "peak RSS of the statewide period (dags test process tree)"),
     "scaling_4x_time_ratio": (4.4, "4x the children: dags test wall time / 1x (--scaling)"),
     "year_last_vs_first_period": (1.15, "year: the last period's task seconds / the first's (--periods)"),

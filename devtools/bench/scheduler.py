@@ -7,8 +7,8 @@ This stage runs the period the deployed way, with the stack the end-to-end tests
 * a PostgreSQL metadata database of its own, ``airflow db migrate``, the pools of
   ``config/pools.json`` (2 extract tasks per vendor);
 * api-server (the Execution API the tasks talk to), dag-processor, scheduler with the
-  ``LocalExecutor`` and ``--parallelism`` worker processes (default 8, the DAG's widest step: the
-  three vendors' pools full at once and the PPP extract and validate, which no pool holds), so the
+  ``LocalExecutor`` and ``--parallelism`` worker processes (default 7, the DAG's widest step: the
+  three vendors' pools full at once and the PPP extract, which no pool holds), so the
   vendors' task groups run side by side and none waits for an executor slot;
 * ``config/airflow_local_settings.py`` in ``$AIRFLOW_HOME/config/``, as a deployment installs it:
   the scheduler preloads Great Expectations, the task modules and the DAG files' and plugins'
