@@ -21,9 +21,9 @@ from devtools.local_airflow import airflow_env
 #: two waves. A deployment sizes it to that step (docs/operations.md).
 PARALLELISM = 4
 #: The period DAG's widest step: the pools' six extract slots (2 per vendor) + the PPP extract,
-#: which no pool holds (validate runs once they are all done). The bench and the end-to-end tests' stacks run with it: more only
-#: starts task processes that wait for the two cores (with 32, a CI run's backfill of three periods
-#: ran out of its time beside another test's stack).
+#: which no pool holds (validate runs once they are all done). The bench and the end-to-end tests'
+#: stacks run with it: more only starts task processes that wait for the two cores (with 32, a CI
+#: run's backfill of three periods ran out of its time beside another test's stack).
 WIDEST_STEP = 7
 
 
