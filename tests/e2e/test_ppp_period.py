@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 
 import pytest
 from support.portal_state import PortalState, at, record_change
 
+from ccms_attendance.paths import EXPECTATIONS_DIR
 from ccms_attendance.periods import ServicePeriod
 from devtools.local_airflow import AirflowCommandError
 
@@ -223,3 +226,30 @@ def test_the_as_known_at_param_reproduces_an_earlier_load_after_a_correction(con
     assert audits[1][0] != first_checksum  # the correction changed the period
     assert audits[2][1] == first_known  # recorded: this run read the data as known then
     assert audits[1][1] > first_known
+
+
+def test_a_source_that_breaks_its_suite_fails_validate_by_name_and_loads_no_absence(conn, period_runner, tmp_path):
+    build_state().write(conn)
+    folder = tmp_path / "expectations"  # the PPP suite with a critical table-level expectation that fails
+    shutil.copytree(EXPECTATIONS_DIR, folder)
+    suite = json.loads((folder / "ppp_entries.json").read_text())
+    impossible = {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 0}, "meta": {}}
+    suite["expectations"].append({**impossible, "severity": "critical"})
+    (folder / "ppp_entries.json").write_text(json.dumps(suite))
+
+    log = period_runner.run(D[13], fails=True, CCMS_EXPECTATIONS_DIR=str(folder))
+
+    # The validate task failed, naming the source, its suite and the expectation; the run went on.
+    failed = [line for line in log.splitlines() if "CCMS attendance step failed: validate" in line]
+    assert len(failed) == 1
+    assert "PPP: GX suite 'ppp_entries' failed 1 critical expectation(s)" in failed[0]
+    assert "- expect_table_row_count_to_be_between(max_value=0) [critical]" in log
+    # A data verdict: recorded, the sites incomplete, the run reconciled and loaded without an absence.
+    verdicts = _rows(conn, "SELECT suite_name, success FROM reconciled.validation_result ORDER BY 1")
+    assert verdicts[0] == ("ppp_entries", False)
+    assert [suite for suite, _ in verdicts[1:]] == ["reconciled_absence_summary", "reconciled_daily_attendance"]
+    reasons = dict(_rows(conn, "SELECT site_id, incomplete_reason FROM reconciled.site_period"))
+    assert "failed validation" in reasons["S-A"]
+    assert "failed validation" in reasons["S-C"]
+    assert _rows(conn, "SELECT count(*) FROM reconciled.daily_attendance WHERE status = 'absent'") == [(0,)]
+    assert _rows(conn, "SELECT status FROM reconciled.run_audit WHERE period_start = %(p)s") == [("loaded",)]
