@@ -122,14 +122,12 @@ def record_verdicts(conn: psycopg.Connection, run: RunContext, summaries: list[V
         for summary in summaries:
             if summary.outcome is None:
                 continue  # nothing staged: nothing to judge
-            if summary.quarantined:
+            bad = summary.quarantine
+            if bad is not None and len(bad):
                 run_file(
                     conn,
                     "quarantine_source_records",
-                    {
-                        "record_nos": [int(n) for n in summary.quarantine["record_no"]],
-                        "reasons": summary.quarantine["reason"].astype(str).tolist(),
-                    },
+                    {"record_nos": [int(n) for n in bad["record_no"]], "reasons": bad["reason"].astype(str).tolist()},
                 )
             if summary.error:
                 run_file(
