@@ -27,7 +27,7 @@ from ccms_attendance.warehouse.sql_files import fetch_one
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
 DAY = dt.timedelta(days=1)
 STAGING = ("site_plan", "source_record", "site_extract", "exception", "daily_attendance", "absence_summary",
-           "site_period")  # fmt: skip
+           "site_period", "source_judged")  # fmt: skip
 
 
 def _run(run_id: str) -> RunContext:

@@ -6,6 +6,7 @@ with a session killed during validation: ``tests/e2e/test_faults_warehouse.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -120,3 +121,49 @@ def test_the_run_records_no_source_verdict_until_every_source_was_evaluated(conn
     assert conn.execute(recorded).fetchall() == [("brightwheel_extract", False), ("ppp_entries", True)]
     assert conn.execute(outcomes).fetchall() == [("BRIGHTWHEEL", "S-2", "failed_validation"), *untouched[1:]]
     assert sorted(path.name for path in kept.iterdir()) == ["brightwheel_extract.json", "ppp_entries.json"]
+
+
+def _mostly_backwards(license_number: str):
+    if license_number == "CC-2":  # one good record, one with check-out before check-in: half quarantined
+        yield bw_record("CC-2", "222", MONDAY, "bw-ok")
+        backwards = bw_record("CC-2", "222", MONDAY + dt.timedelta(days=1), "bw-backwards")
+        yield dataclasses.replace(backwards, check_in=at(backwards.attendance_date, 17), check_out=at(MONDAY, 8))
+
+
+def _good_records(license_number: str):
+    if license_number == "CC-2":
+        yield bw_record("CC-2", "222", MONDAY, "bw-ok")
+
+
+def test_a_recorded_verdict_is_kept_until_its_source_is_staged_again(conn, monkeypatch, tmp_path):
+    monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "data_docs"))
+    state = PortalState(PERIOD).site("S-1", "CC-1").submission("S-1", PERIOD.start).voucher("111", "S-1")
+    state.site("S-2", "CC-2").submission("S-2", dt.date(2026, 10, 11)).voucher("222", "S-2")
+    state.selection("S-2", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
+    state.absence("S-1", "111", MONDAY).write(conn)
+    run = _run("run-1")
+    plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
+    extract_ppp(conn, run)
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _mostly_backwards, ())
+    recorded = "SELECT suite_name, success, evaluated, quarantined_rows FROM reconciled.validation_result ORDER BY 1"
+    with acting_as(conn):
+        first = validate_run(conn, run)
+    assert (first[2].source, first[2].success, first[2].quarantined) == ("BRIGHTWHEEL", False, 1)
+    verdicts = conn.execute(recorded).fetchall()
+    assert verdicts == [("brightwheel_extract", False, 2, 1), ("ppp_entries", True, 1, 0)]
+
+    # The task again (PPP's extract cleared with its downstream tasks): brightwheel's one good record
+    # left would pass its suite, but its verdict stands; PPP, staged again, is judged again.
+    extract_ppp(conn, run)
+    with acting_as(conn):
+        again = validate_run(conn, run)
+    assert [(s.source, s.success) for s in again] == [(s.source, s.success) for s in first]
+    assert "earlier try" in again[2].error
+    assert conn.execute(recorded).fetchall() == verdicts
+
+    # brightwheel staged again, with good data: judged anew.
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _good_records, ())
+    with acting_as(conn):
+        third = validate_run(conn, run)
+    assert (third[2].success, third[2].rows) == (True, 1)
+    assert conn.execute(recorded).fetchall()[0] == ("brightwheel_extract", True, 1, 0)

@@ -140,6 +140,7 @@ def record_verdicts(conn: psycopg.Connection, run: RunContext, summaries: list[V
                     },
                 )
             persist_outcome(conn, run_id=run.run_id, period_start=run.period.start, outcome=summary.outcome)
+            run_file(conn, "record_source_judged", {"run_id": run.run_id, "source": summary.source})
     for summary in summaries:
         log.info("Validated %s with %s: %s", summary.source, summary.suite, summary.as_xcom())
 
@@ -158,25 +159,53 @@ def validate_run(conn: psycopg.Connection, run: RunContext) -> list[ValidationSu
     is already imported there and the cores are free, where four tasks beside the extracts paid
     four task starts and waited for the cores (docs/performance.md). The verdicts are recorded in
     one transaction after every source was evaluated, so a try that could not evaluate one source
-    records none and its retry judges the same rows again (a recorded try has moved the bad rows
-    to the quarantine: judging what is left could not reproduce its verdict). The outcomes are kept
-    for the data docs before that commit, so a retry overwrites them rather than misses them.
+    records none and its retry judges the same rows again. A source judged and recorded before
+    (:func:`judged_sources`) is not judged again unless it was staged again since: its verdict moved
+    the bad rows to the quarantine, and judging what is left could not reproduce it. The outcomes
+    are kept for the data docs before the commit, so a retry overwrites them rather than misses them.
     """
-    summaries, crashes = [], []
+    judged = judged_sources(conn, run)
+    evaluated, crashes = [], []
     for source in SUITE_BY_SOURCE:
+        if str(source) in judged:
+            continue  # judged and recorded by an earlier try, and not staged again since
         try:
-            summaries.append(evaluate_source(conn, run, source))
+            evaluated.append(evaluate_source(conn, run, source))
         except ValidationCrashError as crash:
             crashes.append(str(crash))  # the other sources are still evaluated, so the log names every cause
     if crashes:
         raise ValidationCrashError(
             "nothing was recorded for any source (this is no verdict on the data): " + " || ".join(crashes)
         )
-    for summary in summaries:
+    for summary in evaluated:
         if summary.outcome is not None:
             keep_for_data_docs(run, [summary.outcome], summary.suite)  # rendered by the data_docs task
-    record_verdicts(conn, run, summaries)
-    return summaries
+    record_verdicts(conn, run, evaluated)
+    fresh = {summary.source: summary for summary in evaluated}
+    return [fresh.get(str(source)) or judged[str(source)] for source in SUITE_BY_SOURCE]
+
+
+def judged_sources(conn: psycopg.Connection, run: RunContext) -> dict[str, ValidationSummary]:
+    """The run's sources judged and recorded before (V020), as the verdicts recorded then."""
+    params = {
+        "run_id": run.run_id,
+        "sources": [str(s) for s in SUITE_BY_SOURCE],
+        "suites": list(SUITE_BY_SOURCE.values()),
+    }
+    judged = {}
+    for row in read_frame(conn, query("judged_sources"), params).itertuples(index=False):
+        error = None if row.success else "failed validation when an earlier try judged it (its data docs say why)"
+        suite = SUITE_BY_SOURCE[Source(row.source)]
+        judged[row.source] = ValidationSummary(
+            row.source,
+            suite,
+            int(row.evaluated),
+            int(row.quarantined_rows),
+            int(row.failed_warning),
+            bool(row.success),
+            error,
+        )
+    return judged
 
 
 def run_data_docs(run: RunContext) -> ObjectStoragePath:

@@ -932,6 +932,11 @@ CREATE TABLE staging.site_plan (
     portal_read_only_from timestamp with time zone
 );
 
+CREATE TABLE staging.source_judged (
+    run_id text NOT NULL,
+    source text NOT NULL
+);
+
 CREATE TABLE staging.source_record (
     record_no bigint NOT NULL,
     run_id text NOT NULL,
@@ -1047,6 +1052,9 @@ ALTER TABLE ONLY staging.site_extract
 
 ALTER TABLE ONLY staging.site_plan
     ADD CONSTRAINT site_plan_pkey PRIMARY KEY (run_id, site_id);
+
+ALTER TABLE ONLY staging.source_judged
+    ADD CONSTRAINT source_judged_pkey PRIMARY KEY (run_id, source);
 
 ALTER TABLE ONLY staging.source_record
     ADD CONSTRAINT source_record_pkey PRIMARY KEY (record_no);

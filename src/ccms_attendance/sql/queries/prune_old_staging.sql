@@ -13,4 +13,5 @@ DELETE FROM staging.exception s USING pruned_run p WHERE s.run_id = p.run_id;
 DELETE FROM staging.daily_attendance s USING pruned_run p WHERE s.run_id = p.run_id;
 DELETE FROM staging.absence_summary s USING pruned_run p WHERE s.run_id = p.run_id;
 DELETE FROM staging.site_period s USING pruned_run p WHERE s.run_id = p.run_id;
+DELETE FROM staging.source_judged s USING pruned_run p WHERE s.run_id = p.run_id;
 UPDATE reconciled.run_audit a SET staging_pruned_at = now() FROM pruned_run p WHERE a.run_id = p.run_id;
