@@ -161,9 +161,12 @@ def test_a_recorded_verdict_is_kept_until_its_source_is_staged_again(conn, monke
     assert "earlier try" in again[2].error
     assert conn.execute(recorded).fetchall() == verdicts
 
-    # brightwheel staged again, with good data: judged anew.
+    # brightwheel staged again, with good data: not reconciled before it is judged, then judged anew.
     extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _good_records, ())
+    with acting_as(conn), pytest.raises(UnfinishedInputsError, match="BRIGHTWHEEL: records were never validated"):
+        reconcile_run(conn, run)
     with acting_as(conn):
         third = validate_run(conn, run)
+        reconcile_run(conn, run)  # every source judged since it was staged
     assert (third[2].success, third[2].rows) == (True, 1)
     assert conn.execute(recorded).fetchall()[0] == ("brightwheel_extract", True, 1, 0)

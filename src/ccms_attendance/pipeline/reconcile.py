@@ -65,11 +65,7 @@ def require_finished_inputs(conn: psycopg.Connection, run: RunContext) -> None:
     (a critical expectation failed: the validate task recorded it) or a vendor that could
     not be read makes sites incomplete.
     """
-    params = {
-        **run.period_params,
-        "sources": [str(s) for s in SUITE_BY_SOURCE],
-        "suites": list(SUITE_BY_SOURCE.values()),
-    }
+    params = {**run.period_params, "sources": [str(s) for s in SUITE_BY_SOURCE]}
     unvalidated = read_frame(conn, query("unvalidated_sources"), params)["source"].tolist()
     unextracted = read_frame(conn, query("unextracted_sites"), params)
     problems = []
@@ -82,7 +78,8 @@ def require_finished_inputs(conn: psycopg.Connection, run: RunContext) -> None:
             for source, sites in per_source.items()
         ]
     problems += [
-        f"{source}: records were never validated (the validate task did not complete)" for source in unvalidated
+        f"{source}: records were never validated (the validate task did not complete since they were staged)"
+        for source in unvalidated
     ]
     if problems:
         raise UnfinishedInputsError(
