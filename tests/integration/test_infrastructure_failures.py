@@ -85,8 +85,8 @@ def _duplicated_records(license_number: str):
         yield bw_record("CC-2", "222", MONDAY, "bw-same")
 
 
-def test_the_run_records_no_source_verdict_until_every_source_was_evaluated(conn, crashing_suites, tmp_path):
-    # S-1 keeps the portal (PPP), S-2 moved to brightwheel, whose records break its suite.
+def _ppp_and_brightwheel_staged(conn, brightwheel_records) -> RunContext:
+    """S-1 keeps the portal (PPP), S-2 moved to brightwheel: run-1 planned, both sources staged."""
     state = PortalState(PERIOD).site("S-1", "CC-1").submission("S-1", PERIOD.start).voucher("111", "S-1")
     state.site("S-2", "CC-2").submission("S-2", dt.date(2026, 10, 11)).voucher("222", "S-2")
     state.selection("S-2", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
@@ -94,7 +94,12 @@ def test_the_run_records_no_source_verdict_until_every_source_was_evaluated(conn
     run = _run("run-1")
     plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
     extract_ppp(conn, run)
-    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _duplicated_records, ())
+    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, brightwheel_records, ())
+    return run
+
+
+def test_the_run_records_no_source_verdict_until_every_source_was_evaluated(conn, crashing_suites, tmp_path):
+    run = _ppp_and_brightwheel_staged(conn, _duplicated_records)  # brightwheel's records break its suite
     recorded = "SELECT suite_name, success FROM reconciled.validation_result WHERE run_id = 'run-1' ORDER BY 1"
     outcomes = "SELECT source, site_id, outcome FROM staging.site_extract WHERE run_id = 'run-1' ORDER BY 1, 2"
     kept = run_data_docs(run) / KEPT_OUTCOMES_DIR
@@ -137,14 +142,7 @@ def _good_records(license_number: str):
 
 def test_a_recorded_verdict_is_kept_until_its_source_is_staged_again(conn, monkeypatch, tmp_path):
     monkeypatch.setenv("CCMS_DATA_DOCS_DIR", str(tmp_path / "data_docs"))
-    state = PortalState(PERIOD).site("S-1", "CC-1").submission("S-1", PERIOD.start).voucher("111", "S-1")
-    state.site("S-2", "CC-2").submission("S-2", dt.date(2026, 10, 11)).voucher("222", "S-2")
-    state.selection("S-2", "BRIGHTWHEEL", dt.date(2026, 10, 25), chosen_at=at(dt.date(2026, 10, 12)))
-    state.absence("S-1", "111", MONDAY).write(conn)
-    run = _run("run-1")
-    plan_period(conn, run, load_calendar(), batch_count=1, as_of=AFTER_DEADLINES)
-    extract_ppp(conn, run)
-    extract_ccms_batch(conn, run, Source.BRIGHTWHEEL, 0, _mostly_backwards, ())
+    run = _ppp_and_brightwheel_staged(conn, _mostly_backwards)
     recorded = "SELECT suite_name, success, evaluated, quarantined_rows FROM reconciled.validation_result ORDER BY 1"
     with acting_as(conn):
         first = validate_run(conn, run)
