@@ -179,18 +179,13 @@ def max_concurrent(windows: list[TaskTiming]) -> int:
 #: The tasks whose end ends the measured run (``check_period``, the verdict after them, is not counted).
 PRODUCTS = {"report", "data_docs"}
 
+#: The extract stages, side by side between the plan and the validate task.
+EXTRACTS = ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND")
+
 #: The run's sequential steps: (name, stages that must end, stages that then start).
 HANDOFFS = (
-    (
-        "plan -> extract",
-        ("plan",),
-        ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND"),
-    ),
-    (
-        "extract -> validate",
-        ("extract PPP", "extract ALLIANCE_CORE", "extract BRIGHTWHEEL", "extract PLAYGROUND"),
-        ("validate",),
-    ),
+    ("plan -> extract", ("plan",), EXTRACTS),
+    ("extract -> validate", EXTRACTS, ("validate",)),
     ("validate -> reconcile", ("validate",), ("reconcile",)),
     ("reconcile -> load", ("reconcile",), ("load",)),
     ("load -> report", ("load",), ("report",)),

@@ -195,10 +195,9 @@ def judged_sources(conn: psycopg.Connection, run: RunContext) -> dict[str, Valid
     judged = {}
     for row in read_frame(conn, query("judged_sources"), params).itertuples(index=False):
         error = None if row.success else "failed validation when an earlier try judged it (its data docs say why)"
-        suite = SUITE_BY_SOURCE[Source(row.source)]
         judged[row.source] = ValidationSummary(
             row.source,
-            suite,
+            row.suite_name,
             int(row.evaluated),
             int(row.quarantined_rows),
             int(row.failed_warning),
