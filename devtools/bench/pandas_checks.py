@@ -30,7 +30,7 @@ import psycopg
 from ccms_attendance.canonical import Source
 from ccms_attendance.validation.engine import expectation_parameters, load_suite_dict, prepare_frame
 from ccms_attendance.validation.suite_definitions import SUITE_BY_SOURCE
-from ccms_attendance.warehouse.bulk import read_frame
+from ccms_attendance.warehouse.bulk import read_bulk_frame
 from ccms_attendance.warehouse.sql_files import query
 
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -158,7 +158,7 @@ def time_pandas_validation(conninfo: str, run_params: dict[str, Any]) -> list[Pa
         for source in Source:
             suite = SUITE_BY_SOURCE[source]
             started, cpu_started = time.perf_counter(), time.thread_time()
-            frame = read_frame(conn, query("validation_frame"), {**run_params, "source": str(source)})
+            frame = read_bulk_frame(conn, query("validation_frame"), {**run_params, "source": str(source)})
             frame = frame.set_index("record_no", drop=False)
             read = time.perf_counter() - started
             started = time.perf_counter()

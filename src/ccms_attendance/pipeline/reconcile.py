@@ -18,7 +18,7 @@ from ccms_attendance.rules.daily_attendance import (
     reconcile,
 )
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
-from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.bulk import copy_frame, read_bulk_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 from ccms_attendance.warehouse.statistics import analyze_staging
 
@@ -44,7 +44,7 @@ def read_inputs(conn: psycopg.Connection, run: RunContext) -> dict[str, pd.DataF
         "vouchers": _dates(
             read_frame(conn, query("reconcile_inputs_vouchers"), params), "authorized_start", "authorized_end"
         ),
-        "records": _dates(read_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
+        "records": _dates(read_bulk_frame(conn, query("reconcile_inputs_records"), params), "attendance_date"),
         "extracts": _dates(read_frame(conn, query("reconcile_inputs_extracts"), params), "data_through"),
         "quarantined": _dates(read_frame(conn, query("reconcile_inputs_quarantine"), params), "attendance_date"),
     }

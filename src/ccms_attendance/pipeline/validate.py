@@ -30,7 +30,7 @@ from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.validation.outcome import ValidationOutcome
 from ccms_attendance.validation.persist import persist_outcome
-from ccms_attendance.warehouse.bulk import read_frame
+from ccms_attendance.warehouse.bulk import read_bulk_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def evaluate_source(conn: psycopg.Connection, run: RunContext, source: Source) -
     """
     started = time.monotonic()
     suite = SUITE_BY_SOURCE[source]
-    frame = read_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
+    frame = read_bulk_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
     if frame.empty:
         return ValidationSummary(str(source), suite, 0, 0, 0, True, seconds=time.monotonic() - started)
 

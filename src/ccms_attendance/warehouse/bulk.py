@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import postgres, sql
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.pq import Format
 from psycopg.types.json import Json, Jsonb
-from psycopg.types.string import TextLoader
+
+# Reads live in bulk_read; read_frame is imported from here by most callers.
+from ccms_attendance.warehouse.bulk_read import read_bulk_frame as read_bulk_frame
+from ccms_attendance.warehouse.bulk_read import read_frame as read_frame
 
 # Frame rows converted to Python values per slice: large enough that per-slice overhead (a few pandas
 # calls per column) is noise, small enough that memory stays bounded and the server starts early.
@@ -333,44 +335,3 @@ def _adapt_value(value: Any, target: _Column, parsed: Mapping[str, Any] | None) 
     if kind == "array" and isinstance(value, tuple | np.ndarray):
         return list(value) if isinstance(value, tuple) else value.tolist()
     return value
-
-
-#: pg_type OID of timestamptz: read as text and parsed by pandas (:func:`read_frame`).
-_TIMESTAMPTZ = postgres.types["timestamptz"].oid
-
-
-def read_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Run a SELECT and return its rows as a frame with the query's column names.
-
-    The frame is what ``DataFrame.from_records`` makes of psycopg's rows, except that instants
-    (``timestamptz``) arrive as their text and are parsed by pandas in one vectorized call into the
-    same ``datetime64[us, <session time zone>]`` column: building that column from Python datetimes,
-    one object at a time, was most of a large read (the reconcile's 419k staged records, two
-    instant columns: 2.55 s, now 1.09 s; ``tests/integration/test_bulk_copy.py`` checks the frames equal).
-    """
-    with conn.cursor() as cursor:
-        cursor.adapters.register_loader(_TIMESTAMPTZ, TextLoader)  # this cursor only
-        cursor.execute(query, params)
-        description = cursor.description or []
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=[column.name for column in description])
-    for position, column in enumerate(description):
-        if column.type_code == _TIMESTAMPTZ:
-            frame.isetitem(position, _instants(conn, frame.iloc[:, position]))
-    return frame
-
-
-def _instants(conn: psycopg.Connection, texts: pd.Series) -> pd.Series:
-    """PostgreSQL's text of instants as psycopg would have loaded them, then pandas framed them."""
-    if not texts.notna().any():  # no rows, or every one NULL: None objects, as from_records left them
-        return texts
-    zone = conn.info.timezone
-    try:
-        parsed = pd.to_datetime(texts, format="ISO8601", utc=True)
-    except (ValueError, OverflowError):  # 'infinity', BC, an offset with seconds: psycopg's loader decides
-        loader = conn.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
-        if loader is None:
-            raise
-        load = loader(_TIMESTAMPTZ, conn).load
-        values = [None if missing else load(text.encode()) for text, missing in zip(texts, texts.isna(), strict=True)]
-        return pd.DataFrame.from_records([(value,) for value in values], columns=["v"], index=texts.index)["v"]
-    return parsed.dt.tz_convert(zone).astype(pd.DatetimeTZDtype("us", zone))
