@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -79,14 +80,21 @@ class ValidationSummary:
         }
 
 
-def evaluate_source(conn: psycopg.Connection, run: RunContext, source: Source) -> ValidationSummary:
-    """Read the source's staged records and judge them with its suite; record nothing yet.
+def read_staged(conn: psycopg.Connection, run: RunContext, source: Source) -> pd.DataFrame:
+    """The source's staged records of the run, as its suite sees them."""
+    return read_bulk_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
+
+
+def evaluate_source(
+    conn: psycopg.Connection, run: RunContext, source: Source, staged: Future[pd.DataFrame] | None = None
+) -> ValidationSummary:
+    """Judge the source's staged records (read here, or by ``staged``) with its suite; record nothing yet.
 
     Raises :class:`ValidationCrashError` when GX could not evaluate an expectation (no verdict).
     """
     started = time.monotonic()
     suite = SUITE_BY_SOURCE[source]
-    frame = read_bulk_frame(conn, query("validation_frame"), {**run.period_params, "source": str(source)})
+    frame = staged.result() if staged is not None else read_staged(conn, run, source)
     if frame.empty:
         return ValidationSummary(str(source), suite, 0, 0, 0, True, seconds=time.monotonic() - started)
 
@@ -157,7 +165,8 @@ def validate_run(conn: psycopg.Connection, run: RunContext) -> list[ValidationSu
 
     One process validates the four sources in turn, once the extracts are done: Great Expectations
     is already imported there and the cores are free, where four tasks beside the extracts paid
-    four task starts and waited for the cores (docs/performance.md). The verdicts are recorded in
+    four task starts and waited for the cores (docs/performance.md); each source's records are read
+    while the one before is judged. The verdicts are recorded in
     one transaction after every source was evaluated, so a try that could not evaluate one source
     records none and its retry judges the same rows again. A source judged and recorded before
     (:func:`judged_sources`) is not judged again unless it was staged again since: its verdict moved
@@ -165,14 +174,20 @@ def validate_run(conn: psycopg.Connection, run: RunContext) -> list[ValidationSu
     are kept for the data docs before the commit, so a retry overwrites them rather than misses them.
     """
     judged = judged_sources(conn, run)
+    pending = [source for source in SUITE_BY_SOURCE if str(source) not in judged]  # the others: judged before
     evaluated, crashes = [], []
-    for source in SUITE_BY_SOURCE:
-        if str(source) in judged:
-            continue  # judged and recorded by an earlier try, and not staged again since
-        try:
-            evaluated.append(evaluate_source(conn, run, source))
-        except ValidationCrashError as crash:
-            crashes.append(str(crash))  # the other sources are still evaluated, so the log names every cause
+    # The next source's records are read (the server writes them, pyarrow parses them) while GX judges
+    # the current one; only the reader uses the connection until every source is judged.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-read") as reader:
+        staged = reader.submit(read_staged, conn, run, pending[0]) if pending else None
+        for position, source in enumerate(pending):
+            current = staged
+            if position + 1 < len(pending):
+                staged = reader.submit(read_staged, conn, run, pending[position + 1])
+            try:
+                evaluated.append(evaluate_source(conn, run, source, current))
+            except ValidationCrashError as crash:
+                crashes.append(str(crash))  # the other sources are still evaluated, so the log names every cause
     if crashes:
         raise ValidationCrashError(
             "nothing was recorded for any source (this is no verdict on the data): " + " || ".join(crashes)
