@@ -50,7 +50,7 @@ from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_f
 from devtools.bench.measure import RssSampler, airflow_phases, children_max_rss_bytes, task_timings
 from devtools.bench.pandas_checks import time_pandas_validation
 from devtools.bench.period_report import period_report, stage_windows, validate_vs_pandas
-from devtools.bench.scheduler import run_under_scheduler, scheduler_report
+from devtools.bench.scheduler import floor_summary, judge_against_floor, run_under_scheduler, scheduler_report
 from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
 from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
 from devtools.demo.drop import write_drop
@@ -195,25 +195,8 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             }
 
         print(f"[{label}] floor: bare fetch of the same pages (the faster of {FETCH_PASSES} passes) ...", flush=True)
-        fleet.reset_stats()
         floor_requests: dict[str, int] = {}
-
-        def fetch_pass(source: Source, round_no: int) -> FetchFloor:
-            mark = f"floor {source} pass {round_no}"
-            cpu.mark(mark)
-            began = time.time()
-            fetched = fetch_floor(
-                source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, args.page_size
-            )
-            fetched.window = (began, time.time())
-            cpu.mark(mark)
-            fetched.sandbox_cpu_seconds = round(cpu.marked[mark]["sandboxes"], 2)
-            return fetched
-
-        def count_requests() -> None:
-            floor_requests.update({str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()})
-
-        fetches = fastest_fetches(fetch_pass, after_first_pass=count_requests)
+        fetches = _fetch_floor(fleet, called, period, args.page_size, cpu, floor_requests)
         print(f"[{label}] floor: bare COPY of the same rows; the suites' checks in plain pandas ...", flush=True)
         copies = copy_floor(target.conninfo, run_id, period.start)
         cpu.stop()
@@ -248,7 +231,48 @@ def run_period(spec: StatewideSpec, args: argparse.Namespace, admin: WarehouseTa
             for preload in (True, False) if args.gx_preload == "both" else (args.gx_preload == "on",):
                 key = "scheduler" if preload or args.gx_preload == "off" else "scheduler_without_gx_preload"
                 report[key] = _scheduler_period(args, admin, drops, label, extra, sandbox_pids, report, pandas, preload)
+                # The machine's speed drifts over minutes: the run is judged against a floor measured
+                # right after it, on the same sandboxes and the rows it loaded (docs/performance.md).
+                print(f"[{label}] floor again, beside the scheduler run ...", flush=True)
+                scheduler_fetches = _fetch_floor(fleet, called, period, args.page_size)
+                scheduler_copies = copy_floor(
+                    admin.with_database(args.database).conninfo, report[key]["run_id"], period.start
+                )
+                judge_against_floor(report[key], floor_summary(scheduler_fetches, scheduler_copies), report["floor"])
     return report
+
+
+def _fetch_floor(
+    fleet: Any,
+    called: dict[Source, list[str]],
+    period: ServicePeriod,
+    page_size: int,
+    cpu: CpuSampler | None = None,
+    requests_seen: dict[str, int] | None = None,
+) -> dict[str, FetchFloor]:
+    """The bare fetch of the pipeline's pages, each vendor's faster of :data:`FETCH_PASSES` passes; with
+    ``cpu``, each pass's window and its sandbox's CPU; ``requests_seen`` gets the first round's requests."""
+    fleet.reset_stats()
+
+    def fetch_pass(source: Source, round_no: int) -> FetchFloor:
+        mark = f"floor {source} pass {round_no}"
+        if cpu is not None:
+            cpu.mark(mark)
+        began = time.time()
+        fetched = fetch_floor(
+            source, fleet.endpoints[source], fleet.credentials[str(source)], called[source], period, page_size
+        )
+        fetched.window = (began, time.time())
+        if cpu is not None:
+            cpu.mark(mark)
+            fetched.sandbox_cpu_seconds = round(cpu.marked[mark]["sandboxes"], 2)
+        return fetched
+
+    def count_requests() -> None:
+        if requests_seen is not None:
+            requests_seen.update({str(s): _pipeline_requests(fleet.stats(s)["counters"]) for s in Source.ccms()})
+
+    return fastest_fetches(fetch_pass, after_first_pass=count_requests)
 
 
 def _run_params(run_id: str, period: ServicePeriod) -> dict[str, Any]:

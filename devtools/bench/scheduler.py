@@ -262,3 +262,30 @@ def _cpu(cpu: CpuSampler, created: float, wall: float | None, floor_seconds: flo
     # However the same work were spread over these cores, the run could not end sooner than this.
     figures["cpu_bound_vs_floor"] = round(figures["cpu_bound_seconds"] / floor_seconds, 2) if floor_seconds else None
     return figures
+
+
+def floor_summary(fetches: Mapping[str, Any], copies: list[Any]) -> dict[str, Any]:
+    """The floor measured beside the scheduler run: its seconds, each vendor's passes, each COPY."""
+    fetch_seconds = sum(f.seconds for f in fetches.values())
+    copy_seconds = sum(c.seconds for c in copies)
+    return {
+        "seconds": round(fetch_seconds + copy_seconds, 3),
+        "fetch_seconds": round(fetch_seconds, 3),
+        "copy_seconds": round(copy_seconds, 3),
+        "fetch": {
+            source: {"seconds": round(f.seconds, 3), "pass_seconds": f.pass_seconds} for source, f in fetches.items()
+        },
+        "copy": {c.table: {"rows": c.rows, "seconds": round(c.seconds, 3)} for c in copies},
+    }
+
+
+def judge_against_floor(result: dict[str, Any], floor: Mapping[str, Any], dags_test_floor: Mapping[str, Any]) -> None:
+    """Judge the scheduler run against ``floor``, measured right after it; keep the ratio to the floor
+    measured after the ``dags test`` (minutes earlier) beside it."""
+    wall, seconds = result["created_to_end_seconds"], floor["seconds"]
+    result["floor"] = dict(floor)
+    result["vs_floor"] = round(wall / seconds, 2) if wall and seconds else None
+    result["vs_dags_test_floor"] = round(wall / dags_test_floor["seconds"], 2) if wall else None
+    cpu = result.get("cpu")
+    if cpu and seconds:
+        cpu["cpu_bound_vs_floor"] = round(cpu["cpu_bound_seconds"] / seconds, 2)

@@ -102,3 +102,20 @@ def test_a_run_failed_only_by_its_verdict_says_so():
     assert run_state_label(verdict_only).startswith("failed at check_period only")
     assert run_state_label({"state": "failed", "failed_tasks": ["check_period", "load"]}) == "failed"
     assert run_state_label({"state": "success", "failed_tasks": []}) == "success"
+
+
+def test_the_scheduler_run_is_judged_against_the_floor_measured_right_after_it():
+    from devtools.bench.floor import CopyFloor, FetchFloor
+    from devtools.bench.scheduler import floor_summary, judge_against_floor
+
+    fetches = {"ALLIANCE_CORE": FetchFloor("ALLIANCE_CORE", seconds=8.0, pass_seconds=[9.0, 8.0])}
+    copies = [CopyFloor("staging.source_record", rows=10, bytes=100, seconds=2.0)]
+    floor = floor_summary(fetches, copies)
+    assert floor["seconds"] == 10.0
+    assert floor["fetch"]["ALLIANCE_CORE"]["pass_seconds"] == [9.0, 8.0]
+    result = {"created_to_end_seconds": 16.0, "vs_floor": 2.0, "cpu": {"cpu_bound_seconds": 12.0}}
+    judge_against_floor(result, floor, {"seconds": 8.0})
+    assert result["vs_floor"] == 1.6  # 16 s against the 10 s floor beside it
+    assert result["vs_dags_test_floor"] == 2.0  # against the floor measured after the dags test
+    assert result["cpu"]["cpu_bound_vs_floor"] == 1.2
+    assert result["floor"] == floor
