@@ -17,21 +17,9 @@ from psycopg.copy import QueuedLibpqWriter
 from ccms_attendance.canonical import AttendanceStatus
 from ccms_attendance.warehouse import bulk
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
+from support.tricky_text import TRICKY_TEXTS
 
-TRICKY = [
-    "plain",
-    "",
-    "tab\there",
-    "new\nline",
-    "cr\rhere",
-    "back\\slash",
-    "\\N",
-    "\\.",
-    "'; DROP TABLE ref.site; --",
-    '=HYPERLINK("http://x","y")',
-    'comma, "quoted"',
-    "naïve ünïcödé ✓ 𝔘",  # noqa: RUF001
-]
+TRICKY = TRICKY_TEXTS
 EST = dt.timezone(dt.timedelta(hours=-5))
 
 

@@ -12,22 +12,10 @@ import pytest
 
 from ccms_attendance.warehouse import bulk_read
 from ccms_attendance.warehouse.bulk_read import read_bulk_frame, read_frame
+from support.tricky_text import SQL_LOOKALIKE, TRICKY_TEXTS
 
-TRICKY = [
-    "plain",
-    "",
-    "tab\there",
-    "new\nline",
-    "cr\rhere",
-    "back\\slash",
-    "\\N",
-    "NULL",
-    "t",
-    '"',
-    "'; DROP TABLE ref.site; --",
-    'comma, "quoted"',
-    "naïve ünïcödé ✓ 𝔘",  # noqa: RUF001
-]
+TRICKY = TRICKY_TEXTS
+SQL_ROW = TRICKY.index(SQL_LOOKALIKE)
 
 
 @pytest.fixture
@@ -59,7 +47,7 @@ def test_read_bulk_frame_gives_read_frames_frame(probe, zone):
         ("SELECT * FROM bulk_probe ORDER BY seq", None),
         ("SELECT * FROM bulk_probe WHERE seq = 100", None),  # a row of NULLs: every column all-NULL
         ("SELECT * FROM bulk_probe WHERE seq < 0", None),  # no rows
-        ("SELECT label, seq FROM bulk_probe WHERE label = %(label)s ORDER BY seq;", {"label": TRICKY[10]}),
+        ("SELECT label, seq FROM bulk_probe WHERE label = %(label)s ORDER BY seq;", {"label": SQL_LOOKALIKE}),
         ("SELECT seq, small FROM bulk_probe WHERE seq = ANY(%(seqs)s) ORDER BY seq", {"seqs": [1, 100]}),
     ):
         expected = read_frame(probe, query, params)
@@ -75,7 +63,7 @@ def test_a_bound_value_is_a_value_never_sql(probe):
     """COPY takes no server-side parameters: psycopg quotes them into the statement as literals."""
     query = "SELECT seq FROM bulk_probe WHERE label = %(label)s"
     assert read_bulk_frame(probe, query, {"label": "x' OR '1'='1"}).empty
-    assert read_bulk_frame(probe, query, {"label": TRICKY[10]})["seq"].tolist() == [10]
+    assert read_bulk_frame(probe, query, {"label": SQL_LOOKALIKE})["seq"].tolist() == [SQL_ROW]
 
 
 @pytest.mark.parametrize(
