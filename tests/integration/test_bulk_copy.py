@@ -13,11 +13,11 @@ import pandas as pd
 import psycopg
 import pytest
 from psycopg.copy import QueuedLibpqWriter
+from support.tricky_text import TRICKY_TEXTS
 
 from ccms_attendance.canonical import AttendanceStatus
 from ccms_attendance.warehouse import bulk
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
-from support.tricky_text import TRICKY_TEXTS
 
 TRICKY = TRICKY_TEXTS
 EST = dt.timezone(dt.timedelta(hours=-5))

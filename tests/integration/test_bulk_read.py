@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import psycopg
 import pytest
+from support.tricky_text import SQL_LOOKALIKE, TRICKY_TEXTS
 
 from ccms_attendance.warehouse import bulk_read
 from ccms_attendance.warehouse.bulk_read import read_bulk_frame, read_frame
-from support.tricky_text import SQL_LOOKALIKE, TRICKY_TEXTS
 
 TRICKY = TRICKY_TEXTS
 SQL_ROW = TRICKY.index(SQL_LOOKALIKE)
