@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -234,3 +235,18 @@ def copy_floor(conninfo: str, run_id: str, period_start: dt.date) -> list[CopyFl
             window = (began, time.time())
             results.append(CopyFloor(table=table, rows=rows, bytes=len(payload), seconds=seconds, window=window))
     return results
+
+
+def floor_summary(fetches: Mapping[str, FetchFloor], copies: list[CopyFloor]) -> dict[str, Any]:
+    """The floor measured beside the scheduler run: its seconds, each vendor's passes, each COPY."""
+    fetch_seconds = sum(f.seconds for f in fetches.values())
+    copy_seconds = sum(c.seconds for c in copies)
+    return {
+        "seconds": round(fetch_seconds + copy_seconds, 3),
+        "fetch_seconds": round(fetch_seconds, 3),
+        "copy_seconds": round(copy_seconds, 3),
+        "fetch": {
+            source: {"seconds": round(f.seconds, 3), "pass_seconds": f.pass_seconds} for source, f in fetches.items()
+        },
+        "copy": {c.table: {"rows": c.rows, "seconds": round(c.seconds, 3)} for c in copies},
+    }

@@ -30,7 +30,7 @@ import psycopg
 from ccms_attendance.canonical import Source
 from ccms_attendance.validation.engine import expectation_parameters, load_suite_dict, prepare_frame
 from ccms_attendance.validation.suite_definitions import SUITE_BY_SOURCE
-from ccms_attendance.warehouse.bulk import read_bulk_frame
+from ccms_attendance.warehouse.bulk_read import read_bulk_frame
 from ccms_attendance.warehouse.sql_files import query
 
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

@@ -46,11 +46,11 @@ from ccms_attendance.warehouse.target import (
     start_embedded,
 )
 from devtools.bench.cpu import CpuSampler
-from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_fetches, fetch_floor
+from devtools.bench.floor import FETCH_PASSES, FetchFloor, copy_floor, fastest_fetches, fetch_floor, floor_summary
 from devtools.bench.measure import RssSampler, airflow_phases, children_max_rss_bytes, task_timings
 from devtools.bench.pandas_checks import time_pandas_validation
 from devtools.bench.period_report import period_report, stage_windows, validate_vs_pandas
-from devtools.bench.scheduler import floor_summary, judge_against_floor, run_under_scheduler, scheduler_report
+from devtools.bench.scheduler import judge_against_floor, run_under_scheduler, scheduler_report
 from devtools.bench.statewide import StatewideSpec, describe, generate_statewide
 from devtools.demo.__main__ import SYNC_CONN_ENV, SYNC_DAG_ID
 from devtools.demo.drop import write_drop

@@ -264,21 +264,6 @@ def _cpu(cpu: CpuSampler, created: float, wall: float | None, floor_seconds: flo
     return figures
 
 
-def floor_summary(fetches: Mapping[str, Any], copies: list[Any]) -> dict[str, Any]:
-    """The floor measured beside the scheduler run: its seconds, each vendor's passes, each COPY."""
-    fetch_seconds = sum(f.seconds for f in fetches.values())
-    copy_seconds = sum(c.seconds for c in copies)
-    return {
-        "seconds": round(fetch_seconds + copy_seconds, 3),
-        "fetch_seconds": round(fetch_seconds, 3),
-        "copy_seconds": round(copy_seconds, 3),
-        "fetch": {
-            source: {"seconds": round(f.seconds, 3), "pass_seconds": f.pass_seconds} for source, f in fetches.items()
-        },
-        "copy": {c.table: {"rows": c.rows, "seconds": round(c.seconds, 3)} for c in copies},
-    }
-
-
 def judge_against_floor(result: dict[str, Any], floor: Mapping[str, Any], dags_test_floor: Mapping[str, Any]) -> None:
     """Judge the scheduler run against ``floor``, measured right after it; keep the ratio to the floor
     measured after the ``dags test`` (minutes earlier) beside it."""

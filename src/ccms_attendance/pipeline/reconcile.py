@@ -18,7 +18,8 @@ from ccms_attendance.rules.daily_attendance import (
     reconcile,
 )
 from ccms_attendance.rules.rule_exceptions import EXCEPTION_COLUMNS
-from ccms_attendance.warehouse.bulk import copy_frame, read_bulk_frame, read_frame
+from ccms_attendance.warehouse.bulk import copy_frame, read_frame
+from ccms_attendance.warehouse.bulk_read import read_bulk_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 from ccms_attendance.warehouse.statistics import analyze_staging
 

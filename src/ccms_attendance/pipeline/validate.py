@@ -31,7 +31,7 @@ from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.validation.outcome import ValidationOutcome
 from ccms_attendance.validation.persist import persist_outcome
-from ccms_attendance.warehouse.bulk import read_bulk_frame, read_frame
+from ccms_attendance.warehouse.bulk_read import read_bulk_frame, read_frame
 from ccms_attendance.warehouse.sql_files import query, run_file
 
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Json, Jsonb
 
 # Reads live in bulk_read; read_frame is imported from here by most callers.
-from ccms_attendance.warehouse.bulk_read import read_bulk_frame as read_bulk_frame
 from ccms_attendance.warehouse.bulk_read import read_frame as read_frame
 
 # Frame rows converted to Python values per slice: large enough that per-slice overhead (a few pandas

@@ -105,8 +105,8 @@ def test_a_run_failed_only_by_its_verdict_says_so():
 
 
 def test_the_scheduler_run_is_judged_against_the_floor_measured_right_after_it():
-    from devtools.bench.floor import CopyFloor, FetchFloor
-    from devtools.bench.scheduler import floor_summary, judge_against_floor
+    from devtools.bench.floor import CopyFloor, FetchFloor, floor_summary
+    from devtools.bench.scheduler import judge_against_floor
 
     fetches = {"ALLIANCE_CORE": FetchFloor("ALLIANCE_CORE", seconds=8.0, pass_seconds=[9.0, 8.0])}
     copies = [CopyFloor("staging.source_record", rows=10, bytes=100, seconds=2.0)]
