@@ -44,9 +44,6 @@ ORDERED_PAIRS = {
     "license_links": [("linked_from", "linked_until", True)],
 }
 
-#: COMPLETE: every failing row's index (the errors name rows); no index query text.
-GX_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 5, "return_unexpected_index_query": False}
-
 CurrentKeys = Callable[[Entity, tuple[str, ...]], set[tuple[str, ...]]]
 
 
@@ -163,6 +160,8 @@ def _gx_context() -> Any:
 
 
 def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, Any]) -> list[Problem]:
+    from ccms_attendance.validation.engine import validate_batch
+
     gx, source = gx_context
     suite = suite_for(entity_frame.entity, mode)
     batch = (
@@ -170,7 +169,8 @@ def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, A
         .add_batch_definition_whole_dataframe("whole_file")
         .get_batch(batch_parameters={"dataframe": entity_frame.frame})
     )
-    result = batch.validate(gx.ExpectationSuite(**suite), result_format=GX_RESULT_FORMAT)
+    # Every failing row's index comes back (the errors name rows).
+    result = validate_batch(gx, batch, suite)
     problems = []
     for item in result.results:
         if item.success:

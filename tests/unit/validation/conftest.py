@@ -130,6 +130,69 @@ def frame_for(suite: str, rows: int = ROWS) -> pd.DataFrame:
     raise KeyError(suite)
 
 
+def _break_extract(frame: pd.DataFrame) -> pd.DataFrame:
+    labels = frame.index
+    frame.loc[labels[1], "child_id"] = None
+    frame.loc[labels[2], "site_id"] = None
+    frame.loc[labels[3], "status"] = "late"
+    frame.loc[labels[4], "attendance_date"] = pd.Timestamp("2025-01-05")
+    frame.loc[labels[5], "attendance_date"] = pd.NaT
+    frame.loc[labels[6], "source"] = "SOMEONE_ELSE"
+    frame.loc[labels[7], "check_in"] = pd.Timestamp("2025-01-07 15:00", tz="UTC")
+    frame.loc[labels[7], "check_out"] = pd.Timestamp("2025-01-07 14:00", tz="UTC")
+    frame.loc[labels[8], "check_in"] = pd.Timestamp("2025-03-01 15:00", tz="UTC")  # far outside: a warning
+    frame.loc[labels[8], "check_out"] = pd.Timestamp("2025-03-01 16:00", tz="UTC")
+    for column in ("site_id", "child_id", "attendance_date", "source_record_id"):
+        frame.loc[labels[11], column] = frame.loc[labels[10], column]  # a duplicated key: both rows fail
+    frame.loc[labels[12], "day_code"] = "XX"
+    frame.loc[labels[13], "absence_reason"] = "BORED"
+    present = frame.index[frame["status"] == "present"]
+    if len(present):
+        frame.loc[present[-1], "check_in"] = pd.NaT
+    return frame
+
+
+def _break_daily(frame: pd.DataFrame) -> pd.DataFrame:
+    labels = frame.index
+    frame.loc[labels[1], "program"] = "OTHER"
+    frame.loc[labels[9], "day_code"] = "PR"  # row 9 is pending: a code there is wrong
+    frame.loc[labels[2], "basis"] = None
+    frame.loc[labels[3], "check_out"] = frame.loc[labels[3], "check_in"] - pd.Timedelta(hours=1)
+    frame.loc[labels[4], "attendance_date"] = pd.Timestamp("2025-02-01")
+    frame.loc[labels[5], "voucher_id"] = None
+    frame.loc[labels[6], "day_code"] = None
+    frame.loc[labels[7], "basis"] = "recorded"
+    frame.loc[labels[7], "source_record_id"] = None
+    frame.loc[labels[19], "basis"] = "recorded"  # pending with a final basis
+    frame.loc[labels[21], ["site_id", "child_id", "attendance_date"]] = frame.loc[
+        labels[20], ["site_id", "child_id", "attendance_date"]
+    ].to_numpy()
+    return frame
+
+
+def _break_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    labels = frame.index
+    frame.loc[labels[1], "absent_days"] = 12  # more than enrolled
+    frame.loc[labels[2], "off_days"] = -1
+    frame.loc[labels[3], "absence_rate"] = 0.8  # the info-level notice
+    frame.loc[labels[4], "enrolled_days"] = 11  # more than operating
+    frame.loc[labels[5], "lifecycle"] = None
+    frame.loc[labels[6], "absence_rate"] = 1.5
+    frame.loc[labels[8], "child_id"] = frame.loc[labels[7], "child_id"]
+    frame.loc[labels[8], "site_id"] = frame.loc[labels[7], "site_id"]
+    return frame
+
+
+def broken_frame(suite: str) -> pd.DataFrame:
+    """A frame for ``suite`` broken in many places at once, every expectation kind among them."""
+    frame = frame_for(suite)
+    if suite == "reconciled_daily_attendance":
+        return _break_daily(frame)
+    if suite == "reconciled_absence_summary":
+        return _break_summary(frame)
+    return _break_extract(frame)
+
+
 @pytest.fixture(scope="session")
 def validate() -> Callable:
     """``validate_frame`` with the test period; GX gets imported once, on first use."""
@@ -148,6 +211,7 @@ def frames() -> SimpleNamespace:
         daily=daily_frame,
         summary=summary_frame,
         for_suite=frame_for,
+        broken=broken_frame,
         period=PERIOD,
         period_start=PERIOD_START,
         period_end=PERIOD_END,
