@@ -2,3 +2,7 @@
 
 DAG files only wire tasks; everything they call lives here.
 """
+
+from ccms_attendance.arrow_memory import use_system_allocator
+
+use_system_allocator()
