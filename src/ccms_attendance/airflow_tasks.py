@@ -76,8 +76,10 @@ def plan(context: Mapping[str, Any], batch_count: int) -> dict[str, Any]:
     """Plan the run; ``batch_count`` is the number of batch numbers the DAG maps each vendor over."""
     from ccms_attendance.pipeline.abandoned_runs import settle_runs
     from ccms_attendance.pipeline.plan import plan_period
+    from ccms_attendance.preload import warm_validation_in_background
     from ccms_attendance.rules.lifecycle import PeriodNotEndedError
 
+    warm_validation_in_background()  # under `airflow dags test` only: GX imported during the extracts
     run = run_context(context)
     config = load_pipeline_config()
     grace = dt.timedelta(hours=config["service_periods"].get("grace_hours", 0))

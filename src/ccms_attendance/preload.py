@@ -31,20 +31,25 @@ imports all three in ``airflow scheduler`` and ``airflow celery worker``, the pa
 ``airflow dag-processor`` (it runs no task), nothing in the api-server or the CLI, and nothing when
 ``CCMS_GX_PRELOAD=0`` (the bench measures with and without). On Python 3.14+, whose default start
 method is ``forkserver``, the scheduler needs ``[scheduler] mp_start_method = fork`` for its workers
-to inherit it. Under ``airflow dags test`` nothing changes: the tasks run inside that one process.
+to inherit it. Under ``airflow dags test`` the tasks run inside that one process, which forks
+nothing: there the first task starts :func:`warm_validation` in a thread instead
+(:func:`warm_validation_in_background`), so that the import is paid while the extracts wait for the
+vendors, not on the run's path.
 
 What is preloaded is code, never state: modules, the modules GX imports when its first context is
-built, the expectation registry lookups the outcome builder caches. No connection is opened and no
-thread started (forking a process with threads is unsafe); each validation still builds its own
-ephemeral context (``engine.run_gx``) and each task its own hooks and connections, so tasks share
-nothing.
+built, the expectation registry lookups the outcome builder caches. No connection is opened and,
+in a process that forks, no thread started (forking a process with threads is unsafe); each
+validation still builds its own ephemeral context (``engine.run_gx``) and each task its own hooks
+and connections, so tasks share nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -53,6 +58,8 @@ PRELOAD_ENV = "CCMS_GX_PRELOAD"
 FORKING_COMMANDS = (("scheduler",), ("celery", "worker"))
 #: The Airflow commands whose process forks DAG-file parsers but runs no task.
 PARSER_COMMANDS = (("dag-processor",),)
+#: The Airflow commands that run every task of a DAG run in their one process.
+IN_PROCESS_COMMANDS = (("dags", "test"),)
 
 #: What parsing the DAG files and loading the plugins imports beyond what a forking process has:
 #: ``airflow.sdk``'s ``dag``/``task``/``TaskGroup`` (lazy attributes of ``airflow.sdk``), the
@@ -89,6 +96,7 @@ TASK_MODULES = (
     "ccms_attendance.pipeline.plan",
     "ccms_attendance.pipeline.reconcile",
     "ccms_attendance.pipeline.validate",
+    "ccms_attendance.preload",
     "ccms_attendance.reporting",
     "ccms_attendance.rules.lifecycle",
     "ccms_attendance.ui.links",
@@ -142,6 +150,35 @@ def import_modules(names: Sequence[str], failed: list[str]) -> float:
         except Exception as error:
             failed.append(f"{name} ({type(error).__name__})")
     return time.perf_counter() - started
+
+
+def runs_tasks_in_process(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` runs every task in its own process (``airflow dags test``)."""
+    return _command_is(argv, IN_PROCESS_COMMANDS)
+
+
+def warm_validation_in_background(argv: Sequence[str] | None = None) -> threading.Thread | None:
+    """Under ``airflow dags test``, start :func:`warm_validation` in a thread; the thread, if started.
+
+    There every task runs in the one process, one after another, and nothing forks it: the
+    ``validate`` task would pay the GX import (2-3 s) on the run's path. Started by the first task,
+    the import runs while the extract tasks mostly wait for the vendors; the ``validate`` task's own
+    import then waits for it to finish (Python's import lock) instead of starting it. Anywhere else
+    it does nothing: a task process forked from a preloaded scheduler or worker has GX imported
+    already, and a thread in a short task process would be cut off when the process exits.
+    """
+    argv = sys.argv if argv is None else argv
+    if not enabled() or not runs_tasks_in_process(argv) or "great_expectations" in sys.modules:
+        return None
+    thread = threading.Thread(target=_warm_quietly, name="ccms-warm-validation", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_quietly() -> None:
+    # Only saves time: the validate task imports GX itself, and fails there if it must.
+    with contextlib.suppress(Exception):
+        warm_validation()
 
 
 def preload(argv: Sequence[str] | None = None) -> bool:

@@ -11,7 +11,13 @@ import sys
 import pytest
 
 from ccms_attendance.paths import CONFIG_DIR, DAGS_DIR, PACKAGE_DIR, PROJECT_ROOT
-from ccms_attendance.preload import PRELOAD_ENV, TASK_MODULES, forks_dag_parsers, forks_task_processes
+from ccms_attendance.preload import (
+    PRELOAD_ENV,
+    TASK_MODULES,
+    forks_dag_parsers,
+    forks_task_processes,
+    runs_tasks_in_process,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +37,41 @@ from ccms_attendance.preload import PRELOAD_ENV, TASK_MODULES, forks_dag_parsers
 def test_which_processes_fork_tasks_and_parsers(argv, tasks, parsers):
     assert forks_task_processes(argv) is tasks
     assert forks_dag_parsers(argv) is parsers
+    assert runs_tasks_in_process(argv) is (argv[1:3] == ["dags", "test"])
+
+
+# The first task's call, in a fresh process with an Airflow command line: whether it started a
+# thread, and whether GX was imported once that thread was done.
+_WARM_SNIPPET = """
+import sys
+sys.argv = ["/venv/bin/airflow", *sys.argv[1:]]
+from ccms_attendance.preload import warm_validation_in_background
+thread = warm_validation_in_background()
+if thread is not None:
+    thread.join()
+print(thread is not None, "great_expectations" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "preload", "warmed"),
+    [
+        (("dags", "test", "ccms_attendance_period", "2026-11-10"), "1", True),
+        (("dags", "test", "ccms_attendance_period", "2026-11-10"), "0", False),
+        (("tasks", "test", "ccms_attendance_period", "plan"), "1", False),
+        (("scheduler",), "1", False),
+    ],
+)
+def test_only_dags_test_imports_gx_in_a_thread_of_its_own(command, preload, warmed):
+    completed = subprocess.run(
+        [sys.executable, "-c", _WARM_SNIPPET, *command],
+        env={**os.environ, PRELOAD_ENV: preload, "GX_ANALYTICS_ENABLED": "false"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.split() == [str(warmed), str(warmed)]
 
 
 # The shipped airflow_local_settings.py imported as Airflow imports it (its folder on sys.path), in a
