@@ -17,6 +17,7 @@ from ccms_attendance.paths import KEPT_OUTCOMES_DIR, run_folder
 from ccms_attendance.periods import ServicePeriod
 from ccms_attendance.pipeline.run_context import RunContext
 from ccms_attendance.reporting import PeriodNotLoadedError, build_period_report
+from ccms_attendance.reporting.period_data import read_period
 from ccms_attendance.rules.exception_kinds import ExceptionKind
 
 PERIOD = ServicePeriod(dt.date(2026, 11, 8), dt.date(2026, 11, 21))
@@ -180,6 +181,16 @@ def test_report_holds_the_loaded_periods_exact_figures_and_plots(conn, loaded, t
     # The same page one folder up (drawn once, one timestamp): only its relative links differ.
     assert page.replace("'../../../", "'../../") == latest
     assert (root / "2026-11-08" / "../../" / docs / "reconciled" / "index.html").resolve().is_file()
+
+
+def test_the_figures_per_source_count_each_site_once(conn, loaded):
+    figures = read_period(conn, PERIOD.start)
+    daily = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'absent') FROM reconciled.daily_attendance"
+    ).fetchone()
+    assert figures.sources == [{"source": "PPP", "sites": 3, "daily_rows": daily[0], "absences": daily[1]}]
+    assert (figures.daily_rows, figures.absences) == daily
+    assert daily[1] == 3  # the fixture's three counted absences (S-A)
 
 
 def test_report_root_follows_ccms_reports_dir_and_defaults_to_the_loading_run(conn, loaded, tmp_path, monkeypatch):
