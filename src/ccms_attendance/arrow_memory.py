@@ -6,7 +6,7 @@ In a fresh process mimalloc's first large allocations cost far more in the kerne
 ``malloc``. Measured on the statewide period's inputs, the reconcile rules' first call in a process
 (a task calls them once) took 3.3-3.4 s, 1.6-1.7 s of it system time, with mimalloc; 1.95-2.25 s
 (0.2-0.3 s) with the system allocator; jemalloc 2.07 s. Later calls in the same process: 1.9-2.4 s
-against 1.7-1.8 s (docs/performance.md, "Where the time goes").
+against 1.7-1.8 s (docs/performance-history.md, session 22).
 
 An operator's ``ARROW_DEFAULT_MEMORY_POOL`` wins. Set before pyarrow's first allocation (this
 package's ``__init__`` runs before any of its modules imports pandas), the variable chooses the pool

@@ -182,8 +182,9 @@ def validate_batch(gx: Any, batch: Any, suite: dict[str, Any], params: dict[str,
     Two passes, with the verdicts of one: every expectation in GX's BASIC format, then only those
     that failed (and were evaluated) again in COMPLETE, whose results replace theirs. COMPLETE
     computes each expectation's list of unexpected row indexes and values even when it passes:
-    20-45 % of validating a statewide batch in which nothing fails (docs/performance.md). The same
-    rows give the same counts in either format, so success, statistics and counts do not change.
+    20-30 % of validating a statewide batch in which nothing fails (docs/performance-history.md,
+    session 22). The same rows give the same counts in either format, so success, statistics and
+    counts do not change.
     """
     options = {} if params is None else {"expectation_parameters": params}
     result = batch.validate(_gx_suite(gx, suite), result_format=_COUNTS_FORMAT, **options)
