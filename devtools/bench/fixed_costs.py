@@ -72,9 +72,9 @@ def dag_parse(env: dict[str, str], repeats: int = 3) -> dict[str, Any]:
 _GX_IMPORT_SNIPPET = """
 import time
 import airflow.sdk, pandas, ccms_attendance.airflow_tasks  # noqa: F401
-from ccms_attendance.validation.engine import _gx
+from ccms_attendance.validation.gx_run import import_gx
 started = time.perf_counter()
-_gx()
+import_gx()
 print(time.perf_counter() - started)
 """
 

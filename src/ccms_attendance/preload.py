@@ -39,7 +39,7 @@ vendors, not on the run's path.
 What is preloaded is code, never state: modules, the modules GX imports when its first context is
 built, the expectation registry lookups the outcome builder caches. No connection is opened and,
 in a process that forks, no thread started (forking a process with threads is unsafe); each
-validation still builds its own ephemeral context (``engine.run_gx``) and each task its own hooks
+validation still builds its own ephemeral context (``gx_run.run_gx``) and each task its own hooks
 and connections, so tasks share nothing.
 """
 
@@ -129,11 +129,12 @@ def enabled() -> bool:
 
 def warm_validation() -> float:
     """Import GX, build (and drop) one ephemeral context, resolve the suites' expectation classes; seconds."""
-    from ccms_attendance.validation.engine import _is_row_level, ephemeral_context, load_suite_dict
+    from ccms_attendance.validation.engine import _is_row_level, load_suite_dict
+    from ccms_attendance.validation.gx_run import ephemeral_context
     from ccms_attendance.validation.suite_definitions import SUITE_NAMES
 
     started = time.perf_counter()
-    ephemeral_context()  # imports GX (engine._gx) and what its first context pulls in lazily
+    ephemeral_context()  # imports GX (gx_run.import_gx) and what its first context pulls in lazily
     for suite in SUITE_NAMES:
         for expectation in load_suite_dict(suite)["expectations"]:
             _is_row_level(expectation["type"])

@@ -154,21 +154,17 @@ def load_entity(drop: DropFiles, name: str) -> EntityFrame:
 def _gx_context() -> Any:
     """One ephemeral, in-memory GX context for all of a drop's suites (creating one costs more than
     validating a reference file)."""
-    from ccms_attendance.validation.engine import _gx, ephemeral_context
+    from ccms_attendance.validation.gx_run import ephemeral_context, import_gx
 
-    return _gx(), ephemeral_context().data_sources.add_pandas("ccms_intake")
+    return import_gx(), ephemeral_context().data_sources.add_pandas("ccms_intake")
 
 
 def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, Any]) -> list[Problem]:
-    from ccms_attendance.validation.engine import validate_batch
+    from ccms_attendance.validation.gx_run import exception_message, frame_batch, validate_batch
 
     gx, source = gx_context
     suite = suite_for(entity_frame.entity, mode)
-    batch = (
-        source.add_dataframe_asset(suite["name"])
-        .add_batch_definition_whole_dataframe("whole_file")
-        .get_batch(batch_parameters={"dataframe": entity_frame.frame})
-    )
+    batch = frame_batch(source, suite["name"], entity_frame.frame, definition="whole_file")
     # Every failing row's index comes back (the errors name rows).
     result = validate_batch(gx, batch, suite)
     problems = []
@@ -177,10 +173,7 @@ def _gx_problems(entity_frame: EntityFrame, mode: Mode, gx_context: tuple[Any, A
             continue
         meta = item.expectation_config.meta or {}
         column, problem = str(meta.get("column", "")), meta.get("problem", item.expectation_config.type)
-        info = item.exception_info or {}
-        if any(isinstance(v, dict) and v.get("raised_exception") for v in info.values()) or info.get(
-            "raised_exception"
-        ):
+        if exception_message(item.exception_info) is not None:
             problems.append(Problem(entity_frame.label, None, column, f"GX could not evaluate: {problem}"))
             continue
         for position in sorted((item.result or {}).get("unexpected_index_list") or [])[:100]:

@@ -186,9 +186,9 @@ def build_gx_data_docs(
     The suites and results go into an ephemeral Data Context's in-memory stores; GX's
     ``SiteBuilder`` renders them into ``site_dir`` (pages of results no longer given are removed).
     """
-    from ccms_attendance.validation.engine import _gx
+    from ccms_attendance.validation.gx_run import import_gx
 
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import (

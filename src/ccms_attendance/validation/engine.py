@@ -1,12 +1,8 @@
-"""Running a suite over a frame with GX Core 1.x, and turning GX's result into a ValidationOutcome.
-
-GX is imported lazily (about 3 s): DAG files import this package. Every call builds its own
-ephemeral Data Context and its own suite object, so concurrent calls share nothing.
-"""
+"""A suite over a frame: the suite's JSON, the run's parameters, the frame prepared for GX, and GX's
+result (run by :mod:`.gx_run`) turned into a ValidationOutcome."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
@@ -20,17 +16,13 @@ import pandas as pd
 
 from ccms_attendance.canonical import STATE_TIMEZONE
 from ccms_attendance.paths import EXPECTATIONS_DIR
+from ccms_attendance.validation.gx_run import exception_message, position_of, run_gx
 from ccms_attendance.validation.outcome import FailedExpectation, ValidationOutcome, json_safe, sample_rows
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.05
-_POSITION = "ccms_position"  # meta key added at load time: maps a GX result back to its suite entry
 _ROW_LEVEL_BASES = ("ColumnMapExpectation", "ColumnPairMapExpectation")
-#: Every expectation's counts (element, missing, unexpected) and a few unexpected values.
-_COUNTS_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
-#: COMPLETE is what carries unexpected_index_list for every failing row.
-_ROWS_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 5, "return_unexpected_index_query": False}
 
 
 def expectations_dir() -> Path:
@@ -62,21 +54,6 @@ def suite_parameters(suite: dict[str, Any]) -> set[str]:
             if isinstance(value, dict) and "$PARAMETER" in value:
                 names.add(value["$PARAMETER"])
     return names
-
-
-def _gx() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # GX's import logs ~200 "Skipping registering function ..." lines at INFO (its public-API
-    # docs registry), which Airflow's task log would show; nothing in them concerns the data.
-    logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
-    import great_expectations
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every pandas batch under 1 GB by hashing all of its values, twice per
-    # validation (~40 % of validating a period's 590k reconciled rows). The fingerprint only names
-    # the batch in Data Docs, which then tell batches apart by suite and run; every row is still validated.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    return great_expectations
 
 
 def _as_timestamp(value: Any) -> Any:
@@ -128,96 +105,12 @@ def prepare_frame(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
     return data
 
 
-def _gx_suite(gx: Any, suite: dict[str, Any], positions: list[int] | None = None) -> Any:
-    """The suite as a GX object, each expectation marked with its position in ``suite`` (GX reports
-    in its own order); only the expectations at ``positions`` when given."""
-    definition = copy.deepcopy(suite)
-    marked = [
-        {**expectation, "meta": {**(expectation.get("meta") or {}), _POSITION: position}}
-        for position, expectation in enumerate(definition["expectations"])
-    ]
-    definition["expectations"] = marked if positions is None else [marked[p] for p in positions]
-    return gx.ExpectationSuite(**definition)
-
-
-def position_of(item: Any) -> int:
-    """The position in its suite's JSON of the expectation a GX result is about."""
-    return int(item.expectation_config.meta[_POSITION])
-
-
-def ephemeral_context() -> Any:
-    """An in-memory GX context: no files, no progress bars, no analytics (a fresh one per use: GX
-    contexts are not shared across threads)."""
-    gx = _gx()
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        progress_bars=ProgressBarsConfig(globally=False),
-        analytics_enabled=False,
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
-
-
-def run_gx(suite: dict[str, Any], data: pd.DataFrame, params: dict[str, Any]) -> Any:
-    gx = _gx()
-    context = ephemeral_context()
-    batch = (
-        context.data_sources.add_pandas("ccms_validation")
-        .add_dataframe_asset(suite["name"])
-        .add_batch_definition_whole_dataframe("whole_frame")
-        .get_batch(batch_parameters={"dataframe": data})
-    )
-    return validate_batch(gx, batch, suite, params)
-
-
-def validate_batch(gx: Any, batch: Any, suite: dict[str, Any], params: dict[str, Any] | None = None) -> Any:
-    """GX's result of ``suite`` on ``batch``: every expectation's counts, and for each one that failed
-    the index of every failing row.
-
-    Two passes, with the verdicts of one: every expectation in GX's BASIC format, then only those
-    that failed (and were evaluated) again in COMPLETE, whose results replace theirs. COMPLETE
-    computes each expectation's list of unexpected row indexes and values even when it passes:
-    20-30 % of validating a statewide batch in which nothing fails (docs/performance-history.md,
-    session 22). The same rows give the same counts in either format, so success, statistics and
-    counts do not change.
-    """
-    options = {} if params is None else {"expectation_parameters": params}
-    result = batch.validate(_gx_suite(gx, suite), result_format=_COUNTS_FORMAT, **options)
-    failed = sorted(
-        position_of(item)
-        for item in result.results
-        if not item.success and _exception_message(item.exception_info) is None
-    )
-    if not failed:
-        return result
-    detailed = batch.validate(_gx_suite(gx, suite, failed), result_format=_ROWS_FORMAT, **options)
-    by_position = {position_of(item): item for item in detailed.results}
-    result.results = [by_position.get(position_of(item), item) for item in result.results]
-    return result
-
-
 @cache
 def _is_row_level(expectation_type: str) -> bool:
     from great_expectations.expectations.registry import get_expectation_impl
 
     bases = {cls.__name__ for cls in get_expectation_impl(expectation_type).__mro__}
     return any(name in bases for name in _ROW_LEVEL_BASES)
-
-
-def _exception_message(info: Any) -> str | None:
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "exception")
-    for nested in info.values():
-        if isinstance(nested, dict) and nested.get("raised_exception"):
-            return str(nested.get("exception_message") or "exception")
-    return None
 
 
 def _render_value(value: Any) -> str:
@@ -287,7 +180,7 @@ def build_outcome(
         severity = str(getattr(config.severity, "value", config.severity))
         kwargs = definition["kwargs"]
         result = item.result or {}
-        error = _exception_message(item.exception_info)
+        error = exception_message(item.exception_info)
         # Row-level = a column (pair) map expectation; a suite may override with meta {"quarantine": bool}.
         row_level = bool(definition.get("meta", {}).get("quarantine", _is_row_level(definition["type"])))
         row_level = row_level and error is None

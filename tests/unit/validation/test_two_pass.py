@@ -1,5 +1,5 @@
 """GX runs every expectation for its counts, then only the failed ones again for their rows
-(``engine.validate_batch``): the outcome is the one a single COMPLETE pass gives."""
+(``gx_run.validate_batch``): the outcome is the one a single COMPLETE pass gives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from ccms_attendance.validation import engine
+from ccms_attendance.validation import engine, gx_run
 from ccms_attendance.validation.suite_definitions import SUITE_NAMES
 
 
@@ -17,17 +17,10 @@ def _one_complete_pass(suite_name: str, frame: pd.DataFrame, period: dict) -> en
     suite = engine.load_suite_dict(suite_name)
     params = engine.expectation_parameters(period)
     data = engine.prepare_frame(frame, suite.get("meta", {}))
-    gx = engine._gx()
-    batch = (
-        engine.ephemeral_context()
-        .data_sources.add_pandas("reference")
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe("whole_frame")
-        .get_batch(batch_parameters={"dataframe": data})
-    )
-    result = batch.validate(
-        engine._gx_suite(gx, suite), result_format=engine._ROWS_FORMAT, expectation_parameters=params
-    )
+    source = gx_run.ephemeral_context().data_sources.add_pandas("reference")
+    batch = gx_run.frame_batch(source, suite_name, data)
+    suite_object = gx_run.gx_suite(gx_run.import_gx(), suite)
+    result = batch.validate(suite_object, result_format=gx_run.ROWS_FORMAT, expectation_parameters=params)
     return engine.build_outcome(suite, frame, result, params)
 
 
@@ -63,13 +56,13 @@ def test_only_the_failed_expectations_are_evaluated_for_their_rows(frames):
 
 def test_a_valid_frame_is_validated_once(frames, monkeypatch):
     calls = []
-    original = engine._gx_suite
+    original = gx_run.gx_suite
 
     def counting(gx, suite, positions=None):
         calls.append(positions)
         return original(gx, suite, positions)
 
-    monkeypatch.setattr(engine, "_gx_suite", counting)
+    monkeypatch.setattr(gx_run, "gx_suite", counting)
     outcome = engine.validate_frame("ppp_entries", frames.for_suite("ppp_entries"), context_values=frames.period)
     assert outcome.success
     assert calls == [None]

@@ -369,7 +369,7 @@ def test_importing_gx_does_not_flood_the_task_log():
 
     code = (
         "import logging, airflow.sdk; logging.getLogger().setLevel(logging.INFO);"
-        "from ccms_attendance.validation.engine import _gx; _gx(); print('imported')"
+        "from ccms_attendance.validation.gx_run import import_gx; import_gx(); print('imported')"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert "imported" in done.stdout
