@@ -13,13 +13,12 @@ import pandas as pd
 import psycopg
 import pytest
 from psycopg.copy import QueuedLibpqWriter
-from support.tricky_text import TRICKY_TEXTS
+from support.tricky_text import TRICKY_TEXTS as TRICKY
 
 from ccms_attendance.canonical import AttendanceStatus
 from ccms_attendance.warehouse import bulk
 from ccms_attendance.warehouse.bulk import copy_frame, copy_rows, read_frame
 
-TRICKY = TRICKY_TEXTS
 EST = dt.timezone(dt.timedelta(hours=-5))
 
 

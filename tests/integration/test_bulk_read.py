@@ -9,12 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import psycopg
 import pytest
-from support.tricky_text import SQL_LOOKALIKE, TRICKY_TEXTS
+from support.tricky_text import SQL_LOOKALIKE
+from support.tricky_text import TRICKY_TEXTS as TRICKY
 
 from ccms_attendance.warehouse import bulk_read
 from ccms_attendance.warehouse.bulk_read import read_bulk_frame, read_frame
 
-TRICKY = TRICKY_TEXTS
 SQL_ROW = TRICKY.index(SQL_LOOKALIKE)
 
 

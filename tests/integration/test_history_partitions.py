@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import shutil
 from pathlib import Path
 
@@ -87,8 +88,7 @@ def _migrations_through(version: int, folder: Path) -> Path:
 
 @pytest.fixture
 def migrated_before_v016(pg_admin, tmp_path):
-    name = "ccms_v016_conversion"
-    drop_database(pg_admin.conninfo, name)
+    name = f"ccms_v016_conversion_{secrets.token_hex(4)}"  # private: the server is shared
     with psycopg.connect(pg_admin.conninfo, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     target = pg_admin.with_database(name)
