@@ -310,7 +310,7 @@ def _scheduler_period(
         timeout=args.scheduler_timeout,
     )
     windows = stage_windows([t for t in measured["timings"] if t.start and t.end])
-    result = scheduler_report(measured, windows, report["floor"]["seconds"])
+    result = scheduler_report(measured, windows)
     result["validate_vs_pandas"] = validate_vs_pandas(windows["validate"], pandas, measured["task_cpu_seconds"])
     result["load_average"] = {"before_stack": load_before, "after_run": _load()}
     return result

@@ -204,9 +204,10 @@ def handoffs(stages: dict[str, list[TaskTiming]]) -> dict[str, float | None]:
     return gaps
 
 
-def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]], floor_seconds: float):
+def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming]]) -> dict[str, Any]:
     """The scheduler run's figures: creation to the end of its last product (the report or the data docs,
-    which run beside the load and the report), latencies, per-stage seconds and spans."""
+    which run beside the load and the report), latencies, per-stage seconds and spans. The ratios to
+    the floor are :func:`judge_against_floor`'s, once the floor beside the run is measured."""
     run, sampler = measured["run"], measured["sampler"]
     timings = [t for t in measured["timings"] if t.start and t.end]  # skipped / upstream-failed tasks never ran
     # Only a report and data docs that succeeded end the measured run: a failed run has no figure, not a short one.
@@ -248,19 +249,17 @@ def scheduler_report(measured: dict[str, Any], stages: dict[str, list[TaskTiming
         "handoff_seconds": handoffs(stages),
         "failed_tasks": sorted({t.task_id for t in measured["timings"] if t.state != "success"}),
         "peak_rss_mib_all_stack_processes": round(sampler.peak() / (1 << 20), 1),
-        "vs_floor": round(wall / floor_seconds, 2) if wall and floor_seconds else None,
-        "cpu": _cpu(measured["cpu"], created, wall, floor_seconds),
+        "cpu": _cpu(measured["cpu"], created, wall),
     }
 
 
-def _cpu(cpu: CpuSampler, created: float, wall: float | None, floor_seconds: float) -> dict[str, Any] | None:
-    """The machine's CPU from the run's creation to its last product, and what it bounds the run to."""
+def _cpu(cpu: CpuSampler, created: float, wall: float | None) -> dict[str, Any] | None:
+    """The machine's CPU from the run's creation to its last product (:func:`judge_against_floor`
+    adds what it bounds the run to against the floor)."""
     if not wall:
         return None
     figures: dict[str, Any] = cpu_report(cpu.between(created, created + wall), wall)
     figures["idle_busy_per_second"] = cpu.idle_busy_per_second
-    # However the same work were spread over these cores, the run could not end sooner than this.
-    figures["cpu_bound_vs_floor"] = round(figures["cpu_bound_seconds"] / floor_seconds, 2) if floor_seconds else None
     return figures
 
 
@@ -272,5 +271,6 @@ def judge_against_floor(result: dict[str, Any], floor: Mapping[str, Any], dags_t
     result["vs_floor"] = round(wall / seconds, 2) if wall and seconds else None
     result["vs_dags_test_floor"] = round(wall / dags_test_floor["seconds"], 2) if wall else None
     cpu = result.get("cpu")
-    if cpu and seconds:
-        cpu["cpu_bound_vs_floor"] = round(cpu["cpu_bound_seconds"] / seconds, 2)
+    if cpu:
+        # However the same work were spread over these cores, the run could not end sooner than this.
+        cpu["cpu_bound_vs_floor"] = round(cpu["cpu_bound_seconds"] / seconds, 2) if seconds else None
